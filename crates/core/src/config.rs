@@ -1,0 +1,355 @@
+//! Store configuration, loaded from TOML. The CLI and the library read the same file.
+//!
+//! ```toml
+//! [[store]]
+//! id = "spark-hq"                 # unique
+//! name = "Spark HQ"               # shown to people, carried on orders and events
+//! channel = "spark-shipping"      # spark-shipping | listing-mirror | order-time | ...
+//! url = "https://spark.example/shipstation"
+//! username = "ss-vendor"
+//! password_env = "SPARK_PW"       # each secret (password, api_key, dev_key) inline or as <name>_env
+//! timezone = "America/Chicago"    # the store server's IANA zone; default UTC
+//! unmapped_status = "reject"      # or a canonical status to use instead
+//! status_match = "case_sensitive" # or "case_insensitive"
+//! [store.status_map]              # canonical status -> the channel's raw strings
+//! awaiting_payment = ["unpaid"]
+//! awaiting_shipment = ["paid"]
+//! ```
+//!
+//! Keys not listed here stay in [`StoreConfig::settings`] for the connector to read; a connector
+//! rejects keys it does not know.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::status::{
+    CanonicalStatus, DefaultStatusMap, StatusMapping, StatusMatch, UnmappedPolicy,
+};
+use crate::store_time::StoreZone;
+
+/// A configuration that cannot be used. It names the store and the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{field}: {message}", store.as_ref().map(|s| format!("store {s}: ")).unwrap_or_default())]
+pub struct ConfigError {
+    /// The store's id, where the error belongs to one.
+    pub store: Option<String>,
+    /// The setting at fault.
+    pub field: String,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+impl ConfigError {
+    /// An error in one store's settings.
+    pub fn store(store: &str, field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            store: Some(store.to_owned()),
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The secret names a store may carry, each inline or as `<name>_env`.
+pub const SECRET_NAMES: [&str; 3] = ["password", "api_key", "dev_key"];
+
+/// A store's credentials. Debug output shows `[REDACTED]`, never the values.
+#[derive(Debug, Clone, Default)]
+pub struct Secrets {
+    /// The password.
+    pub password: Option<SecretString>,
+    /// An API key.
+    pub api_key: Option<SecretString>,
+    /// A developer key.
+    pub dev_key: Option<SecretString>,
+}
+
+/// One store, validated.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// Unique id.
+    pub id: String,
+    /// Name shown to people.
+    pub name: String,
+    /// The channel id, such as `spark-shipping`.
+    pub channel: String,
+    /// The endpoint or API base.
+    pub url: String,
+    /// The user name, where the channel uses one.
+    pub username: Option<String>,
+    /// The credentials.
+    pub secrets: Secrets,
+    /// The store server's time zone.
+    pub timezone: StoreZone,
+    /// What to do with a raw status in no list.
+    pub unmapped_status: UnmappedPolicy,
+    /// How raw statuses are compared.
+    pub status_match: StatusMatch,
+    /// The store's own mapping, replacing the connector's default when present.
+    pub status_map: Option<BTreeMap<CanonicalStatus, Vec<String>>>,
+    /// Connector-specific settings.
+    pub settings: toml::Table,
+}
+
+impl StoreConfig {
+    /// The store's status mapping: its own `status_map`, or else the connector's default.
+    pub fn status_mapping(&self, defaults: DefaultStatusMap) -> Result<StatusMapping, ConfigError> {
+        let result = match &self.status_map {
+            Some(map) => StatusMapping::new(
+                map.iter()
+                    .map(|(status, raws)| (*status, raws.iter().map(String::as_str))),
+                self.status_match,
+                self.unmapped_status,
+            ),
+            None => StatusMapping::new(
+                defaults.iter().map(|(status, raws)| (*status, raws.iter().copied())),
+                self.status_match,
+                self.unmapped_status,
+            ),
+        };
+        result.map_err(|e| ConfigError::store(&self.id, "status_map", e.to_string()))
+    }
+
+    /// A connector-specific string setting.
+    pub fn setting_str(&self, key: &str) -> Result<Option<&str>, ConfigError> {
+        match self.settings.get(key) {
+            None => Ok(None),
+            Some(toml::Value::String(s)) => Ok(Some(s)),
+            Some(other) => Err(ConfigError::store(
+                &self.id,
+                key,
+                format!("expected a string, found {}", other.type_str()),
+            )),
+        }
+    }
+
+    /// A connector-specific integer setting.
+    pub fn setting_u64(&self, key: &str) -> Result<Option<u64>, ConfigError> {
+        match self.settings.get(key) {
+            None => Ok(None),
+            Some(toml::Value::Integer(i)) if *i >= 0 => Ok(Some(*i as u64)),
+            Some(other) => Err(ConfigError::store(
+                &self.id,
+                key,
+                format!("expected a non-negative integer, found {other}"),
+            )),
+        }
+    }
+
+    /// Fails on a setting the connector does not know, so that typos do not pass silently.
+    pub fn reject_unknown_settings(&self, known: &[&str]) -> Result<(), ConfigError> {
+        match self.settings.keys().find(|k| !known.contains(&k.as_str())) {
+            None => Ok(()),
+            Some(key) => Err(ConfigError::store(
+                &self.id,
+                key.as_str(),
+                format!(
+                    "unknown setting for channel {}; known settings: {}",
+                    self.channel,
+                    if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                ),
+            )),
+        }
+    }
+}
+
+/// A whole configuration file: its stores, and the raw `[[sink]]` tables for the event layer.
+#[derive(Debug, Clone, Default)]
+pub struct StoresFile {
+    /// The stores, in file order.
+    pub stores: Vec<StoreConfig>,
+    /// `[[sink]]` tables, read by the event layer.
+    pub sinks: Vec<toml::Table>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    store: Vec<toml::Table>,
+    #[serde(default)]
+    sink: Vec<toml::Table>,
+}
+
+#[derive(Deserialize)]
+struct RawStore {
+    id: String,
+    name: String,
+    channel: String,
+    url: String,
+    username: Option<String>,
+    timezone: Option<String>,
+    unmapped_status: Option<String>,
+    status_match: Option<StatusMatch>,
+    status_map: Option<BTreeMap<String, Vec<String>>>,
+    #[serde(flatten)]
+    rest: toml::Table,
+}
+
+impl StoresFile {
+    /// Reads a file, taking `<name>_env` secrets from the process environment.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            store: None,
+            field: path.display().to_string(),
+            message: format!("cannot read the configuration file: {e}"),
+        })?;
+        Self::parse(&text, &|name| std::env::var(name).ok())
+    }
+
+    /// Parses a configuration, looking `<name>_env` variables up with `env`.
+    pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let raw: RawFile = toml::from_str(text).map_err(|e| ConfigError {
+            store: None,
+            field: "file".into(),
+            message: format!("not a valid stores file: {e}"),
+        })?;
+        let mut stores: Vec<StoreConfig> = Vec::with_capacity(raw.store.len());
+        for (index, table) in raw.store.into_iter().enumerate() {
+            let store = parse_store(index, table, env)?;
+            if stores.iter().any(|s| s.id == store.id) {
+                return Err(ConfigError::store(
+                    &store.id,
+                    "id",
+                    "two stores share this id; ids must be unique",
+                ));
+            }
+            stores.push(store);
+        }
+        Ok(Self {
+            stores,
+            sinks: raw.sink,
+        })
+    }
+
+    /// The store with this id.
+    pub fn store(&self, id: &str) -> Result<&StoreConfig, ConfigError> {
+        self.stores.iter().find(|s| s.id == id).ok_or_else(|| ConfigError {
+            store: Some(id.to_owned()),
+            field: "id".into(),
+            message: format!(
+                "no store has this id; the file has: {}",
+                self.stores.iter().map(|s| s.id.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        })
+    }
+}
+
+fn parse_store(
+    index: usize,
+    table: toml::Table,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<StoreConfig, ConfigError> {
+    let label = table
+        .get("id")
+        .and_then(|v| v.as_str())
+        .map_or_else(|| format!("#{}", index + 1), str::to_owned);
+    let raw: RawStore = toml::Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| ConfigError::store(&label, "store", e.message().to_owned()))?;
+    let id = raw.id.trim().to_owned();
+    if id.is_empty() {
+        return Err(ConfigError::store(&label, "id", "must not be empty"));
+    }
+    let timezone = match raw.timezone.as_deref() {
+        None => StoreZone::UTC,
+        Some(name) => {
+            StoreZone::parse(name).map_err(|e| ConfigError::store(&id, "timezone", e.to_string()))?
+        }
+    };
+    let unmapped_status = match raw.unmapped_status.as_deref() {
+        None | Some("reject") => UnmappedPolicy::Reject,
+        Some(name) => UnmappedPolicy::Use(name.parse().map_err(|e: crate::status::UnknownStatus| {
+            ConfigError::store(&id, "unmapped_status", format!("{e}, or \"reject\""))
+        })?),
+    };
+    let status_map = raw
+        .status_map
+        .map(|map| parse_status_map(&id, map))
+        .transpose()?;
+    let mut rest = raw.rest;
+    let secrets = take_secrets(&id, &mut rest, env)?;
+    let config = StoreConfig {
+        id,
+        name: raw.name,
+        channel: raw.channel,
+        url: raw.url,
+        username: raw.username,
+        secrets,
+        timezone,
+        unmapped_status,
+        status_match: raw.status_match.unwrap_or_default(),
+        status_map,
+        settings: rest,
+    };
+    // Check duplicates now so that a bad mapping fails at load, not at the first order.
+    if config.status_map.is_some() {
+        config.status_mapping(&[])?;
+    }
+    Ok(config)
+}
+
+fn parse_status_map(
+    id: &str,
+    map: BTreeMap<String, Vec<String>>,
+) -> Result<BTreeMap<CanonicalStatus, Vec<String>>, ConfigError> {
+    map.into_iter()
+        .map(|(key, raws)| {
+            let status = key
+                .parse()
+                .map_err(|e: crate::status::UnknownStatus| {
+                    ConfigError::store(id, format!("status_map.{key}"), e.to_string())
+                })?;
+            Ok((status, raws))
+        })
+        .collect()
+}
+
+fn take_secrets(
+    id: &str,
+    rest: &mut toml::Table,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Secrets, ConfigError> {
+    let mut found: [Option<SecretString>; 3] = Default::default();
+    for (slot, name) in found.iter_mut().zip(SECRET_NAMES) {
+        let env_key = format!("{name}_env");
+        let inline = rest.remove(name);
+        let variable = rest.remove(&env_key);
+        *slot = match (inline, variable) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::store(
+                    id,
+                    name,
+                    format!("set either {name} or {env_key}, not both"),
+                ))
+            }
+            (Some(toml::Value::String(value)), None) => Some(SecretString::from(value)),
+            (None, Some(toml::Value::String(var))) => match env(&var) {
+                Some(value) if !value.is_empty() => Some(SecretString::from(value)),
+                _ => {
+                    return Err(ConfigError::store(
+                        id,
+                        env_key,
+                        format!("environment variable {var} is not set; export it or set {name} inline"),
+                    ))
+                }
+            },
+            (None, None) => None,
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(ConfigError::store(id, name, "expected a string"));
+            }
+        };
+    }
+    let [password, api_key, dev_key] = found;
+    Ok(Secrets {
+        password,
+        api_key,
+        dev_key,
+    })
+}
+
+#[cfg(test)]
+mod tests;

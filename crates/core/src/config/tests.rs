@@ -1,0 +1,168 @@
+use secrecy::ExposeSecret;
+
+use super::*;
+
+const GOOD: &str = r#"
+[[store]]
+id = "spark-hq"
+name = "Spark HQ"
+channel = "spark-shipping"
+url = "https://spark.example/ss"
+username = "vendor"
+password_env = "SPARK_PW"
+timezone = "America/Chicago"
+unmapped_status = "on_hold"
+[store.status_map]
+awaiting_payment = ["unpaid"]
+awaiting_shipment = ["paid"]
+on_hold = ["on-hold"]
+shipped = ["shipped"]
+cancelled = ["cancelled"]
+
+[[store]]
+id = "ot"
+name = "Order Time"
+channel = "order-time"
+url = "https://services.ordertime.com/api"
+username = "admin@example.com"
+api_key = "inline-key-value"
+password = "inline-password"
+shipped_status_ref = "Shipped"
+"#;
+
+fn env(var: &str) -> Option<String> {
+    (var == "SPARK_PW").then(|| "secret-from-env".to_owned())
+}
+
+fn parse(text: &str) -> Result<StoresFile, ConfigError> {
+    StoresFile::parse(text, &env)
+}
+
+#[test]
+fn the_documented_shape_loads() {
+    let file = parse(GOOD).unwrap();
+    let spark = file.store("spark-hq").unwrap();
+    assert_eq!(spark.timezone.to_string(), "America/Chicago");
+    assert_eq!(
+        spark.unmapped_status,
+        UnmappedPolicy::Use(CanonicalStatus::OnHold)
+    );
+    assert_eq!(
+        spark.secrets.password.as_ref().unwrap().expose_secret(),
+        "secret-from-env"
+    );
+    let mapping = spark.status_mapping(&[]).unwrap();
+    assert_eq!(mapping.map("on-hold"), Ok(CanonicalStatus::OnHold));
+    assert_eq!(mapping.map("whatever"), Ok(CanonicalStatus::OnHold));
+
+    let ot = file.store("ot").unwrap();
+    assert_eq!(ot.timezone, StoreZone::UTC);
+    assert_eq!(ot.unmapped_status, UnmappedPolicy::Reject);
+    assert!(ot.secrets.api_key.is_some() && ot.secrets.dev_key.is_none());
+    assert_eq!(ot.setting_str("shipped_status_ref").unwrap(), Some("Shipped"));
+    assert!(ot.reject_unknown_settings(&["shipped_status_ref"]).is_ok());
+    let err = ot.reject_unknown_settings(&[]).unwrap_err();
+    assert_eq!(err.field, "shipped_status_ref");
+}
+
+#[test]
+fn a_missing_status_map_falls_back_to_the_connector_default() {
+    let file = parse(GOOD).unwrap();
+    let ot = file.store("ot").unwrap();
+    let defaults: DefaultStatusMap = &[(CanonicalStatus::Cancelled, &["voided"])];
+    let mapping = ot.status_mapping(defaults).unwrap();
+    assert_eq!(mapping.map("voided"), Ok(CanonicalStatus::Cancelled));
+    // A store's own map replaces the default instead of merging with it.
+    let spark = file.store("spark-hq").unwrap();
+    let mapping = spark.status_mapping(defaults).unwrap();
+    assert_eq!(mapping.map("voided"), Ok(CanonicalStatus::OnHold));
+}
+
+#[test]
+fn secrets_never_reach_debug_output_or_errors() {
+    let file = parse(GOOD).unwrap();
+    let debug = format!("{file:?}");
+    for secret in ["secret-from-env", "inline-key-value", "inline-password"] {
+        assert!(!debug.contains(secret), "{secret} leaked into Debug");
+    }
+    assert!(debug.contains("REDACTED"));
+}
+
+fn expect_error(text: &str, store: &str, field: &str, needle: &str) {
+    let err = parse(text).unwrap_err();
+    assert_eq!(err.store.as_deref(), Some(store), "{err}");
+    assert_eq!(err.field, field, "{err}");
+    let message = err.to_string();
+    assert!(message.contains(needle), "{message:?} lacks {needle:?}");
+    assert!(message.contains(store) && message.contains(field), "{message}");
+}
+
+const HEAD: &str = "[[store]]\nid = \"s1\"\nname = \"S\"\nchannel = \"spark-shipping\"\nurl = \"http://x\"\n";
+
+#[test]
+fn an_unknown_zone_names_the_store_and_field() {
+    expect_error(
+        &format!("{HEAD}timezone = \"Mars/Olympus\"\n"),
+        "s1",
+        "timezone",
+        "IANA",
+    );
+}
+
+#[test]
+fn an_unknown_canonical_status_names_the_key() {
+    expect_error(
+        &format!("{HEAD}[store.status_map]\nready = [\"paid\"]\n"),
+        "s1",
+        "status_map.ready",
+        "awaiting_shipment",
+    );
+    expect_error(
+        &format!("{HEAD}unmapped_status = \"later\"\n"),
+        "s1",
+        "unmapped_status",
+        "reject",
+    );
+}
+
+#[test]
+fn a_raw_status_mapped_twice_is_refused() {
+    expect_error(
+        &format!("{HEAD}[store.status_map]\nawaiting_shipment = [\"paid\"]\nshipped = [\"paid\"]\n"),
+        "s1",
+        "status_map",
+        "\"paid\"",
+    );
+    expect_error(
+        &format!("{HEAD}status_match = \"case_insensitive\"\n[store.status_map]\nawaiting_shipment = [\"paid\"]\nshipped = [\"PAID\"]\n"),
+        "s1",
+        "status_map",
+        "\"PAID\"",
+    );
+}
+
+#[test]
+fn an_unset_secret_variable_names_the_variable() {
+    expect_error(
+        &format!("{HEAD}password_env = \"NOT_SET_ANYWHERE\"\n"),
+        "s1",
+        "password_env",
+        "NOT_SET_ANYWHERE",
+    );
+    expect_error(
+        &format!("{HEAD}password = \"a\"\npassword_env = \"SPARK_PW\"\n"),
+        "s1",
+        "password",
+        "not both",
+    );
+}
+
+#[test]
+fn duplicate_ids_and_missing_fields_are_refused() {
+    let err = parse(&format!("{HEAD}{HEAD}")).unwrap_err();
+    assert_eq!(err.field, "id");
+    let err = parse("[[store]]\nid = \"s2\"\nname = \"S\"\n").unwrap_err();
+    assert_eq!(err.store.as_deref(), Some("s2"));
+    assert!(err.to_string().contains("channel"), "{err}");
+    assert!(parse("[[stores]]\nid = 1\n").is_err());
+}

@@ -1,0 +1,77 @@
+//! The foundation of orderport: the canonical [`Order`], the [`SellingChannel`] trait every
+//! connector implements, store configuration, store time zones, status mapping and address
+//! validation.
+//!
+//! A connector maps a channel's orders into [`Order`], declares its [`ChannelSpec`] (required
+//! fields, default statuses, capabilities) and implements [`SellingChannel`]. Everything else
+//! (the sync engine, the CLI, the test kit) works through the trait.
+//!
+//! # Example
+//!
+//! ```
+//! use orderport_core::{StoreZone, StoresFile, CanonicalStatus};
+//!
+//! let file = StoresFile::parse(
+//!     r#"
+//!     [[store]]
+//!     id = "spark-hq"
+//!     name = "Spark HQ"
+//!     channel = "spark-shipping"
+//!     url = "https://spark.example/shipstation"
+//!     username = "vendor"
+//!     password_env = "SPARK_PW"
+//!     timezone = "America/Chicago"
+//!     [store.status_map]
+//!     awaiting_shipment = ["paid"]
+//!     "#,
+//!     &|var| (var == "SPARK_PW").then(|| "not-printed".to_owned()),
+//! )?;
+//! let store = file.store("spark-hq")?;
+//!
+//! // A late-evening wall-clock time in Chicago is the next day in UTC.
+//! let utc = store.timezone.read("03/07/2026 21:56 PM")?;
+//! assert_eq!(utc.to_rfc3339(), "2026-03-08T03:56:00+00:00");
+//!
+//! let statuses = store.status_mapping(&[])?;
+//! assert_eq!(statuses.map("paid"), Ok(CanonicalStatus::AwaitingShipment));
+//! assert!(statuses.map("Paid").is_err()); // case-sensitive by default
+//!
+//! // Secrets never reach Debug output.
+//! assert!(!format!("{store:?}").contains("not-printed"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod address;
+pub mod channel;
+pub mod config;
+pub mod error;
+pub mod order;
+pub mod rejection;
+pub mod requirements;
+pub mod retry;
+pub mod shipment;
+pub mod status;
+pub mod store_time;
+
+#[cfg(test)]
+mod testing;
+
+pub use channel::{
+    finish, pages, Capabilities, ChannelSpec, FetchOutcome, InvertedWindow, Page, PageToken,
+    SellingChannel, StoreProfile, TimeWindow,
+};
+pub use config::{ConfigError, Secrets, StoreConfig, StoresFile};
+pub use error::ChannelError;
+pub use order::{
+    Address, CurrencyCode, CustomFields, Customer, Discount, Gift, ItemOption, LineItem, Order,
+    OrderKey, Weight, WeightUnit,
+};
+pub use rejection::{ReasonCode, Rejection, RejectionReason};
+pub use requirements::Requirement;
+pub use retry::RetryPolicy;
+pub use shipment::{InvalidShipment, OrderRef, ShipmentKind, ShipmentScope, ShipmentUpdate, ShippedItem};
+pub use status::{CanonicalStatus, DefaultStatusMap, StatusMapping, StatusMatch, UnmappedPolicy};
+pub use store_time::{StoreZone, WallKind, WallResolution, WallWindow};
+
+/// Re-exported so that connectors and hosts use the same secret type.
+pub use secrecy;
