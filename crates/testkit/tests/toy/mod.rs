@@ -1,0 +1,366 @@
+//! `toy-shop`: a tiny JSON connector used to test the kit before any real connector exists, and
+//! broken variants of it that each conformance check must catch.
+//!
+//! API: `GET {url}/orders?from=..&to=..&page=N` (store wall clock, `YYYY-MM-DDTHH:MM`) with
+//! `Authorization: Bearer {api_key}`, answering `{"pages": N, "orders": [...]}`;
+//! `POST {url}/shipments?order={number}` with the update as JSON; `GET {url}/ping`.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::Duration as ChronoDuration;
+use orderport_core::{
+    finish, Address, CanonicalStatus, Capabilities, ChannelError, ChannelSpec, ConfigError,
+    CustomFields, Customer, Gift, LineItem, Order, Page, PageToken, ReasonCode, RejectionReason,
+    Requirement, RetryPolicy, SellingChannel, ShipmentUpdate, StoreConfig, StoreProfile,
+    TimeWindow,
+};
+use rust_decimal::Decimal;
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+
+pub static SPEC: ChannelSpec = ChannelSpec {
+    id: "toy-shop",
+    name: "Toy Shop",
+    requirements: &[Requirement::ShipToAddress, Requirement::IsoCountryCode],
+    default_statuses: &[
+        (CanonicalStatus::AwaitingPayment, &["unpaid"]),
+        (CanonicalStatus::AwaitingShipment, &["paid"]),
+        (CanonicalStatus::Shipped, &["sent"]),
+    ],
+    capabilities: Capabilities {
+        partial_shipments: true,
+        customer_email: false,
+        custom_statuses: true,
+        shipment_kinds: false,
+    },
+    modified_precision: ChronoDuration::minutes(1),
+};
+
+/// A deliberate defect, for negative tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quirk {
+    /// None: the connector conforms.
+    None,
+    /// Authentication errors quote the API key.
+    LeaksSecret,
+    /// Retry-After is ignored (retries at once).
+    IgnoresRetryAfter,
+    /// Only the first page is read.
+    FirstPageOnly,
+    /// Times are read as UTC whatever the store's zone.
+    IgnoresZone,
+}
+
+pub fn connect(config: &StoreConfig) -> Result<Box<dyn SellingChannel>, ConfigError> {
+    build(config, Quirk::None)
+}
+pub fn connect_leaky(config: &StoreConfig) -> Result<Box<dyn SellingChannel>, ConfigError> {
+    build(config, Quirk::LeaksSecret)
+}
+pub fn connect_impatient(config: &StoreConfig) -> Result<Box<dyn SellingChannel>, ConfigError> {
+    build(config, Quirk::IgnoresRetryAfter)
+}
+pub fn connect_first_page_only(
+    config: &StoreConfig,
+) -> Result<Box<dyn SellingChannel>, ConfigError> {
+    build(config, Quirk::FirstPageOnly)
+}
+pub fn connect_utc_only(config: &StoreConfig) -> Result<Box<dyn SellingChannel>, ConfigError> {
+    build(config, Quirk::IgnoresZone)
+}
+
+fn build(config: &StoreConfig, quirk: Quirk) -> Result<Box<dyn SellingChannel>, ConfigError> {
+    let profile = StoreProfile::new(config, &SPEC)?;
+    config.reject_unknown_settings(&[
+        "retry_max_attempts",
+        "retry_base_delay_ms",
+        "retry_max_delay_ms",
+    ])?;
+    let api_key = config
+        .secrets
+        .api_key
+        .as_ref()
+        .map(|k| k.expose_secret().to_owned())
+        .ok_or_else(|| ConfigError::store(&config.id, "api_key", "required"))?;
+    let retry = RetryPolicy {
+        max_attempts: config.setting_u64("retry_max_attempts")?.unwrap_or(3) as u32,
+        base_delay: Duration::from_millis(
+            config.setting_u64("retry_base_delay_ms")?.unwrap_or(100),
+        ),
+        max_delay: Duration::from_millis(config.setting_u64("retry_max_delay_ms")?.unwrap_or(5000)),
+    };
+    Ok(Box::new(Toy {
+        profile,
+        url: config.url.trim_end_matches('/').to_owned(),
+        api_key,
+        retry,
+        http: reqwest::Client::new(),
+        quirk,
+    }))
+}
+
+struct Toy {
+    profile: StoreProfile,
+    url: String,
+    api_key: String,
+    retry: RetryPolicy,
+    http: reqwest::Client,
+    quirk: Quirk,
+}
+
+#[derive(Deserialize)]
+struct ToyPage {
+    pages: u32,
+    orders: Vec<ToyOrder>,
+}
+
+#[derive(Deserialize)]
+struct ToyOrder {
+    id: String,
+    number: String,
+    status: String,
+    ordered_at: String,
+    modified_at: String,
+    total: Decimal,
+    ship_to: Option<ToyAddress>,
+    items: Vec<ToyItem>,
+}
+
+#[derive(Deserialize)]
+struct ToyAddress {
+    name: String,
+    address1: String,
+    city: String,
+    state: Option<String>,
+    postal_code: Option<String>,
+    country: String,
+    phone: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ToyItem {
+    sku: String,
+    name: String,
+    quantity: u32,
+    unit_price: Decimal,
+}
+
+impl Toy {
+    async fn send(
+        &self,
+        request: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<Vec<u8>, ChannelError> {
+        let store = self.profile.id.clone();
+        let mut policy = self.retry;
+        if self.quirk == Quirk::IgnoresRetryAfter {
+            policy.max_delay = Duration::ZERO;
+        }
+        policy
+            .run(
+                || async {
+                    let response =
+                        request()
+                            .bearer_auth(&self.api_key)
+                            .send()
+                            .await
+                            .map_err(|e| ChannelError::Transient {
+                                store: store.clone(),
+                                detail: e.without_url().to_string(),
+                            })?;
+                    let status = response.status().as_u16();
+                    let retry_after = response
+                        .headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse().ok())
+                        .map(Duration::from_secs);
+                    let body = response
+                        .bytes()
+                        .await
+                        .map(|b| b.to_vec())
+                        .unwrap_or_default();
+                    match status {
+                        200..=299 => Ok(body),
+                        401 => Err(ChannelError::Authentication {
+                            store: store.clone(),
+                            detail: if self.quirk == Quirk::LeaksSecret {
+                                format!("HTTP 401 for key {}", self.api_key)
+                            } else {
+                                "HTTP 401".into()
+                            },
+                        }),
+                        429 => Err(ChannelError::RateLimited {
+                            store: store.clone(),
+                            retry_after,
+                        }),
+                        500..=599 => Err(ChannelError::Transient {
+                            store: store.clone(),
+                            detail: format!("HTTP {status}"),
+                        }),
+                        _ => Err(ChannelError::Refused {
+                            store: store.clone(),
+                            operation: "request".into(),
+                            status,
+                            detail: String::from_utf8_lossy(&body).into_owned(),
+                        }),
+                    }
+                },
+                |_, _| {},
+            )
+            .await
+    }
+
+    fn map_order(&self, raw: ToyOrder) -> orderport_core::FetchOutcome {
+        let mut reasons = Vec::new();
+        let zone = if self.quirk == Quirk::IgnoresZone {
+            orderport_core::StoreZone::UTC
+        } else {
+            self.profile.zone
+        };
+        let mut time = |field: &str, text: &str| match zone.read(text) {
+            Ok(t) => t,
+            Err(e) => {
+                reasons.push(RejectionReason::new(
+                    field,
+                    ReasonCode::InvalidDate,
+                    e.to_string(),
+                ));
+                chrono::DateTime::UNIX_EPOCH
+            }
+        };
+        let ordered_at = time("ordered_at", &raw.ordered_at);
+        let modified_at = time("modified_at", &raw.modified_at);
+        let status = match self.map_status(&raw.status) {
+            Ok(s) => s,
+            Err(reason) => {
+                reasons.push(reason);
+                CanonicalStatus::OnHold
+            }
+        };
+        let order = Order {
+            channel: SPEC.id.into(),
+            store_id: self.profile.id.clone(),
+            store_name: self.profile.name.clone(),
+            external_id: raw.id,
+            order_number: raw.number,
+            status,
+            raw_status: raw.status,
+            ordered_at,
+            modified_at,
+            paid_at: None,
+            customer: Customer::default(),
+            bill_to: None,
+            ship_to: raw.ship_to.map(|a| Address {
+                name: Some(a.name),
+                address1: Some(a.address1),
+                city: Some(a.city),
+                state: a.state,
+                postal_code: a.postal_code,
+                country: Some(a.country),
+                phone: a.phone,
+                ..Address::default()
+            }),
+            items: raw
+                .items
+                .into_iter()
+                .map(|i| LineItem {
+                    line_id: None,
+                    sku: i.sku,
+                    name: i.name,
+                    quantity: i.quantity,
+                    unit_price: i.unit_price,
+                    weight: None,
+                    image_url: None,
+                    options: vec![],
+                    location: None,
+                    upc: None,
+                })
+                .collect(),
+            discounts: vec![],
+            currency: None,
+            order_total: raw.total,
+            tax_amount: None,
+            shipping_amount: None,
+            requested_shipping_service: None,
+            payment_method: None,
+            gift: Gift::default(),
+            customer_notes: None,
+            internal_notes: None,
+            total_weight: None,
+            custom_fields: CustomFields::default(),
+            source: None,
+            requested_warehouse: None,
+        };
+        finish(order, reasons, &SPEC)
+    }
+}
+
+#[async_trait]
+impl SellingChannel for Toy {
+    fn spec(&self) -> &'static ChannelSpec {
+        &SPEC
+    }
+
+    fn store(&self) -> &StoreProfile {
+        &self.profile
+    }
+
+    async fn check_connection(&self) -> Result<(), ChannelError> {
+        let url = format!("{}/ping", self.url);
+        self.send(|| self.http.get(&url)).await.map(|_| ())
+    }
+
+    async fn fetch_page(
+        &self,
+        window: &TimeWindow,
+        page: Option<&PageToken>,
+    ) -> Result<Page, ChannelError> {
+        let number: u32 = page.and_then(|t| t.as_str().parse().ok()).unwrap_or(1);
+        let wall =
+            self.profile
+                .zone
+                .wall_window(window.from(), window.to(), ChronoDuration::minutes(1));
+        let query = [
+            ("from", wall.start.format("%Y-%m-%dT%H:%M").to_string()),
+            ("to", wall.end.format("%Y-%m-%dT%H:%M").to_string()),
+            ("page", number.to_string()),
+        ];
+        let url = format!("{}/orders", self.url);
+        let body = self.send(|| self.http.get(&url).query(&query)).await?;
+        let parsed: ToyPage = serde_json::from_slice(&body).map_err(|e| {
+            ChannelError::protocol(&self.profile.id, format!("not an orders page: {e}"), &body)
+        })?;
+        let next = (number < parsed.pages && self.quirk != Quirk::FirstPageOnly)
+            .then(|| PageToken::new((number + 1).to_string()));
+        Ok(Page {
+            outcomes: parsed
+                .orders
+                .into_iter()
+                .map(|o| self.map_order(o))
+                .collect(),
+            next,
+        })
+    }
+
+    async fn push_shipment(&self, update: &ShipmentUpdate) -> Result<(), ChannelError> {
+        let url = format!("{}/shipments", self.url);
+        let body =
+            serde_json::to_string_pretty(update).map_err(|e| ChannelError::Configuration {
+                store: self.profile.id.clone(),
+                field: "shipment".into(),
+                detail: e.to_string(),
+            })?;
+        self.send(|| {
+            self.http
+                .post(&url)
+                .query(&[("order", update.order.order_number.as_str())])
+                .header("content-type", "application/json")
+                .body(body.clone())
+        })
+        .await
+        .map(|_| ())
+    }
+}
