@@ -1,0 +1,249 @@
+//! The store settings the connector reads, checked once when the store connects.
+
+use std::time::Duration;
+
+use orderport_core::{ConfigError, RetryPolicy, StoreConfig};
+use url::Url;
+
+use crate::credentials::Credentials;
+
+/// Every connector-specific setting key, as written in the store's TOML table. Any other key is
+/// refused so that a typo does not pass silently.
+pub const SETTINGS: &[&str] = &[
+    "page_size",
+    "fetch_concurrency",
+    "fetch_details",
+    "ship_doc_record_type",
+    "modified_property",
+    "shipped_status_ref",
+    "shipped_status_ref_id",
+    "shipnotify_url",
+    "retry_max_attempts",
+    "retry_base_delay_ms",
+    "retry_max_delay_ms",
+    "request_timeout_secs",
+];
+
+/// Order Time's documented cap on records per list query.
+pub const MAX_PAGE_SIZE: u64 = 1000;
+/// Ship docs per list page unless `page_size` says otherwise.
+pub const DEFAULT_PAGE_SIZE: u64 = 100;
+/// Concurrent `GET /shipdoc` calls unless `fetch_concurrency` says otherwise.
+pub const DEFAULT_FETCH_CONCURRENCY: u64 = 4;
+/// The most concurrent detail fetches a store may ask for.
+pub const MAX_FETCH_CONCURRENCY: u64 = 32;
+/// The record type of a ship doc in Order Time's RecordTypeEnum (observed, not documented).
+pub const SHIP_DOC_RECORD_TYPE: u64 = 4;
+/// The property the list filter compares with the window (observed, not documented).
+pub const MODIFIED_PROPERTY: &str = "RecordInfo.ModifiedDate";
+/// Seconds one HTTP call may take unless `request_timeout_secs` says otherwise.
+pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 30;
+
+/// When list rows are completed with `GET /shipdoc?docNo=`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FetchDetails {
+    /// Only rows without line items, a ship-to address or a modification date (the default).
+    WhenMissing,
+    /// Every row, whatever the list returned.
+    Always,
+}
+
+/// The status a ship doc is given after its shipment is sent, as an Order Time EntityRef.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusRef {
+    /// The status's Id, preferred by Order Time when writing.
+    pub id: Option<u64>,
+    /// The status's Name.
+    pub name: Option<String>,
+}
+
+/// A store's resolved settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The REST API base, without a trailing slash.
+    pub base: Url,
+    /// The Custom Store endpoint Order Time hosts, for `shipnotify`.
+    pub shipnotify_url: Url,
+    /// The API user's e-mail and secrets.
+    pub credentials: Credentials,
+    /// Ship docs per list page.
+    pub page_size: u32,
+    /// Concurrent detail fetches.
+    pub fetch_concurrency: usize,
+    /// When list rows are completed.
+    pub fetch_details: FetchDetails,
+    /// The RecordTypeEnum value listed.
+    pub record_type: u64,
+    /// The property the window filter compares.
+    pub modified_property: String,
+    /// The status to set after a shipment, if any.
+    pub shipped_status: Option<StatusRef>,
+    /// How calls are retried.
+    pub retry: RetryPolicy,
+    /// The limit on one HTTP call.
+    pub request_timeout: Duration,
+}
+
+impl Settings {
+    /// Reads and checks a store's settings.
+    pub fn from_config(config: &StoreConfig) -> Result<Self, ConfigError> {
+        config.reject_unknown_settings(SETTINGS)?;
+        let base = base_url(config)?;
+        let shipnotify_url = match config.setting_str("shipnotify_url")? {
+            Some(text) => parse_url(config, "shipnotify_url", text)?,
+            None => join(config, &base, "shipstation")?,
+        };
+        Ok(Self {
+            credentials: Credentials::from_config(config)?,
+            page_size: bounded(config, "page_size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)? as u32,
+            fetch_concurrency: bounded(
+                config,
+                "fetch_concurrency",
+                DEFAULT_FETCH_CONCURRENCY,
+                1,
+                MAX_FETCH_CONCURRENCY,
+            )? as usize,
+            fetch_details: fetch_details(config)?,
+            record_type: config
+                .setting_u64("ship_doc_record_type")?
+                .unwrap_or(SHIP_DOC_RECORD_TYPE),
+            modified_property: non_empty(config, "modified_property")?
+                .unwrap_or(MODIFIED_PROPERTY)
+                .to_owned(),
+            shipped_status: shipped_status(config)?,
+            retry: retry_policy(config)?,
+            request_timeout: Duration::from_secs(bounded(
+                config,
+                "request_timeout_secs",
+                DEFAULT_REQUEST_TIMEOUT_SECS,
+                1,
+                3600,
+            )?),
+            base,
+            shipnotify_url,
+        })
+    }
+}
+
+fn base_url(config: &StoreConfig) -> Result<Url, ConfigError> {
+    let trimmed = config.url.trim().trim_end_matches('/');
+    parse_url(config, "url", trimmed)
+}
+
+fn parse_url(config: &StoreConfig, field: &str, text: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(text.trim()).map_err(|e| {
+        ConfigError::store(
+            &config.id,
+            field,
+            format!("{e}; use the API base, such as \"https://services.ordertime.com/api\""),
+        )
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
+        return Err(ConfigError::store(
+            &config.id,
+            field,
+            "must be an http or https URL, such as \"https://services.ordertime.com/api\"",
+        ));
+    }
+    Ok(url)
+}
+
+/// `base` + `/segment`, keeping the base's path; `None` for a base that cannot hold a path.
+pub fn join_url(base: &Url, segment: &str) -> Option<Url> {
+    let mut url = base.clone();
+    url.path_segments_mut().ok()?.pop_if_empty().push(segment);
+    Some(url)
+}
+
+fn join(config: &StoreConfig, base: &Url, segment: &str) -> Result<Url, ConfigError> {
+    join_url(base, segment)
+        .ok_or_else(|| ConfigError::store(&config.id, "url", "cannot hold a path"))
+}
+
+fn bounded(
+    config: &StoreConfig,
+    key: &str,
+    default: u64,
+    min: u64,
+    max: u64,
+) -> Result<u64, ConfigError> {
+    let value = config.setting_u64(key)?.unwrap_or(default);
+    if !(min..=max).contains(&value) {
+        return Err(ConfigError::store(
+            &config.id,
+            key,
+            format!("{value} is out of range; use {min} to {max} (default {default})"),
+        ));
+    }
+    Ok(value)
+}
+
+fn non_empty<'a>(config: &'a StoreConfig, key: &str) -> Result<Option<&'a str>, ConfigError> {
+    match config.setting_str(key)? {
+        Some(text) if text.trim().is_empty() => Err(ConfigError::store(
+            &config.id,
+            key,
+            "must not be empty; remove the setting to use the default",
+        )),
+        other => Ok(other.map(str::trim)),
+    }
+}
+
+fn fetch_details(config: &StoreConfig) -> Result<FetchDetails, ConfigError> {
+    match config.setting_str("fetch_details")? {
+        None | Some("when_missing") => Ok(FetchDetails::WhenMissing),
+        Some("always") => Ok(FetchDetails::Always),
+        Some(other) => Err(ConfigError::store(
+            &config.id,
+            "fetch_details",
+            format!("{other:?} is not an option; use \"when_missing\" (the default) or \"always\""),
+        )),
+    }
+}
+
+fn shipped_status(config: &StoreConfig) -> Result<Option<StatusRef>, ConfigError> {
+    let name = non_empty(config, "shipped_status_ref")?.map(str::to_owned);
+    let id = config.setting_u64("shipped_status_ref_id")?;
+    Ok((name.is_some() || id.is_some()).then_some(StatusRef { id, name }))
+}
+
+fn retry_policy(config: &StoreConfig) -> Result<RetryPolicy, ConfigError> {
+    let defaults = RetryPolicy::default();
+    let millis = |d: Duration| d.as_millis().min(u128::from(u64::MAX)) as u64;
+    let max_attempts = bounded(
+        config,
+        "retry_max_attempts",
+        u64::from(defaults.max_attempts),
+        1,
+        20,
+    )? as u32;
+    let base_delay = bounded(
+        config,
+        "retry_base_delay_ms",
+        millis(defaults.base_delay),
+        1,
+        600_000,
+    )?;
+    let max_delay = bounded(
+        config,
+        "retry_max_delay_ms",
+        millis(defaults.max_delay),
+        1,
+        3_600_000,
+    )?;
+    if max_delay < base_delay {
+        return Err(ConfigError::store(
+            &config.id,
+            "retry_max_delay_ms",
+            format!("{max_delay} is below retry_base_delay_ms ({base_delay}); raise it"),
+        ));
+    }
+    Ok(RetryPolicy {
+        max_attempts,
+        base_delay: Duration::from_millis(base_delay),
+        max_delay: Duration::from_millis(max_delay),
+    })
+}
+
+#[cfg(test)]
+mod tests;

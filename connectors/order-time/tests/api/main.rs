@@ -1,0 +1,7 @@
+//! The connector against a wiremock Order Time: each test fails without the behaviour it names.
+
+mod auth;
+mod common;
+mod errors;
+mod fetch;
+mod write_back;
