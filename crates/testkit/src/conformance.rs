@@ -823,7 +823,20 @@ async fn check_shipment(connector: &Connector, name: &str, partial: bool) -> Che
             run.scenario.kind == ScenarioKind::PushShipment,
             "kind must be push_shipment",
         );
-        check.ensure(run.result.is_ok(), "push_shipment failed");
+        // A channel that declares no partial shipments must refuse one before sending anything.
+        let refuses_partial = partial && !supports_partial_shipments(connector, &run.store);
+        if refuses_partial {
+            check.ensure(
+                matches!(run.result, Err(ChannelError::Refused { .. })),
+                "the channel declares partial_shipments = false, so a partial shipment must be refused (ChannelError::Refused)",
+            );
+            check.ensure(
+                run.scenario.exchanges.is_empty(),
+                "a refused partial shipment must send nothing: record no exchange",
+            );
+        } else {
+            check.ensure(run.result.is_ok(), "push_shipment failed");
+        }
         if let Some(update) = &run.scenario.shipment {
             if let Err(e) = update.validate() {
                 check.fail(format!("[shipment] is not a valid update: {e}"));
@@ -846,14 +859,21 @@ async fn check_shipment(connector: &Connector, name: &str, partial: bool) -> Che
             }
         }
         check.ensure(
-            run.scenario
-                .exchanges
-                .iter()
-                .any(|e| e.request.body.is_some()),
+            refuses_partial
+                || run
+                    .scenario
+                    .exchanges
+                    .iter()
+                    .any(|e| e.request.body.is_some()),
             "no recorded request has a body, so what is sent is not compared",
         );
     }
     check.finish()
+}
+
+/// What the channel built from `store` declares about partial shipments. Connecting does no I/O.
+fn supports_partial_shipments(connector: &Connector, store: &StoreConfig) -> bool {
+    (connector.connect)(store).map_or(true, |channel| channel.spec().capabilities.partial_shipments)
 }
 
 /// `shipment-full`: a complete shipment that sets every optional field is sent, and the request
@@ -862,7 +882,9 @@ pub async fn check_shipment_full(connector: &Connector) -> CheckResult {
     check_shipment(connector, "shipment-full", false).await
 }
 
-/// `shipment-partial`: as `shipment-full`, for a `ShipmentScope::Partial` shipment.
+/// `shipment-partial`: as `shipment-full`, for a `ShipmentScope::Partial` shipment. A channel
+/// whose `Capabilities::partial_shipments` is false must instead refuse it with
+/// `ChannelError::Refused` and send nothing.
 pub async fn check_shipment_partial(connector: &Connector) -> CheckResult {
     check_shipment(connector, "shipment-partial", true).await
 }

@@ -1,0 +1,310 @@
+//! End-to-end tests of the `orderport` binary against a Custom Store server on loopback.
+
+use std::path::Path;
+use std::process::Output;
+
+use wiremock::matchers::{body_string_contains, method, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const SECRET: &str = "fixture-cli-password";
+
+fn stores_toml(url: &str, extra: &str) -> String {
+    format!(
+        r#"
+[[store]]
+id = "spark-hq"
+name = "Spark HQ"
+channel = "spark-shipping"
+url = "{url}/shipstation"
+username = "fixture-user"
+password = "{SECRET}"
+timezone = "America/Chicago"
+retry_max_attempts = 1
+{extra}
+"#
+    )
+}
+
+fn order_xml(number: &str, status: &str, country: &str) -> String {
+    format!(
+        r#"<Order>
+  <OrderID>{number}</OrderID><OrderNumber>{number}</OrderNumber>
+  <OrderDate>03/07/2026 21:56</OrderDate><OrderStatus>{status}</OrderStatus>
+  <LastModified>03/07/2026 21:58</LastModified>
+  <OrderTotal>25.00</OrderTotal>
+  <Customer><CustomerCode>buyer@example.com</CustomerCode>
+    <BillTo><Name>Pat Example</Name><Email>buyer@example.com</Email></BillTo>
+    <ShipTo><Name>Pat Example</Name><Address1>1 Main St</Address1><City>Springfield</City>
+      <State>IL</State><PostalCode>62701</PostalCode><Country>{country}</Country></ShipTo>
+  </Customer>
+  <Items><Item><SKU>SKU-1</SKU><Name>Widget</Name><Quantity>2</Quantity><UnitPrice>12.50</UnitPrice></Item></Items>
+</Order>"#
+    )
+}
+
+fn export(orders: &[String]) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><Orders pages=\"1\">{}</Orders>",
+        orders.concat()
+    )
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_orderport"))
+        .args(args)
+        .current_dir(dir)
+        .env("RUST_LOG", "info")
+        .output()
+        .expect("the orderport binary runs")
+}
+
+async fn server_with_export(body: String, status: u16) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(query_param("action", "export"))
+        .respond_with(ResponseTemplate::new(status).set_body_string(body))
+        .mount(&server)
+        .await;
+    server
+}
+
+fn write_config(dir: &Path, server: &MockServer) {
+    std::fs::write(dir.join("stores.toml"), stores_toml(&server.uri(), "")).unwrap();
+}
+
+const WINDOW: [&str; 4] = [
+    "--from",
+    "2026-03-07T00:00:00Z",
+    "--to",
+    "2026-03-09T00:00:00Z",
+];
+
+#[tokio::test]
+async fn import_writes_orders_and_rejections_and_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = export(&[
+        order_xml("1001", "paid", "US"),
+        order_xml("1002", "paid", "USA"),
+        order_xml("1003", "shipped", "US"),
+    ]);
+    let server = server_with_export(body, 200).await;
+    write_config(dir.path(), &server);
+    let mut args = vec![
+        "import",
+        "--config",
+        "stores.toml",
+        "--store",
+        "spark-hq",
+        "--rejects",
+        "rejects.jsonl",
+    ];
+    args.extend(WINDOW);
+    let out = run(dir.path(), &args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "stderr: {stderr}");
+
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let orders: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let numbers: Vec<_> = orders.iter().map(|o| o["order_number"].as_str().unwrap()).collect();
+    assert_eq!(numbers, ["1001", "1003"]);
+    // 21:56 in Chicago on 7 March is 03:56 UTC on 8 March.
+    assert_eq!(orders[0]["ordered_at"], "2026-03-08T03:56:00Z");
+    assert_eq!(orders[0]["order_total"], "25.00");
+    assert_eq!(orders[1]["status"], "shipped");
+
+    let rejects = std::fs::read_to_string(dir.path().join("rejects.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = rejects
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["order_number"], "1002");
+    assert_eq!(lines[0]["external_id"], "1002");
+    assert_eq!(lines[0]["reasons"][0]["field"], "ship_to.country");
+    assert!(lines[0]["reasons"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("\"US\""));
+    assert!(stderr.contains("imported=2") && stderr.contains("rejected=1"), "{stderr}");
+}
+
+#[tokio::test]
+async fn rejections_without_a_rejects_file_are_logged_not_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_export(export(&[order_xml("1002", "paid", "USA")]), 200).await;
+    write_config(dir.path(), &server);
+    let mut args = vec!["import", "--config", "stores.toml", "--store", "spark-hq"];
+    args.extend(WINDOW);
+    let out = run(dir.path(), &args);
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("1002") && stderr.contains("ship_to.country"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_failed_window_exits_non_zero_without_leaking_the_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    for (status, code) in [(500, 1), (401, 3)] {
+        let server = server_with_export("oops".into(), status).await;
+        write_config(dir.path(), &server);
+        let mut args = vec!["import", "--config", "stores.toml", "--store", "spark-hq"];
+        args.extend(WINDOW);
+        let out = run(dir.path(), &args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "HTTP {status}: {stderr}");
+        assert!(stderr.contains("spark-hq"), "{stderr}");
+        assert!(!stderr.contains(SECRET), "the password leaked: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn usage_and_config_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = MockServer::start().await;
+    write_config(dir.path(), &server);
+    // An inverted window.
+    let out = run(
+        dir.path(),
+        &[
+            "import", "--config", "stores.toml", "--store", "spark-hq", "--from",
+            "2026-03-09T00:00:00Z", "--to", "2026-03-07T00:00:00Z",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("before it starts"));
+    // An unknown store.
+    let mut args = vec!["import", "--config", "stores.toml", "--store", "nope"];
+    args.extend(WINDOW);
+    let out = run(dir.path(), &args);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("spark-hq"));
+    assert!(server.received_requests().await.unwrap_or_default().is_empty());
+}
+
+#[tokio::test]
+async fn push_shipment_sends_every_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(query_param("action", "shipnotify"))
+        .and(query_param("order_number", "1001"))
+        .and(query_param("carrier", "USPS"))
+        .and(query_param("service", "Priority Mail"))
+        .and(query_param("tracking_number", "9400111"))
+        .and(body_string_contains("<ShipDate>03/08/2026</ShipDate>"))
+        .and(body_string_contains("<ShippingCost>7.25</ShippingCost>"))
+        .and(body_string_contains("Thanks!"))
+        .and(body_string_contains("<SKU><![CDATA[SKU-1]]></SKU>"))
+        .and(body_string_contains("<Quantity>1</Quantity>"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    write_config(dir.path(), &server);
+    let out = run(
+        dir.path(),
+        &[
+            "push-shipment", "--config", "stores.toml", "--store", "spark-hq",
+            "--order-number", "1001", "--carrier", "USPS", "--service", "Priority Mail",
+            "--tracking-number", "9400111", "--ship-date", "2026-03-08",
+            "--shipping-cost", "7.25", "--notes-to-buyer", "Thanks!", "--item", "SKU-1:1",
+            "--partial",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn push_shipment_refuses_bad_items_before_sending() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = MockServer::start().await;
+    write_config(dir.path(), &server);
+    let base = [
+        "push-shipment", "--config", "stores.toml", "--store", "spark-hq", "--order-number",
+        "1001", "--carrier", "USPS", "--service", "Ground", "--tracking-number", "1",
+    ];
+    let mut partial_without_items = base.to_vec();
+    partial_without_items.push("--partial");
+    let out = run(dir.path(), &partial_without_items);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("partial"));
+    let mut bad_item = base.to_vec();
+    bad_item.extend(["--item", "SKU-1:zero"]);
+    let out = run(dir.path(), &bad_item);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(server.received_requests().await.unwrap_or_default().is_empty());
+}
+
+fn fixture(path: &str) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/order-time");
+    std::fs::read_to_string(root.join(path)).expect("the Order Time fixture exists")
+}
+
+fn order_time_toml(url: &str) -> String {
+    format!(
+        r#"
+[[store]]
+id = "ot"
+name = "Order Time"
+channel = "order-time"
+url = "{url}/api"
+username = "shipping@example.com"
+api_key = "fixture-ot-api-key"
+password = "{SECRET}"
+retry_max_attempts = 1
+"#
+    )
+}
+
+#[tokio::test]
+async fn order_time_stores_import_and_push_shipments() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(wiremock::matchers::path("/api/list"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_string(fixture("invalid-orders/page-1.json")),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(wiremock::matchers::path("/api/shipstation"))
+        .and(query_param("action", "shipnotify"))
+        .and(query_param("order_number", "1042"))
+        .and(query_param("tracking_number", "1Z999"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    std::fs::write(dir.path().join("stores.toml"), order_time_toml(&server.uri())).unwrap();
+
+    let out = run(
+        dir.path(),
+        &[
+            "import", "--config", "stores.toml", "--store", "ot", "--rejects", "rejects.jsonl",
+            "--from", "2026-03-01T00:00:00Z", "--to", "2026-03-02T00:00:00Z",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1, "{stderr}");
+    let rejects = std::fs::read_to_string(dir.path().join("rejects.jsonl")).unwrap();
+    assert_eq!(rejects.lines().count(), 3);
+    assert!(rejects.contains("suggest") || rejects.contains("use \\\""), "{rejects}");
+    assert!(!stderr.contains(SECRET));
+
+    let out = run(
+        dir.path(),
+        &[
+            "push-shipment", "--config", "stores.toml", "--store", "ot", "--order-number",
+            "1042", "--carrier", "UPS", "--service", "UPS Ground", "--tracking-number", "1Z999",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    server.verify().await;
+}
