@@ -7,11 +7,12 @@ use std::path::PathBuf;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::Args;
-use futures::TryStreamExt;
-use orderport::{pages, FetchOutcome, Rejection, TimeWindow};
+use orderport::{FetchOutcome, Rejection, TimeWindow};
 
 use crate::exit::Failure;
+use crate::progress::Progress;
 use crate::stores;
+use crate::walk::{walk, WalkError};
 
 /// Arguments of `orderport import`.
 #[derive(Debug, Args)]
@@ -33,20 +34,12 @@ pub struct ImportArgs {
     rejects: Option<PathBuf>,
 }
 
-/// What an import did.
-#[derive(Debug, Default)]
-struct Tally {
-    pages: usize,
-    accepted: usize,
-    rejected: usize,
-}
-
 /// Runs the import. Exit status 0 means the whole window was fetched; rejections alone do not
-/// fail it.
-pub async fn run(args: ImportArgs) -> Result<(), Failure> {
+/// fail it. With `json`, the closing summary goes to stderr as one JSON object.
+pub async fn run(args: ImportArgs, json: bool) -> Result<(), Failure> {
     let window = TimeWindow::new(args.from, args.to).map_err(Failure::usage)?;
     let (config, channel) = stores::open(&args.config, &args.store)?;
-    let mut rejects = args
+    let rejects = args
         .rejects
         .as_ref()
         .map(|path| {
@@ -57,56 +50,66 @@ pub async fn run(args: ImportArgs) -> Result<(), Failure> {
         .transpose()
         .map_err(Failure::usage)?;
     let stdout = std::io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    let mut tally = Tally::default();
-    let mut walk = Box::pin(pages(channel.as_ref(), window));
-    let result = loop {
-        let page = match walk.try_next().await {
-            Ok(Some(page)) => page,
-            Ok(None) => break Ok(()),
-            Err(e) => break Err(e),
-        };
-        tally.pages += 1;
-        for outcome in page.outcomes {
-            match outcome {
-                FetchOutcome::Accepted(order) => {
-                    serde_json::to_writer(&mut out, &order).map_err(std::io::Error::from)?;
-                    out.write_all(b"\n")?;
-                    tally.accepted += 1;
-                }
-                FetchOutcome::Rejected(rejection) => {
-                    write_rejection(rejects.as_mut(), &rejection)?;
-                    tally.rejected += 1;
-                }
+    let out = std::cell::RefCell::new(BufWriter::new(stdout.lock()));
+    let rejects = std::cell::RefCell::new(rejects);
+    let progress = Progress::new(&config.id, json);
+    let (tally, result) = walk(
+        channel.as_ref(),
+        window,
+        &progress,
+        |outcome| match outcome {
+            FetchOutcome::Accepted(order) => write_line(&mut *out.borrow_mut(), &order),
+            FetchOutcome::Rejected(rejection) => {
+                write_rejection(rejects.borrow_mut().as_mut(), &rejection)
             }
-        }
-        // One page at a time: what was fetched is on disk before the next request.
-        out.flush()?;
-        if let Some(file) = rejects.as_mut() {
-            file.flush()?;
-        }
-    };
-    tracing::info!(
-        store = %config.id,
-        pages = tally.pages,
-        imported = tally.accepted,
-        rejected = tally.rejected,
-        "import {}",
-        if result.is_ok() { "finished" } else { "stopped early" }
-    );
-    result.map_err(|e| Failure::from(e))
+        },
+        || {
+            // One page at a time: what was fetched is on disk before the next request.
+            out.borrow_mut().flush()?;
+            rejects.borrow_mut().as_mut().map_or(Ok(()), Write::flush)
+        },
+    )
+    .await;
+    progress.finish();
+    let finished = result.is_ok();
+    if json {
+        let summary = serde_json::json!({
+            "store": config.id, "finished": finished, "pages": tally.pages,
+            "imported": tally.imported, "rejected": tally.rejected, "by_status": tally.by_status,
+        });
+        eprintln!("{summary}");
+    } else {
+        tracing::info!(
+            store = %config.id,
+            pages = tally.pages,
+            imported = tally.imported,
+            rejected = tally.rejected,
+            "import {}",
+            if finished { "finished" } else { "stopped early" }
+        );
+    }
+    match result {
+        Ok(()) => Ok(()),
+        Err(WalkError::Channel(e)) => Err(Failure::from(e)),
+        Err(WalkError::Handler(e)) => Err(Failure::from(e)),
+    }
+}
+
+/// Writes one value as a JSON line.
+pub fn write_line(out: &mut impl Write, value: &impl serde::Serialize) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, value)?;
+    out.write_all(b"\n")
 }
 
 fn write_rejection(
     file: Option<&mut BufWriter<File>>,
     rejection: &Rejection,
-) -> Result<(), Failure> {
+) -> std::io::Result<()> {
     match file {
-        Some(file) => {
-            serde_json::to_writer(&mut *file, rejection).map_err(std::io::Error::from)?;
-            file.write_all(b"\n")?;
+        Some(file) => write_line(file, rejection),
+        None => {
+            tracing::warn!("{rejection}");
+            Ok(())
         }
-        None => tracing::warn!("{rejection}"),
     }
-    Ok(())
 }

@@ -1,9 +1,12 @@
 //! The `orderport` command. See docs/cli.md for every command, its output and its exit codes.
 
+mod check;
 mod exit;
 mod import;
+mod progress;
 mod push_shipment;
 mod stores;
+mod walk;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -16,6 +19,9 @@ use crate::exit::Failure;
 #[derive(Debug, Parser)]
 #[command(name = "orderport", version, about)]
 struct Cli {
+    /// Machine-readable output: JSON instead of text and progress bars.
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -26,6 +32,8 @@ enum Command {
     Import(import::ImportArgs),
     /// Send one shipment update to a store's channel.
     PushShipment(push_shipment::PushShipmentArgs),
+    /// Test a store's connection and credentials.
+    Check(check::CheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -38,10 +46,12 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::CHANNEL_FAILED);
         }
     };
+    let json = cli.json;
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Import(args) => import::run(args).await,
-            Command::PushShipment(args) => push_shipment::run(args).await,
+            Command::Import(args) => import::run(args, json).await,
+            Command::PushShipment(args) => push_shipment::run(args, json).await,
+            Command::Check(args) => check::run(args, json).await,
         }
     });
     match result {

@@ -85,7 +85,7 @@ impl FromStr for ItemArg {
 }
 
 /// Sends the shipment.
-pub async fn run(args: PushShipmentArgs) -> Result<(), Failure> {
+pub async fn run(args: PushShipmentArgs, json: bool) -> Result<(), Failure> {
     let (config, channel) = stores::open(&args.config, &args.store)?;
     let now = Utc::now();
     let items: Vec<ShippedItem> = args.items.into_iter().map(|i| i.0).collect();
@@ -113,11 +113,18 @@ pub async fn run(args: PushShipmentArgs) -> Result<(), Failure> {
     };
     update.validate().map_err(Failure::usage)?;
     channel.push_shipment(&update).await?;
-    tracing::info!(
-        store = %config.id,
-        order = %update.order.order_number,
-        tracking = %update.tracking_number,
-        "shipment sent"
-    );
+    if json {
+        let report = serde_json::json!({
+            "store": config.id, "sent": true, "shipment": update,
+        });
+        println!("{report}");
+    } else {
+        tracing::info!(
+            store = %config.id,
+            order = %update.order.order_number,
+            tracking = %update.tracking_number,
+            "shipment sent"
+        );
+    }
     Ok(())
 }

@@ -308,3 +308,41 @@ async fn order_time_stores_import_and_push_shipments() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     server.verify().await;
 }
+
+#[tokio::test]
+async fn check_reports_a_good_and_a_bad_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_export(export(&[]), 200).await;
+    write_config(dir.path(), &server);
+    let out = run(dir.path(), &["check", "--config", "stores.toml", "--store", "spark-hq"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("connection OK"));
+
+    let server = server_with_export(String::new(), 401).await;
+    write_config(dir.path(), &server);
+    let out = run(
+        dir.path(),
+        &["check", "--config", "stores.toml", "--store", "spark-hq", "--json"],
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["channel"], "spark-shipping");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(SECRET));
+}
+
+#[tokio::test]
+async fn json_mode_ends_an_import_with_a_summary_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_export(export(&[order_xml("1001", "paid", "US")]), 200).await;
+    write_config(dir.path(), &server);
+    let mut args = vec!["--json", "import", "--config", "stores.toml", "--store", "spark-hq"];
+    args.extend(WINDOW);
+    let out = run(dir.path(), &args);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let summary: serde_json::Value = serde_json::from_str(stderr.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["imported"], 1);
+    assert_eq!(summary["finished"], true);
+    assert_eq!(summary["by_status"]["awaiting_shipment"], 1);
+}
