@@ -2,7 +2,7 @@
 //! and sends shipment details back.
 //!
 //! This facade re-exports the public API of [`orderport_core`] and turns connectors on through
-//! Cargo features (`spark-shipping`, `order-time`, or `all-connectors`, the default). [`connect`] builds the right
+//! Cargo features (`spark-shipping`, `order-time`, `listing-mirror`, or `all-connectors`, the default). [`connect`] builds the right
 //! [`SellingChannel`] for a store from its configuration.
 //!
 //! # Example
@@ -33,6 +33,8 @@
 
 pub use orderport_core::*;
 
+#[cfg(feature = "listing-mirror")]
+pub use orderport_listing_mirror as listing_mirror;
 #[cfg(feature = "order-time")]
 pub use orderport_order_time as order_time;
 #[cfg(feature = "spark-shipping")]
@@ -45,6 +47,8 @@ pub fn channels() -> Vec<&'static ChannelSpec> {
         &spark_shipping::SPEC,
         #[cfg(feature = "order-time")]
         &order_time::SPEC,
+        #[cfg(feature = "listing-mirror")]
+        &listing_mirror::SPEC,
     ]
 }
 
@@ -55,6 +59,8 @@ pub fn connect(config: &StoreConfig) -> Result<Box<dyn SellingChannel>, ConfigEr
         id if id == spark_shipping::SPEC.id => spark_shipping::connect(config),
         #[cfg(feature = "order-time")]
         id if id == order_time::SPEC.id => order_time::connect(config),
+        #[cfg(feature = "listing-mirror")]
+        id if id == listing_mirror::SPEC.id => listing_mirror::connect(config),
         other => Err(ConfigError::store(
             &config.id,
             "channel",
@@ -83,7 +89,7 @@ mod tests {
         .unwrap();
         let err = connect(&file.stores[0]).err().unwrap();
         assert_eq!(err.field, "channel");
-        for id in ["spark-shipping", "order-time"] {
+        for id in ["spark-shipping", "order-time", "listing-mirror"] {
             assert!(err.to_string().contains(id), "{err}");
         }
     }
