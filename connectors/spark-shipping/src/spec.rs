@@ -1,7 +1,7 @@
 //! The one declaration of the Spark Shipping channel.
 
 use chrono::Duration;
-use orderport_core::{Capabilities, CanonicalStatus, ChannelSpec, Requirement};
+use orderport_core::{CanonicalStatus, Capabilities, ChannelSpec, Requirement};
 
 /// Spark Shipping: id `spark-shipping`, over Custom Store v1.
 ///

@@ -82,7 +82,9 @@ fn default_statuses_map_the_custom_store_strings() {
 
 #[test]
 fn connect_refuses_bad_configurations_by_field() {
-    let err = connect(&store("https://spark.example", "retry_attempts = 3")).err().unwrap();
+    let err = connect(&store("https://spark.example", "retry_attempts = 3"))
+        .err()
+        .unwrap();
     assert_eq!(err.field, "retry_attempts");
     let err = connect(&store("ftp://spark.example", "")).err().unwrap();
     assert_eq!(err.field, "url");
@@ -148,8 +150,15 @@ async fn an_order_without_a_ship_to_is_rejected_for_it() {
     assert_eq!(rejection.order_number.as_deref(), Some("1001"));
     assert_eq!(rejection.reasons.len(), 1);
     let reason = &rejection.reasons[0];
-    assert_eq!((reason.field.as_str(), reason.code), ("ship_to", ReasonCode::Missing));
-    assert!(reason.message.contains("Spark Shipping requires"), "{}", reason.message);
+    assert_eq!(
+        (reason.field.as_str(), reason.code),
+        ("ship_to", ReasonCode::Missing)
+    );
+    assert!(
+        reason.message.contains("Spark Shipping requires"),
+        "{}",
+        reason.message
+    );
 }
 
 #[tokio::test]

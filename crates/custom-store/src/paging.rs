@@ -47,8 +47,11 @@ impl PageCursor {
     /// The page count after this page reported `reported`, and the token of the next page, if
     /// any.
     pub fn advance(self, reported: u32) -> (u32, Option<PageToken>) {
-        let total = self.known_total.map_or(reported, |known| known.max(reported));
-        let next = (self.page < total).then(|| PageToken::new(format!("{}/{total}", self.page + 1)));
+        let total = self
+            .known_total
+            .map_or(reported, |known| known.max(reported));
+        let next =
+            (self.page < total).then(|| PageToken::new(format!("{}/{total}", self.page + 1)));
         (total, next)
     }
 }
@@ -82,7 +85,10 @@ mod tests {
     #[test]
     fn foreign_tokens_are_refused() {
         for text in ["", "abc", "2", "1/3", "4/3", "2/x", "cursor:9"] {
-            assert!(PageCursor::from_token(Some(&PageToken::new(text))).is_err(), "{text}");
+            assert!(
+                PageCursor::from_token(Some(&PageToken::new(text))).is_err(),
+                "{text}"
+            );
         }
     }
 }

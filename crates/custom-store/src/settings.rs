@@ -73,17 +73,38 @@ impl CustomStoreSettings {
                 ))
             }
         };
-        let max_response_bytes =
-            ranged("max_response_bytes", 1, u64::MAX, defaults.max_response_bytes)?;
+        let max_response_bytes = ranged(
+            "max_response_bytes",
+            1,
+            u64::MAX,
+            defaults.max_response_bytes,
+        )?;
         let timeout = ranged("request_timeout_secs", 1, 3600, 60)?;
-        let attempts = ranged("retry_max_attempts", 1, 20, u64::from(defaults.retry.max_attempts))?;
-        let base = ranged("retry_base_delay_ms", 0, 3_600_000, millis(defaults.retry.base_delay))?;
-        let max = ranged("retry_max_delay_ms", 0, 3_600_000, millis(defaults.retry.max_delay))?;
+        let attempts = ranged(
+            "retry_max_attempts",
+            1,
+            20,
+            u64::from(defaults.retry.max_attempts),
+        )?;
+        let base = ranged(
+            "retry_base_delay_ms",
+            0,
+            3_600_000,
+            millis(defaults.retry.base_delay),
+        )?;
+        let max = ranged(
+            "retry_max_delay_ms",
+            0,
+            3_600_000,
+            millis(defaults.retry.max_delay),
+        )?;
         if base > max {
             return Err(ConfigError::store(
                 &config.id,
                 "retry_base_delay_ms",
-                format!("{base} is above retry_max_delay_ms ({max}); lower it or raise the maximum"),
+                format!(
+                    "{base} is above retry_max_delay_ms ({max}); lower it or raise the maximum"
+                ),
             ));
         }
         Ok(Self {
@@ -126,7 +147,10 @@ mod tests {
         let text = format!(
             "[[store]]\nid = \"s\"\nname = \"S\"\nchannel = \"c\"\nurl = \"http://x\"\n{extra}"
         );
-        StoresFile::parse(&text, &|_| None).unwrap().stores.remove(0)
+        StoresFile::parse(&text, &|_| None)
+            .unwrap()
+            .stores
+            .remove(0)
     }
 
     #[test]
@@ -156,12 +180,19 @@ mod tests {
     fn unknown_and_bad_settings_are_refused_by_name() {
         let err = CustomStoreSettings::from_config(&config("retry_max_atempts = 2")).unwrap_err();
         assert_eq!(err.field, "retry_max_atempts");
-        assert!(err.message.contains("retry_max_attempts"), "{}", err.message);
+        assert!(
+            err.message.contains("retry_max_attempts"),
+            "{}",
+            err.message
+        );
         for (extra, field) in [
             ("retry_max_attempts = 0", "retry_max_attempts"),
             ("request_timeout_secs = \"60\"", "request_timeout_secs"),
             ("max_response_bytes = 0", "max_response_bytes"),
-            ("retry_base_delay_ms = 50\nretry_max_delay_ms = 10", "retry_base_delay_ms"),
+            (
+                "retry_base_delay_ms = 50\nretry_max_delay_ms = 10",
+                "retry_base_delay_ms",
+            ),
             ("default_weight_units = \"stone\"", "default_weight_units"),
         ] {
             let err = CustomStoreSettings::from_config(&config(extra)).unwrap_err();

@@ -76,12 +76,24 @@ impl<'a> ShipNotice<'a> {
         if let Some(notes) = &update.notes_to_buyer {
             cdata(&mut w, "NotesToCustomer", notes)?;
         }
-        let notify = if update.notify_customer { "true" } else { "false" };
+        let notify = if update.notify_customer {
+            "true"
+        } else {
+            "false"
+        };
         text(&mut w, "NotifyCustomer", notify)?;
         if let Some(created) = update.label_created_at {
-            text(&mut w, "LabelCreateDate", &format_custom_store(self.zone.to_wall(created)))?;
+            text(
+                &mut w,
+                "LabelCreateDate",
+                &format_custom_store(self.zone.to_wall(created)),
+            )?;
         }
-        text(&mut w, "ShipDate", &update.ship_date.format("%m/%d/%Y").to_string())?;
+        text(
+            &mut w,
+            "ShipDate",
+            &update.ship_date.format("%m/%d/%Y").to_string(),
+        )?;
         cdata(&mut w, "Carrier", &update.carrier)?;
         if let Some(service) = &update.service {
             cdata(&mut w, "Service", service)?;
@@ -216,8 +228,17 @@ mod tests {
         let notice = ShipNotice::new(&update, StoreZone::UTC);
         let xml = String::from_utf8(notice.to_xml().unwrap()).unwrap();
         assert!(xml.contains("<OrderID><![CDATA[1001]]></OrderID>"), "{xml}");
-        assert!(xml.contains("<NotifyCustomer>false</NotifyCustomer>"), "{xml}");
-        for absent in ["CustomerCode", "NotesToCustomer", "LabelCreateDate", "Service", "ShippingCost"] {
+        assert!(
+            xml.contains("<NotifyCustomer>false</NotifyCustomer>"),
+            "{xml}"
+        );
+        for absent in [
+            "CustomerCode",
+            "NotesToCustomer",
+            "LabelCreateDate",
+            "Service",
+            "ShippingCost",
+        ] {
             assert!(!xml.contains(absent), "{absent} in {xml}");
         }
         assert!(xml.ends_with("<Items></Items></ShipNotice>"), "{xml}");

@@ -27,14 +27,23 @@ pub const BOUNDARY_MARGIN: Duration = Duration::minutes(1);
 pub fn export_window(zone: StoreZone, window: &TimeWindow) -> WallWindow {
     let wall = zone.wall_window(window.from(), window.to(), PRECISION);
     WallWindow {
-        start: wall.start - BOUNDARY_MARGIN,
-        end: wall.end + BOUNDARY_MARGIN,
+        start: wall
+            .start
+            .checked_sub_signed(BOUNDARY_MARGIN)
+            .unwrap_or(wall.start),
+        end: wall
+            .end
+            .checked_add_signed(BOUNDARY_MARGIN)
+            .unwrap_or(wall.end),
     }
 }
 
 /// `start_date` and `end_date` as sent: `MM/dd/yyyy HH:mm`.
 pub fn query_dates(wall: &WallWindow) -> (String, String) {
-    (format_custom_store(wall.start), format_custom_store(wall.end))
+    (
+        format_custom_store(wall.start),
+        format_custom_store(wall.end),
+    )
 }
 
 #[cfg(test)]

@@ -11,7 +11,12 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 /// Every spelling of the password that could leak: raw and URL-encoded.
 fn spellings() -> Vec<String> {
     let form: String = url::form_urlencoded::byte_serialize(PASSWORD.as_bytes()).collect();
-    vec![PASSWORD.to_owned(), form.clone(), form.replace('+', "%20"), "S3cr".to_owned()]
+    vec![
+        PASSWORD.to_owned(),
+        form.clone(),
+        form.replace('+', "%20"),
+        "S3cr".to_owned(),
+    ]
 }
 
 fn assert_no_secret(err: &ChannelError) {
@@ -30,14 +35,21 @@ fn echo() -> String {
 
 async fn error_for(response: ResponseTemplate, extra: &str) -> ChannelError {
     let server = MockServer::start().await;
-    Mock::given(method("GET")).respond_with(response).mount(&server).await;
+    Mock::given(method("GET"))
+        .respond_with(response)
+        .mount(&server)
+        .await;
     let channel = channel_at(&server.uri(), extra);
     channel.fetch_page(&window(), None).await.unwrap_err()
 }
 
 #[tokio::test]
 async fn authentication_errors_carry_no_secret() {
-    let err = error_for(ResponseTemplate::new(401).set_body_string(echo()), FAST_RETRIES).await;
+    let err = error_for(
+        ResponseTemplate::new(401).set_body_string(echo()),
+        FAST_RETRIES,
+    )
+    .await;
     assert!(matches!(err, ChannelError::Authentication { .. }), "{err}");
     assert!(err.to_string().contains("[REDACTED]"), "{err}");
     assert_no_secret(&err);
@@ -45,7 +57,11 @@ async fn authentication_errors_carry_no_secret() {
 
 #[tokio::test]
 async fn permission_errors_carry_no_secret() {
-    let err = error_for(ResponseTemplate::new(403).set_body_string(echo()), FAST_RETRIES).await;
+    let err = error_for(
+        ResponseTemplate::new(403).set_body_string(echo()),
+        FAST_RETRIES,
+    )
+    .await;
     assert!(
         matches!(&err, ChannelError::Permission { operation, .. } if operation == "export"),
         "{err}"
@@ -68,22 +84,37 @@ async fn rate_limit_errors_carry_no_secret() {
 
 #[tokio::test]
 async fn server_errors_carry_no_secret() {
-    let err = error_for(ResponseTemplate::new(500).set_body_string(echo()), FAST_RETRIES).await;
+    let err = error_for(
+        ResponseTemplate::new(500).set_body_string(echo()),
+        FAST_RETRIES,
+    )
+    .await;
     assert!(matches!(err, ChannelError::Transient { .. }), "{err}");
     assert_no_secret(&err);
 }
 
 #[tokio::test]
 async fn refusals_carry_no_secret() {
-    let err = error_for(ResponseTemplate::new(404).set_body_string(echo()), FAST_RETRIES).await;
-    assert!(matches!(err, ChannelError::Refused { status: 404, .. }), "{err}");
+    let err = error_for(
+        ResponseTemplate::new(404).set_body_string(echo()),
+        FAST_RETRIES,
+    )
+    .await;
+    assert!(
+        matches!(err, ChannelError::Refused { status: 404, .. }),
+        "{err}"
+    );
     assert_no_secret(&err);
 }
 
 #[tokio::test]
 async fn protocol_errors_carry_no_secret_in_their_excerpt() {
     let body = format!("<!doctype html><html><body>{}</body></html>", echo());
-    let err = error_for(ResponseTemplate::new(200).set_body_string(body), FAST_RETRIES).await;
+    let err = error_for(
+        ResponseTemplate::new(200).set_body_string(body),
+        FAST_RETRIES,
+    )
+    .await;
     assert!(
         matches!(&err, ChannelError::Protocol { excerpt, .. } if excerpt.contains("[REDACTED]")),
         "{err}"
@@ -126,4 +157,9 @@ fn the_channel_debug_output_carries_no_secret() {
     for secret in spellings() {
         assert!(!debug.contains(&secret), "{secret:?} leaked in {debug}");
     }
+    // Not even a password someone put in the endpoint URL itself.
+    let channel = channel_at("http://user:url-pw@127.0.0.1:9/ss?SS-Password=url-pw", "");
+    let debug = format!("{channel:?}");
+    assert!(debug.contains("127.0.0.1/ss"), "{debug}");
+    assert!(!debug.contains("url-pw"), "{debug}");
 }

@@ -27,12 +27,28 @@ fn xml(body: String) -> ResponseTemplate {
 async fn every_page_is_walked_and_every_order_arrives_once() {
     let server = MockServer::start().await;
     let bodies = [
-        page(Some("3"), &[order("1", "03/07/2026 20:01"), order("2", "03/07/2026 20:02")]),
-        page(Some("3"), &[order("3", "03/07/2026 20:03"), order("4", "03/07/2026 20:04")]),
+        page(
+            Some("3"),
+            &[
+                order("1", "03/07/2026 20:01"),
+                order("2", "03/07/2026 20:02"),
+            ],
+        ),
+        page(
+            Some("3"),
+            &[
+                order("3", "03/07/2026 20:03"),
+                order("4", "03/07/2026 20:04"),
+            ],
+        ),
         page(Some("3"), &[order("5", "03/07/2026 20:05")]),
     ];
     for (n, body) in (1..).zip(bodies) {
-        export_page(n).respond_with(xml(body)).expect(1).mount(&server).await;
+        export_page(n)
+            .respond_with(xml(body))
+            .expect(1)
+            .mount(&server)
+            .await;
     }
     let channel = channel_at(&server.uri(), "");
     let walked: Vec<_> = pages(&channel, window()).try_collect().await.unwrap();
@@ -54,7 +70,11 @@ async fn a_later_page_reporting_more_pages_extends_the_walk() {
     let counts = ["2", "3", "1"];
     for (n, count) in (1..).zip(counts) {
         let body = page(Some(count), &[order(&n.to_string(), "03/07/2026 20:01")]);
-        export_page(n).respond_with(xml(body)).expect(1).mount(&server).await;
+        export_page(n)
+            .respond_with(xml(body))
+            .expect(1)
+            .mount(&server)
+            .await;
     }
     let channel = channel_at(&server.uri(), "");
     let walked: Vec<_> = pages(&channel, window()).try_collect().await.unwrap();
@@ -114,7 +134,14 @@ async fn credentials_go_as_basic_auth_and_as_query_parameters_in_order() {
         .collect();
     assert_eq!(
         names,
-        ["action", "start_date", "end_date", "page", "SS-UserName", "SS-Password"]
+        [
+            "action",
+            "start_date",
+            "end_date",
+            "page",
+            "SS-UserName",
+            "SS-Password"
+        ]
     );
     assert!(
         query.starts_with("action=export&start_date=03%2F07%2F2026+19%3A59&end_date=03%2F07%2F2026+22%3A01&page=1&"),
@@ -149,7 +176,11 @@ async fn orders_outside_the_window_are_left_out_after_widening() {
             order("late", "03/07/2026 22:01"),
         ],
     );
-    export_page(1).respond_with(xml(body)).expect(1).mount(&server).await;
+    export_page(1)
+        .respond_with(xml(body))
+        .expect(1)
+        .mount(&server)
+        .await;
     let channel = channel_at(&server.uri(), "");
     let page = channel.fetch_page(&window(), None).await.unwrap();
     assert_eq!(numbers(&page), ["first-minute", "last-minute"]);
@@ -176,7 +207,11 @@ async fn rate_limits_honour_retry_after() {
     );
     let started = Instant::now();
     let page = channel.fetch_page(&window(), None).await.unwrap();
-    assert!(started.elapsed() >= Duration::from_secs(1), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(numbers(&page), ["1"]);
 }
 
@@ -232,11 +267,20 @@ async fn client_errors_are_never_retried() {
 #[tokio::test]
 async fn a_reply_over_the_size_limit_is_a_protocol_error() {
     let server = MockServer::start().await;
-    let orders: Vec<String> = (0..40).map(|n| order(&n.to_string(), "03/07/2026 20:01")).collect();
+    let orders: Vec<String> = (0..40)
+        .map(|n| order(&n.to_string(), "03/07/2026 20:01"))
+        .collect();
     let body = page(Some("1"), &orders);
     assert!(body.len() > 8192);
-    export_page(1).respond_with(xml(body)).expect(1).mount(&server).await;
-    let channel = channel_at(&server.uri(), &format!("{FAST_RETRIES}max_response_bytes = 4096"));
+    export_page(1)
+        .respond_with(xml(body))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let channel = channel_at(
+        &server.uri(),
+        &format!("{FAST_RETRIES}max_response_bytes = 4096"),
+    );
     let err = channel.fetch_page(&window(), None).await.unwrap_err();
     // The declared Content-Length is refused before any of the body is read.
     assert!(
@@ -314,7 +358,10 @@ async fn check_connection_needs_a_well_formed_orders_reply() {
         .expect(1)
         .mount(&server)
         .await;
-    channel_at(&server.uri(), "").check_connection().await.unwrap();
+    channel_at(&server.uri(), "")
+        .check_connection()
+        .await
+        .unwrap();
 
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -322,7 +369,10 @@ async fn check_connection_needs_a_well_formed_orders_reply() {
         .expect(1)
         .mount(&server)
         .await;
-    let err = channel_at(&server.uri(), FAST_RETRIES).check_connection().await.unwrap_err();
+    let err = channel_at(&server.uri(), FAST_RETRIES)
+        .check_connection()
+        .await
+        .unwrap_err();
     assert!(matches!(err, ChannelError::Protocol { .. }), "{err}");
 
     let server = MockServer::start().await;
@@ -331,7 +381,10 @@ async fn check_connection_needs_a_well_formed_orders_reply() {
         .expect(1)
         .mount(&server)
         .await;
-    let err = channel_at(&server.uri(), FAST_RETRIES).check_connection().await.unwrap_err();
+    let err = channel_at(&server.uri(), FAST_RETRIES)
+        .check_connection()
+        .await
+        .unwrap_err();
     assert!(matches!(err, ChannelError::Authentication { .. }), "{err}");
 }
 
@@ -348,5 +401,8 @@ async fn a_foreign_page_token_is_refused_without_a_request() {
         .fetch_page(&window(), Some(&PageToken::new("cursor-abc")))
         .await
         .unwrap_err();
-    assert!(matches!(&err, ChannelError::Configuration { field, .. } if field == "page_token"), "{err}");
+    assert!(
+        matches!(&err, ChannelError::Configuration { field, .. } if field == "page_token"),
+        "{err}"
+    );
 }

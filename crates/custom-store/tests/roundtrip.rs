@@ -92,10 +92,18 @@ fn generated() -> impl Strategy<Value = Generated> {
         ),
         (text(), text(), text()),
         prop::collection::vec(item(), 1..4),
-        prop::option::of(("[A-Z0-9]{0,8}", money(10_000).prop_map(|d| d + Decimal::ONE))),
+        prop::option::of((
+            "[A-Z0-9]{0,8}",
+            money(10_000).prop_map(|d| d + Decimal::ONE),
+        )),
     )
         .prop_map(
-            |((order_id, number, status, ordered, modified, total, notes, gift), (ship_name, street, city), items, discount)| {
+            |(
+                (order_id, number, status, ordered, modified, total, notes, gift),
+                (ship_name, street, city),
+                items,
+                discount,
+            )| {
                 Generated {
                     order_id,
                     number,
@@ -121,7 +129,12 @@ fn style() -> impl Strategy<Value = Style> {
         any::<bool>(),
         0usize..5,
         any::<bool>(),
-        prop::sample::select(vec!["UTC", "America/Chicago", "Europe/Berlin", "Asia/Kolkata"]),
+        prop::sample::select(vec![
+            "UTC",
+            "America/Chicago",
+            "Europe/Berlin",
+            "Asia/Kolkata",
+        ]),
     )
         .prop_map(|(cdata, entities, date_format, padded, zone)| Style {
             cdata,
@@ -154,7 +167,11 @@ impl Style {
     }
 
     fn number(&self, value: impl std::fmt::Display) -> String {
-        let value = if self.padded { format!("\n  {value} ") } else { value.to_string() };
+        let value = if self.padded {
+            format!("\n  {value} ")
+        } else {
+            value.to_string()
+        };
         if self.cdata {
             format!("<![CDATA[{value}]]>")
         } else {
@@ -167,11 +184,26 @@ impl Style {
         let zone = StoreZone::parse(self.zone).unwrap();
         let minute = wall.with_second(0).unwrap();
         let (text, want) = match self.date_format {
-            0 => (wall.format("%m/%d/%Y %H:%M").to_string(), zone.to_utc(minute)),
-            1 => (wall.format("%Y-%m-%d %H:%M:%S").to_string(), zone.to_utc(wall)),
-            2 => (wall.format("%-m/%-d/%Y %-I:%M %p").to_string(), zone.to_utc(minute)),
-            3 => (wall.format("%Y-%m-%dT%H:%M:%S.0000000").to_string(), zone.to_utc(wall)),
-            _ => (wall.format("%Y-%m-%dT%H:%M:%SZ").to_string(), wall.and_utc()),
+            0 => (
+                wall.format("%m/%d/%Y %H:%M").to_string(),
+                zone.to_utc(minute),
+            ),
+            1 => (
+                wall.format("%Y-%m-%d %H:%M:%S").to_string(),
+                zone.to_utc(wall),
+            ),
+            2 => (
+                wall.format("%-m/%-d/%Y %-I:%M %p").to_string(),
+                zone.to_utc(minute),
+            ),
+            3 => (
+                wall.format("%Y-%m-%dT%H:%M:%S.0000000").to_string(),
+                zone.to_utc(wall),
+            ),
+            _ => (
+                wall.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                wall.and_utc(),
+            ),
         };
         (self.number(text), want)
     }
@@ -221,7 +253,12 @@ fn to_xml(order: &Generated, style: &Style) -> String {
         let options: String = item
             .options
             .iter()
-            .map(|(n, v)| element("Option", &(element("Name", &t(n)) + &element("Value", &t(v)))))
+            .map(|(n, v)| {
+                element(
+                    "Option",
+                    &(element("Name", &t(n)) + &element("Value", &t(v))),
+                )
+            })
             .collect();
         xml += &element(
             "Item",
@@ -321,7 +358,9 @@ fn the_minute_formats_drop_seconds() {
         padded: false,
         zone: "UTC",
     };
-    let wall = DateTime::from_timestamp(1_800_000_030, 0).unwrap().naive_utc();
+    let wall = DateTime::from_timestamp(1_800_000_030, 0)
+        .unwrap()
+        .naive_utc();
     let (text, want) = style.date(wall);
     assert_eq!(want, wall.and_utc() - Duration::seconds(30));
     assert!(!text.contains(":30"), "{text}");

@@ -82,10 +82,21 @@ async fn shipnotify_posts_the_exact_notice_with_both_credentials() {
 
     let requests = server.received_requests().await.unwrap();
     let query = requests[0].url.query().unwrap().to_owned();
-    let names: Vec<&str> = query.split('&').map(|p| p.split('=').next().unwrap()).collect();
+    let names: Vec<&str> = query
+        .split('&')
+        .map(|p| p.split('=').next().unwrap())
+        .collect();
     assert_eq!(
         names,
-        ["action", "order_number", "carrier", "service", "tracking_number", "SS-UserName", "SS-Password"]
+        [
+            "action",
+            "order_number",
+            "carrier",
+            "service",
+            "tracking_number",
+            "SS-UserName",
+            "SS-Password"
+        ]
     );
 }
 
@@ -99,9 +110,13 @@ async fn the_label_date_is_written_in_the_store_wall_clock() {
         .await;
     let channel = channel_at(&server.uri(), "timezone = \"America/Chicago\"");
     channel.push_shipment(&update()).await.unwrap();
-    let body = String::from_utf8(server.received_requests().await.unwrap()[0].body.clone()).unwrap();
+    let body =
+        String::from_utf8(server.received_requests().await.unwrap()[0].body.clone()).unwrap();
     // Chicago sprang forward at 08:00 UTC that day, so 15:04 UTC is 10:04 CDT, not 09:04 CST.
-    assert!(body.contains("<LabelCreateDate>03/08/2026 10:04</LabelCreateDate>"), "{body}");
+    assert!(
+        body.contains("<LabelCreateDate>03/08/2026 10:04</LabelCreateDate>"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -127,6 +142,47 @@ async fn any_non_2xx_reply_is_an_error() {
 }
 
 #[tokio::test]
+async fn a_partial_shipment_is_refused_unsent_when_the_channel_takes_none() {
+    static WHOLE_ONLY: orderport_core::ChannelSpec = orderport_core::ChannelSpec {
+        capabilities: orderport_core::Capabilities {
+            partial_shipments: false,
+            ..SPEC.capabilities
+        },
+        ..SPEC
+    };
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let text = format!(
+        "[[store]]\nid = \"hq\"\nname = \"HQ\"\nchannel = \"test-store\"\nurl = \"{}\"\n\
+         username = \"{USERNAME}\"\npassword = \"pw\"\n",
+        server.uri()
+    );
+    let file = orderport_core::StoresFile::parse(&text, &|_| None).unwrap();
+    let channel =
+        orderport_custom_store::CustomStoreChannel::new(&WHOLE_ONLY, &file.stores[0]).unwrap();
+    let err = channel.push_shipment(&update()).await.unwrap_err();
+    assert!(
+        matches!(&err, ChannelError::Refused { status: 0, operation, detail, .. }
+            if operation == "shipnotify" && detail.contains("partial")),
+        "{err}"
+    );
+    // The same update, complete, is sent.
+    let mut complete = update();
+    complete.scope = ShipmentScope::Complete(vec![item("L2", "SKU-2", 1)]);
+    server.reset().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    channel.push_shipment(&complete).await.unwrap();
+}
+
+#[tokio::test]
 async fn an_invalid_update_is_refused_before_anything_is_sent() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
@@ -144,8 +200,10 @@ async fn an_invalid_update_is_refused_before_anything_is_sent() {
     for bad in [partial_without_items, no_tracking, zero] {
         let err = channel.push_shipment(&bad).await.unwrap_err();
         assert!(
-            matches!(&err, ChannelError::Configuration { field, .. } if field == "shipment"),
+            matches!(&err, ChannelError::Configuration { field, detail, .. }
+                if field == "shipment" && detail.starts_with("not sent")),
             "{err}"
         );
+        assert!(!err.is_retryable());
     }
 }

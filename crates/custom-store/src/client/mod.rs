@@ -18,7 +18,7 @@ pub use credentials::{Credentials, REDACTED};
 
 use crate::settings::CustomStoreSettings;
 use crate::window::query_dates;
-use reply::{BodyFailure, read_limited};
+use reply::{read_limited, BodyFailure};
 
 /// The two calls of the protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,14 +42,32 @@ impl Operation {
 /// The `Content-Type` of a ShipNotice body.
 pub const SHIP_NOTICE_CONTENT_TYPE: &str = "application/xml; charset=utf-8";
 
-/// A client for one store's Custom Store endpoint.
-#[derive(Debug, Clone)]
+/// A client for one store's Custom Store endpoint. Debug output shows the endpoint without its
+/// query string or user info, which could hold credentials.
+#[derive(Clone)]
 pub struct CustomStoreClient {
     http: reqwest::Client,
     endpoint: Url,
     credentials: Credentials,
     store: String,
     settings: CustomStoreSettings,
+}
+
+impl std::fmt::Debug for CustomStoreClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let endpoint = format!(
+            "{}://{}{}",
+            self.endpoint.scheme(),
+            self.endpoint.host_str().unwrap_or_default(),
+            self.endpoint.path()
+        );
+        f.debug_struct("CustomStoreClient")
+            .field("store", &self.store)
+            .field("endpoint", &endpoint)
+            .field("credentials", &self.credentials)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
 }
 
 impl CustomStoreClient {
@@ -72,7 +90,11 @@ impl CustomStoreClient {
             .user_agent(concat!("orderport/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| {
-                ConfigError::store(store, "url", format!("cannot build the HTTP client: {}", e.without_url()))
+                ConfigError::store(
+                    store,
+                    "url",
+                    format!("cannot build the HTTP client: {}", e.without_url()),
+                )
             })?;
         Ok(Self {
             http,
@@ -84,11 +106,23 @@ impl CustomStoreClient {
     }
 
     /// A client from a store's `url`, `username`, `password` and settings.
-    pub fn from_config(config: &StoreConfig, settings: CustomStoreSettings) -> Result<Self, ConfigError> {
+    pub fn from_config(
+        config: &StoreConfig,
+        settings: CustomStoreSettings,
+    ) -> Result<Self, ConfigError> {
         let endpoint = Url::parse(config.url.trim()).map_err(|e| {
-            ConfigError::store(&config.id, "url", format!("not a URL ({e}); use the endpoint the channel gave"))
+            ConfigError::store(
+                &config.id,
+                "url",
+                format!("not a URL ({e}); use the endpoint the channel gave"),
+            )
         })?;
-        Self::new(&config.id, endpoint, Credentials::from_config(config)?, settings)
+        Self::new(
+            &config.id,
+            endpoint,
+            Credentials::from_config(config)?,
+            settings,
+        )
     }
 
     /// The settings in force.
@@ -117,7 +151,11 @@ impl CustomStoreClient {
 
     /// `POST {url}?action=shipnotify&…` with a ShipNotice body; any non-2xx is an error.
     /// `query` holds `order_number`, `carrier`, `service` and `tracking_number`, in that order.
-    pub async fn ship_notify(&self, query: &[(&str, &str)], body: Vec<u8>) -> Result<(), ChannelError> {
+    pub async fn ship_notify(
+        &self,
+        query: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Result<(), ChannelError> {
         tracing::debug!(store = %self.store, "sending shipnotify");
         let mut params = vec![("action", "shipnotify")];
         params.extend_from_slice(query);
@@ -165,17 +203,32 @@ impl CustomStoreClient {
             .await
     }
 
-    async fn attempt(&self, operation: Operation, request: RequestBuilder) -> Result<Vec<u8>, ChannelError> {
+    async fn attempt(
+        &self,
+        operation: Operation,
+        request: RequestBuilder,
+    ) -> Result<Vec<u8>, ChannelError> {
         let mut response = request
-            .basic_auth(self.credentials.username(), Some(self.credentials.password()))
+            .basic_auth(
+                self.credentials.username(),
+                Some(self.credentials.password()),
+            )
             .send()
             .await
             .map_err(|e| self.transport_error(operation, e))?;
         let status = response.status();
         if !status.is_success() {
             let retry_after = reply::retry_after_header(&response);
-            let said = self.credentials.redact(&reply::error_text(&mut response).await);
-            return Err(reply::status_error(&self.store, operation, status, retry_after, &said));
+            let said = self
+                .credentials
+                .redact(&reply::error_text(&mut response).await);
+            return Err(reply::status_error(
+                &self.store,
+                operation,
+                status,
+                retry_after,
+                &said,
+            ));
         }
         read_limited(&mut response, self.settings.max_response_bytes)
             .await
@@ -186,7 +239,8 @@ impl CustomStoreClient {
         match failure {
             BodyFailure::Transport(e) => self.transport_error(operation, e),
             BodyFailure::TooLarge { start, declared } => {
-                let size = declared.map_or_else(|| "more than that".to_owned(), |d| format!("{d} bytes"));
+                let size =
+                    declared.map_or_else(|| "more than that".to_owned(), |d| format!("{d} bytes"));
                 self.protocol_error(
                     format!(
                         "the {} reply is over max_response_bytes ({} bytes; it is {size}); raise \
@@ -203,7 +257,11 @@ impl CustomStoreClient {
     /// A protocol error whose excerpt of `body` is scrubbed of the password.
     pub(crate) fn protocol_error(&self, detail: String, body: &[u8]) -> ChannelError {
         match ChannelError::protocol(&self.store, detail, body) {
-            ChannelError::Protocol { store, detail, excerpt } => ChannelError::Protocol {
+            ChannelError::Protocol {
+                store,
+                detail,
+                excerpt,
+            } => ChannelError::Protocol {
                 store,
                 detail: self.credentials.redact(&detail),
                 excerpt: self.credentials.redact(&excerpt),

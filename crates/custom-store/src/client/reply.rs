@@ -12,6 +12,12 @@ use super::Operation;
 /// The most bytes of an error reply read for its message.
 const ERROR_BODY_LIMIT: usize = 1024;
 
+/// The buffer a body starts with when the server declares no length.
+const INITIAL_BODY_CAPACITY: usize = 64 * 1024;
+
+/// The most memory reserved up front for a declared length; the rest grows as bytes arrive.
+const MAX_PREALLOCATION: usize = 8 * 1024 * 1024;
+
 /// The most characters of an error reply quoted in a message.
 const ERROR_TEXT_LIMIT: usize = 200;
 
@@ -64,7 +70,11 @@ pub(crate) fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
         return Some(Duration::from_secs(seconds));
     }
     let at = DateTime::parse_from_rfc2822(value).ok()?;
-    Some((at.with_timezone(&Utc) - now).to_std().unwrap_or(Duration::ZERO))
+    Some(
+        (at.with_timezone(&Utc) - now)
+            .to_std()
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 /// The server's `Retry-After`, where it sent a readable one.
@@ -89,7 +99,10 @@ pub(crate) enum BodyFailure {
 
 /// Reads the body chunk by chunk and stops as soon as it is over `limit` bytes. A declared
 /// `Content-Length` over the limit fails before anything is read.
-pub(crate) async fn read_limited(response: &mut Response, limit: u64) -> Result<Vec<u8>, BodyFailure> {
+pub(crate) async fn read_limited(
+    response: &mut Response,
+    limit: u64,
+) -> Result<Vec<u8>, BodyFailure> {
     let declared = response.content_length();
     if declared.is_some_and(|length| length > limit) {
         return Err(BodyFailure::TooLarge {
@@ -97,7 +110,10 @@ pub(crate) async fn read_limited(response: &mut Response, limit: u64) -> Result<
             declared,
         });
     }
-    let mut body = Vec::with_capacity(declared.map_or(8 * 1024, |l| usize::try_from(l).unwrap_or(0)));
+    let expected = declared.map_or(INITIAL_BODY_CAPACITY, |length| {
+        usize::try_from(length).map_or(INITIAL_BODY_CAPACITY, |l| l.min(MAX_PREALLOCATION))
+    });
+    let mut body = Vec::with_capacity(expected);
     while let Some(chunk) = response.chunk().await.map_err(BodyFailure::Transport)? {
         if (body.len() + chunk.len()) as u64 > limit {
             body.extend_from_slice(&chunk);

@@ -89,12 +89,14 @@ impl OrderDraft {
             OrderField::TaxAmount => read_into(&mut self.tax_amount, text, reasons, |t| {
                 values::decimal("tax_amount", t)
             }),
-            OrderField::ShippingAmount => read_into(&mut self.shipping_amount, text, reasons, |t| {
-                values::decimal("shipping_amount", t)
-            }),
-            OrderField::Gift => {
-                read_into(&mut self.gift, text, reasons, |t| values::boolean("gift.is_gift", t))
+            OrderField::ShippingAmount => {
+                read_into(&mut self.shipping_amount, text, reasons, |t| {
+                    values::decimal("shipping_amount", t)
+                })
             }
+            OrderField::Gift => read_into(&mut self.gift, text, reasons, |t| {
+                values::boolean("gift.is_gift", t)
+            }),
             OrderField::Weight => read_into(&mut self.weight, text, reasons, |t| {
                 values::decimal("total_weight", t)
             }),
@@ -131,10 +133,13 @@ impl OrderDraft {
         let prefix = |kind: &str, index: usize| format!("{kind}[{index}]");
         let path = match &line {
             ItemLine::Item(_) if !reasons.is_empty() => prefix("items", self.items.len()),
-            ItemLine::Discount(_) if !reasons.is_empty() => prefix("discounts", self.discounts.len()),
+            ItemLine::Discount(_) if !reasons.is_empty() => {
+                prefix("discounts", self.discounts.len())
+            }
             _ => String::new(),
         };
-        self.reasons.extend(reasons.into_iter().map(|r| r.under(&path)));
+        self.reasons
+            .extend(reasons.into_iter().map(|r| r.under(&path)));
         match line {
             ItemLine::Item(item) => self.items.push(item),
             ItemLine::Discount(discount) => self.discounts.push(discount),
@@ -144,24 +149,13 @@ impl OrderDraft {
     /// The canonical order, with placeholders where a required value failed, and every reason
     /// found while mapping. The caller applies the channel's requirements with
     /// [`orderport_core::finish`].
-    pub(crate) fn finish(self, ctx: &ParseContext<'_>) -> (Order, Vec<RejectionReason>) {
-        let mut reasons = self.reasons;
-        let order_number = self.order_number.unwrap_or_else(|| {
-            reasons.push(values::missing("order_number", "OrderNumber"));
-            String::new()
-        });
-        let (raw_status, status) = status(self.raw_status, ctx, &mut reasons);
-        let ordered_at = self.ordered_at.required("ordered_at", "OrderDate", DateTime::UNIX_EPOCH, &mut reasons);
-        let modified_at =
-            self.modified_at.required("modified_at", "LastModified", DateTime::UNIX_EPOCH, &mut reasons);
-        let order_total = self.order_total.required("order_total", "OrderTotal", Decimal::ZERO, &mut reasons);
-        if self.items.is_empty() {
-            reasons.push(RejectionReason::new(
-                "items",
-                ReasonCode::Missing,
-                "the order has no items; the store must send at least one <Item> that is not an adjustment",
-            ));
-        }
+    pub(crate) fn finish(
+        mut self,
+        ctx: &ParseContext<'_>,
+        statuses: &mut StatusCache,
+    ) -> (Order, Vec<RejectionReason>) {
+        let mut reasons = std::mem::take(&mut self.reasons);
+        let required = self.required(ctx, statuses, &mut reasons);
         let total_weight = weight_with_unit(
             "total_weight",
             self.weight,
@@ -172,17 +166,24 @@ impl OrderDraft {
         let emails = ctx.spec.capabilities.customer_email;
         let bill_to = finish_address(self.bill_to, emails);
         let ship_to = finish_address(self.ship_to, emails);
-        let customer = customer(self.customer_code, bill_to.as_ref(), ship_to.as_ref());
+        // A channel that imports no e-mail must not leak one through the customer code, which
+        // Custom Store endpoints often fill with the buyer's e-mail.
+        let code = self
+            .customer_code
+            .filter(|code| emails || !code.contains('@'));
+        let customer = customer(code, bill_to.as_ref(), ship_to.as_ref());
         let order = Order {
             channel: ctx.spec.id.to_owned(),
             store_id: ctx.store.id.clone(),
             store_name: ctx.store.name.clone(),
-            external_id: self.order_id.unwrap_or_else(|| order_number.clone()),
-            order_number,
-            status,
-            raw_status,
-            ordered_at,
-            modified_at,
+            external_id: self
+                .order_id
+                .unwrap_or_else(|| required.order_number.clone()),
+            order_number: required.order_number,
+            status: required.status,
+            raw_status: required.raw_status,
+            ordered_at: required.ordered_at,
+            modified_at: required.modified_at,
             paid_at: self.paid_at.value(),
             customer,
             bill_to,
@@ -190,7 +191,7 @@ impl OrderDraft {
             items: self.items,
             discounts: self.discounts,
             currency: self.currency.value(),
-            order_total,
+            order_total: required.order_total,
             tax_amount: self.tax_amount.value(),
             shipping_amount: self.shipping_amount.value(),
             requested_shipping_service: self.shipping_method,
@@ -210,17 +211,97 @@ impl OrderDraft {
     }
 }
 
+/// The values every order must have, or their placeholders.
+struct Required {
+    order_number: String,
+    raw_status: String,
+    status: CanonicalStatus,
+    ordered_at: DateTime<Utc>,
+    modified_at: DateTime<Utc>,
+    order_total: Decimal,
+}
+
+impl OrderDraft {
+    /// Takes the required values, adding a reason for each one missing and for an order without
+    /// items.
+    fn required(
+        &mut self,
+        ctx: &ParseContext<'_>,
+        statuses: &mut StatusCache,
+        reasons: &mut Vec<RejectionReason>,
+    ) -> Required {
+        let order_number = self.order_number.take().unwrap_or_else(|| {
+            reasons.push(values::missing("order_number", "OrderNumber"));
+            String::new()
+        });
+        let (raw_status, status) = status(self.raw_status.take(), ctx, statuses, reasons);
+        let epoch = DateTime::UNIX_EPOCH;
+        let ordered_at = self
+            .ordered_at
+            .required("ordered_at", "OrderDate", epoch, reasons);
+        let modified_at = self
+            .modified_at
+            .required("modified_at", "LastModified", epoch, reasons);
+        let order_total =
+            self.order_total
+                .required("order_total", "OrderTotal", Decimal::ZERO, reasons);
+        if self.items.is_empty() {
+            reasons.push(RejectionReason::new(
+                "items",
+                ReasonCode::Missing,
+                "the order has no items; the store must send at least one <Item> that is not an adjustment",
+            ));
+        }
+        Required {
+            order_number,
+            raw_status,
+            status,
+            ordered_at,
+            modified_at,
+            order_total,
+        }
+    }
+}
+
+/// The raw statuses of a page and what the store's mapping made of them: a page holds few
+/// distinct statuses, so each is mapped once.
+#[derive(Debug, Default)]
+pub(crate) struct StatusCache {
+    seen: Vec<(String, Result<CanonicalStatus, RejectionReason>)>,
+}
+
+impl StatusCache {
+    /// The most distinct statuses remembered.
+    const LIMIT: usize = 64;
+
+    fn map(
+        &mut self,
+        raw: &str,
+        ctx: &ParseContext<'_>,
+    ) -> Result<CanonicalStatus, RejectionReason> {
+        if let Some((_, known)) = self.seen.iter().find(|(seen, _)| seen == raw) {
+            return known.clone();
+        }
+        let mapped = ctx.store.statuses.map(raw);
+        if self.seen.len() < Self::LIMIT {
+            self.seen.push((raw.to_owned(), mapped.clone()));
+        }
+        mapped
+    }
+}
+
 /// The raw status verbatim and its canonical status through the store's mapping.
 fn status(
     raw: Option<String>,
     ctx: &ParseContext<'_>,
+    statuses: &mut StatusCache,
     reasons: &mut Vec<RejectionReason>,
 ) -> (String, CanonicalStatus) {
     let Some(raw) = raw else {
         reasons.push(values::missing("raw_status", "OrderStatus"));
         return (String::new(), CanonicalStatus::AwaitingPayment);
     };
-    match ctx.store.statuses.map(&raw) {
+    match statuses.map(&raw, ctx) {
         Ok(status) => (raw, status),
         Err(reason) => {
             reasons.push(reason);
@@ -255,7 +336,11 @@ fn finish_address(mut address: Address, emails: bool) -> Option<Address> {
     (address != Address::default()).then_some(address)
 }
 
-fn customer(code: Option<String>, bill_to: Option<&Address>, ship_to: Option<&Address>) -> Customer {
+fn customer(
+    code: Option<String>,
+    bill_to: Option<&Address>,
+    ship_to: Option<&Address>,
+) -> Customer {
     let first = |pick: fn(&Address) -> Option<&String>| {
         bill_to
             .and_then(pick)

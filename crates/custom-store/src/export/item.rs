@@ -75,18 +75,18 @@ impl ItemDraft {
             ItemField::Location => self.location = owned(text),
             ItemField::Upc => self.upc = owned(text),
             ItemField::WeightUnits => self.weight_units = owned(text),
-            ItemField::Quantity => {
-                read_into(&mut self.quantity, text, reasons, |t| values::quantity("quantity", t))
-            }
-            ItemField::UnitPrice => {
-                read_into(&mut self.unit_price, text, reasons, |t| values::decimal("unit_price", t))
-            }
-            ItemField::Weight => {
-                read_into(&mut self.weight, text, reasons, |t| values::decimal("weight", t))
-            }
-            ItemField::Adjustment => {
-                read_into(&mut self.adjustment, text, reasons, |t| values::boolean("adjustment", t))
-            }
+            ItemField::Quantity => read_into(&mut self.quantity, text, reasons, |t| {
+                values::quantity("quantity", t)
+            }),
+            ItemField::UnitPrice => read_into(&mut self.unit_price, text, reasons, |t| {
+                values::decimal("unit_price", t)
+            }),
+            ItemField::Weight => read_into(&mut self.weight, text, reasons, |t| {
+                values::decimal("weight", t)
+            }),
+            ItemField::Adjustment => read_into(&mut self.adjustment, text, reasons, |t| {
+                values::boolean("adjustment", t)
+            }),
         }
     }
 
@@ -122,10 +122,12 @@ impl ItemDraft {
         let mut reasons = self.reasons;
         let sku = required_text(self.sku, "sku", "SKU", &mut reasons);
         let name = required_text(self.name, "name", "Name", &mut reasons);
-        let quantity = self.quantity.required("quantity", "Quantity", 0, &mut reasons);
-        let unit_price = self
-            .unit_price
-            .required("unit_price", "UnitPrice", Decimal::ZERO, &mut reasons);
+        let quantity = self
+            .quantity
+            .required("quantity", "Quantity", 0, &mut reasons);
+        let unit_price =
+            self.unit_price
+                .required("unit_price", "UnitPrice", Decimal::ZERO, &mut reasons);
         let weight = weight_with_unit(
             "weight",
             self.weight,
@@ -163,10 +165,22 @@ impl ItemDraft {
             Slot::Absent => 1,
             other => other.value().unwrap_or(0),
         };
-        let unit_price = self
-            .unit_price
-            .required("amount", "UnitPrice", Decimal::ZERO, &mut reasons);
-        let amount = -(unit_price * Decimal::from(quantity));
+        let unit_price =
+            self.unit_price
+                .required("amount", "UnitPrice", Decimal::ZERO, &mut reasons);
+        let Some(amount) = unit_price.checked_mul(Decimal::from(quantity)).map(|a| -a) else {
+            reasons.push(RejectionReason::new(
+                "amount",
+                ReasonCode::InvalidValue,
+                format!("UnitPrice {unit_price} × Quantity {quantity} is too large"),
+            ));
+            let discount = Discount {
+                code: self.sku,
+                description: self.name,
+                amount: Decimal::ZERO,
+            };
+            return (ItemLine::Discount(discount), reasons);
+        };
         if amount.is_sign_negative() && !amount.is_zero() {
             reasons.push(RejectionReason::new(
                 "amount",

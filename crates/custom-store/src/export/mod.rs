@@ -113,7 +113,9 @@ pub enum ExportError {
     #[error("the reply is empty; an endpoint with no orders must still answer <Orders pages=\"0\"/> (an empty reply often means the credentials were refused)")]
     Empty,
     /// An HTML page, typically a store error page answered with HTTP 200.
-    #[error("the reply is an HTML page, not Custom Store XML; check the URL and the store's error log")]
+    #[error(
+        "the reply is an HTML page, not Custom Store XML; check the URL and the store's error log"
+    )]
     Html,
     /// Text that is not XML.
     #[error("the reply is not XML")]

@@ -1,12 +1,14 @@
 //! The event loop: walks quick-xml events over the page's bytes, tracks where it stands, and
 //! hands each finished order to the page. One order is held at a time.
 
+use std::borrow::Cow;
+
 use chrono::Duration;
 use orderport_core::{finish, FetchOutcome, Order, RejectionReason};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
-use super::draft::OrderDraft;
+use super::draft::{OrderDraft, StatusCache};
 use super::text::TextBuffer;
 use super::vocabulary::Scope;
 use super::{ExportError, ParseContext, ParsedPage};
@@ -18,13 +20,13 @@ const MINUTE: Duration = Duration::minutes(1);
 const NAME_LIMIT: usize = 60;
 
 /// Reads a whole page.
-pub(crate) fn scan(bytes: &[u8], ctx: &ParseContext<'_>) -> Result<ParsedPage, ExportError> {
+pub(crate) fn scan<'a>(bytes: &'a [u8], ctx: &ParseContext<'_>) -> Result<ParsedPage, ExportError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ExportError::Empty);
     }
     let mut reader = Reader::from_reader(bytes);
-    let mut scanner = Scanner::new(ctx);
+    let mut scanner: Scanner<'_, 'a> = Scanner::new(ctx, bytes);
     loop {
         let event = reader.read_event().map_err(|e| ExportError::Malformed {
             position: reader.buffer_position(),
@@ -42,21 +44,24 @@ enum Flow {
     Done,
 }
 
-struct Scanner<'c> {
+/// The reader's state; `'a` is the page's bytes, which values are borrowed from.
+struct Scanner<'c, 'a> {
     ctx: &'c ParseContext<'c>,
     stack: Vec<Scope>,
-    text: TextBuffer,
+    text: TextBuffer<'a>,
     order: OrderDraft,
+    statuses: StatusCache,
     page: ParsedPage,
 }
 
-impl<'c> Scanner<'c> {
-    fn new(ctx: &'c ParseContext<'c>) -> Self {
+impl<'c, 'a> Scanner<'c, 'a> {
+    fn new(ctx: &'c ParseContext<'c>, page: &'a [u8]) -> Self {
         Self {
             ctx,
             stack: Vec::with_capacity(16),
-            text: TextBuffer::default(),
+            text: TextBuffer::new(page),
             order: OrderDraft::default(),
+            statuses: StatusCache::default(),
             page: ParsedPage::default(),
         }
     }
@@ -65,7 +70,7 @@ impl<'c> Scanner<'c> {
         self.stack.last().copied().unwrap_or(Scope::Root)
     }
 
-    fn feed(&mut self, event: Event<'_>) -> Result<Flow, ExportError> {
+    fn feed(&mut self, event: Event<'a>) -> Result<Flow, ExportError> {
         match event {
             Event::Start(start) => self.open(&start).map(|()| Flow::Continue),
             Event::Empty(start) => {
@@ -73,10 +78,10 @@ impl<'c> Scanner<'c> {
                 self.close()
             }
             Event::End(_) => self.close(),
-            Event::Text(text) => self.text(&text).map(|()| Flow::Continue),
+            Event::Text(text) => self.text(text.into_inner()).map(|()| Flow::Continue),
             Event::CData(cdata) => {
                 if matches!(self.top(), Scope::Leaf(_)) {
-                    self.text.push_verbatim(&cdata);
+                    self.text.push_verbatim(cdata.into_inner());
                 }
                 Ok(Flow::Continue)
             }
@@ -88,19 +93,21 @@ impl<'c> Scanner<'c> {
     }
 
     fn open(&mut self, start: &BytesStart<'_>) -> Result<(), ExportError> {
-        let local = start.local_name();
-        let name = local.as_ref();
+        let name = start.name().into_inner();
         let scope = match self.top() {
             Scope::Root => {
-                self.page.total_pages = root(name, start)?;
+                self.page.total_pages = root(local_name(name), start)?;
                 Scope::Orders
             }
-            top => top.child(name),
+            top => match top.child(name) {
+                // Prefixed names are rare: strip the prefix only when the full name is unknown.
+                Scope::Ignored if name.contains(&b':') => top.child(local_name(name)),
+                scope => scope,
+            },
         };
-        match scope {
-            Scope::Order => self.order = OrderDraft::default(),
-            Scope::Leaf(_) => self.text.clear(),
-            _ => {}
+        // The order draft needs no reset: finishing an order leaves a fresh one.
+        if let Scope::Leaf(_) = scope {
+            self.text.clear();
         }
         self.stack.push(scope);
         Ok(())
@@ -115,7 +122,8 @@ impl<'c> Scanner<'c> {
             Scope::Option => self.order.end_option(),
             Scope::Item => self.order.end_item(self.ctx),
             Scope::Order => {
-                let (order, reasons) = std::mem::take(&mut self.order).finish(self.ctx);
+                let (order, reasons) =
+                    std::mem::take(&mut self.order).finish(self.ctx, &mut self.statuses);
                 self.push(order, reasons);
             }
             Scope::Orders => return Ok(Flow::Done),
@@ -124,7 +132,7 @@ impl<'c> Scanner<'c> {
         Ok(Flow::Continue)
     }
 
-    fn text(&mut self, raw: &[u8]) -> Result<(), ExportError> {
+    fn text(&mut self, raw: Cow<'a, [u8]>) -> Result<(), ExportError> {
         match self.top() {
             Scope::Leaf(_) => self.text.push_escaped(raw),
             Scope::Root if !raw.iter().all(u8::is_ascii_whitespace) => {
@@ -150,6 +158,14 @@ impl<'c> Scanner<'c> {
     }
 }
 
+/// The name without its namespace prefix, if any (`ss:Order` is `Order`).
+fn local_name(name: &[u8]) -> &[u8] {
+    match name.iter().rposition(|&b| b == b':') {
+        Some(colon) => &name[colon + 1..],
+        None => name,
+    }
+}
+
 /// Checks the root element and reads its `pages` attribute (absent means 1).
 fn root(name: &[u8], start: &BytesStart<'_>) -> Result<u32, ExportError> {
     if name.eq_ignore_ascii_case(b"html") {
@@ -157,13 +173,20 @@ fn root(name: &[u8], start: &BytesStart<'_>) -> Result<u32, ExportError> {
     }
     if name != b"Orders" {
         let mut shown = String::from_utf8_lossy(name).into_owned();
-        shown.truncate(shown.char_indices().nth(NAME_LIMIT).map_or(shown.len(), |(i, _)| i));
+        shown.truncate(
+            shown
+                .char_indices()
+                .nth(NAME_LIMIT)
+                .map_or(shown.len(), |(i, _)| i),
+        );
         return Err(ExportError::WrongRoot(shown));
     }
-    let attribute = start.try_get_attribute("pages").map_err(|e| ExportError::Malformed {
-        position: 0,
-        message: e.to_string(),
-    })?;
+    let attribute = start
+        .try_get_attribute("pages")
+        .map_err(|e| ExportError::Malformed {
+            position: 0,
+            message: e.to_string(),
+        })?;
     let Some(attribute) = attribute else {
         return Ok(1);
     };
@@ -182,7 +205,10 @@ fn root(name: &[u8], start: &BytesStart<'_>) -> Result<u32, ExportError> {
 fn doctype_check(content: &[u8]) -> Result<(), ExportError> {
     let text = String::from_utf8_lossy(content);
     let text = text.trim_start();
-    if text.get(..4).is_some_and(|s| s.eq_ignore_ascii_case("html")) {
+    if text
+        .get(..4)
+        .is_some_and(|s| s.eq_ignore_ascii_case("html"))
+    {
         return Err(ExportError::Html);
     }
     if text.contains("<!ENTITY") {

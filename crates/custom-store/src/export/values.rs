@@ -195,6 +195,24 @@ mod tests {
     }
 
     #[test]
+    fn hostile_numbers_are_reasons_not_panics() {
+        for text in [
+            "1e99999999999",
+            "1E+400",
+            "-1e-99999",
+            "7922816251426433759354395033500",
+            "1e",
+            "NaN",
+            "inf",
+            "--1",
+            "0x10",
+        ] {
+            let _ = decimal("f", text);
+            assert!(quantity("q", text).is_err(), "{text}");
+        }
+    }
+
+    #[test]
     fn quantities_are_whole_and_positive() {
         assert_eq!(quantity("q", "2").unwrap(), 2);
         assert_eq!(quantity("q", "2.00").unwrap(), 2);

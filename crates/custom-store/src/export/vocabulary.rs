@@ -143,7 +143,8 @@ impl Scope {
             },
             Scope::Item => match name {
                 b"Options" => Scope::Options,
-                _ => ItemField::from_name(name).map_or(Scope::Ignored, |f| Scope::Leaf(Leaf::Item(f))),
+                _ => ItemField::from_name(name)
+                    .map_or(Scope::Ignored, |f| Scope::Leaf(Leaf::Item(f))),
             },
             Scope::Options => match name {
                 b"Option" => Scope::Option,

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use orderport_core::{
-    Capabilities, CanonicalStatus, ChannelSpec, FetchOutcome, Page, Requirement, StoresFile,
+    CanonicalStatus, Capabilities, ChannelSpec, FetchOutcome, Page, Requirement, StoresFile,
     TimeWindow,
 };
 use orderport_custom_store::CustomStoreChannel;
