@@ -69,7 +69,10 @@ pub fn check_state(country: &str, state: &str) -> Result<(), RejectionReason> {
     }
     let hint = match suggest_state(country, trimmed) {
         Some(code) => format!("; use \"{code}\""),
-        None => format!("; use the subdivision code, such as \"{}\"", subdivisions[0].region_code),
+        None => format!(
+            "; use the subdivision code, such as \"{}\"",
+            subdivisions[0].region_code
+        ),
     };
     Err(RejectionReason::new(
         "state",
@@ -148,14 +151,24 @@ mod tests {
             .unwrap_err()
             .message
             .contains("use \"US\""));
-        assert!(check_country("us").unwrap_err().message.contains("use \"US\""));
-        assert!(check_country("CAN").unwrap_err().message.contains("use \"CA\""));
+        assert!(check_country("us")
+            .unwrap_err()
+            .message
+            .contains("use \"US\""));
+        assert!(check_country("CAN")
+            .unwrap_err()
+            .message
+            .contains("use \"CA\""));
     }
 
     #[test]
     fn unknown_countries_get_a_generic_hint() {
         let reason = check_country("Atlantis").unwrap_err();
-        assert!(reason.message.contains("two-letter code"), "{}", reason.message);
+        assert!(
+            reason.message.contains("two-letter code"),
+            "{}",
+            reason.message
+        );
         assert!(check_country("XX").is_err());
         assert!(check_country("").is_err());
     }
@@ -184,6 +197,9 @@ mod tests {
     #[test]
     fn a_state_of_another_country_is_rejected() {
         assert!(check_state("US", "ON").is_err());
-        assert!(check_state("US", "ZZ").unwrap_err().message.contains("such as"));
+        assert!(check_state("US", "ZZ")
+            .unwrap_err()
+            .message
+            .contains("such as"));
     }
 }

@@ -105,7 +105,9 @@ impl StoreConfig {
                 self.unmapped_status,
             ),
             None => StatusMapping::new(
-                defaults.iter().map(|(status, raws)| (*status, raws.iter().copied())),
+                defaults
+                    .iter()
+                    .map(|(status, raws)| (*status, raws.iter().copied())),
                 self.status_match,
                 self.unmapped_status,
             ),
@@ -149,7 +151,11 @@ impl StoreConfig {
                 format!(
                     "unknown setting for channel {}; known settings: {}",
                     self.channel,
-                    if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                    if known.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
                 ),
             )),
         }
@@ -227,14 +233,21 @@ impl StoresFile {
 
     /// The store with this id.
     pub fn store(&self, id: &str) -> Result<&StoreConfig, ConfigError> {
-        self.stores.iter().find(|s| s.id == id).ok_or_else(|| ConfigError {
-            store: Some(id.to_owned()),
-            field: "id".into(),
-            message: format!(
-                "no store has this id; the file has: {}",
-                self.stores.iter().map(|s| s.id.as_str()).collect::<Vec<_>>().join(", ")
-            ),
-        })
+        self.stores
+            .iter()
+            .find(|s| s.id == id)
+            .ok_or_else(|| ConfigError {
+                store: Some(id.to_owned()),
+                field: "id".into(),
+                message: format!(
+                    "no store has this id; the file has: {}",
+                    self.stores
+                        .iter()
+                        .map(|s| s.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            })
     }
 }
 
@@ -249,22 +262,25 @@ fn parse_store(
         .map_or_else(|| format!("#{}", index + 1), str::to_owned);
     let raw: RawStore = toml::Value::Table(table)
         .try_into()
-        .map_err(|e: toml::de::Error| ConfigError::store(&label, "store", e.message().to_owned()))?;
+        .map_err(|e: toml::de::Error| {
+            ConfigError::store(&label, "store", e.message().to_owned())
+        })?;
     let id = raw.id.trim().to_owned();
     if id.is_empty() {
         return Err(ConfigError::store(&label, "id", "must not be empty"));
     }
     let timezone = match raw.timezone.as_deref() {
         None => StoreZone::UTC,
-        Some(name) => {
-            StoreZone::parse(name).map_err(|e| ConfigError::store(&id, "timezone", e.to_string()))?
-        }
+        Some(name) => StoreZone::parse(name)
+            .map_err(|e| ConfigError::store(&id, "timezone", e.to_string()))?,
     };
     let unmapped_status = match raw.unmapped_status.as_deref() {
         None | Some("reject") => UnmappedPolicy::Reject,
-        Some(name) => UnmappedPolicy::Use(name.parse().map_err(|e: crate::status::UnknownStatus| {
-            ConfigError::store(&id, "unmapped_status", format!("{e}, or \"reject\""))
-        })?),
+        Some(name) => {
+            UnmappedPolicy::Use(name.parse().map_err(|e: crate::status::UnknownStatus| {
+                ConfigError::store(&id, "unmapped_status", format!("{e}, or \"reject\""))
+            })?)
+        }
     };
     let status_map = raw
         .status_map
@@ -298,11 +314,9 @@ fn parse_status_map(
 ) -> Result<BTreeMap<CanonicalStatus, Vec<String>>, ConfigError> {
     map.into_iter()
         .map(|(key, raws)| {
-            let status = key
-                .parse()
-                .map_err(|e: crate::status::UnknownStatus| {
-                    ConfigError::store(id, format!("status_map.{key}"), e.to_string())
-                })?;
+            let status = key.parse().map_err(|e: crate::status::UnknownStatus| {
+                ConfigError::store(id, format!("status_map.{key}"), e.to_string())
+            })?;
             Ok((status, raws))
         })
         .collect()
@@ -333,7 +347,9 @@ fn take_secrets(
                     return Err(ConfigError::store(
                         id,
                         env_key,
-                        format!("environment variable {var} is not set; export it or set {name} inline"),
+                        format!(
+                            "environment variable {var} is not set; export it or set {name} inline"
+                        ),
                     ))
                 }
             },

@@ -43,7 +43,9 @@ pub enum ChannelError {
         detail: String,
     },
     /// A reply that cannot be understood.
-    #[error("store {store}: unreadable reply from the channel: {detail}; the reply began {excerpt:?}")]
+    #[error(
+        "store {store}: unreadable reply from the channel: {detail}; the reply began {excerpt:?}"
+    )]
     Protocol {
         /// The store's id.
         store: String,

@@ -69,7 +69,9 @@ pub use order::{
 pub use rejection::{ReasonCode, Rejection, RejectionReason};
 pub use requirements::Requirement;
 pub use retry::RetryPolicy;
-pub use shipment::{InvalidShipment, OrderRef, ShipmentKind, ShipmentScope, ShipmentUpdate, ShippedItem};
+pub use shipment::{
+    InvalidShipment, OrderRef, ShipmentKind, ShipmentScope, ShipmentUpdate, ShippedItem,
+};
 pub use status::{CanonicalStatus, DefaultStatusMap, StatusMapping, StatusMatch, UnmappedPolicy};
 pub use store_time::{StoreZone, WallKind, WallResolution, WallWindow};
 

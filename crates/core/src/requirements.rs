@@ -21,7 +21,11 @@ pub enum Requirement {
 pub const STATE_REQUIRED_COUNTRIES: &[&str] = &["US", "CA"];
 
 /// Checks an order against a channel's requirements and returns every failed rule.
-pub fn check(order: &Order, requirements: &[Requirement], channel_name: &str) -> Vec<RejectionReason> {
+pub fn check(
+    order: &Order,
+    requirements: &[Requirement],
+    channel_name: &str,
+) -> Vec<RejectionReason> {
     let mut reasons = Vec::new();
     for requirement in requirements {
         match requirement {

@@ -108,7 +108,10 @@ mod tests {
             store: "s".into(),
             retry_after: Some(Duration::from_secs(7)),
         };
-        assert_eq!(policy.delay_after(1, &limited), Some(Duration::from_secs(7)));
+        assert_eq!(
+            policy.delay_after(1, &limited),
+            Some(Duration::from_secs(7))
+        );
         let huge = ChannelError::RateLimited {
             store: "s".into(),
             retry_after: Some(Duration::from_secs(3600)),
@@ -144,7 +147,10 @@ mod tests {
             let cap = (Duration::from_millis(100) * 2u32.pow(attempt - 1)).min(policy.max_delay);
             for _ in 0..50 {
                 let wait = policy.backoff(attempt);
-                assert!(wait >= cap / 2 && wait <= cap, "attempt {attempt}: {wait:?}");
+                assert!(
+                    wait >= cap / 2 && wait <= cap,
+                    "attempt {attempt}: {wait:?}"
+                );
             }
         }
         assert_eq!(policy.delay_after(10, &transient()), None);

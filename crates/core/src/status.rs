@@ -190,7 +190,10 @@ mod tests {
         StatusMapping::new(
             [
                 (CanonicalStatus::AwaitingPayment, vec!["unpaid"]),
-                (CanonicalStatus::AwaitingShipment, vec!["paid", "processing"]),
+                (
+                    CanonicalStatus::AwaitingShipment,
+                    vec!["paid", "processing"],
+                ),
                 (CanonicalStatus::Shipped, vec!["shipped"]),
             ],
             matching,

@@ -289,7 +289,11 @@ pub fn parse_timestamp(text: &str) -> Result<ParsedTime, TimeParseError> {
     if let Ok(t) = DateTime::parse_from_rfc3339(trimmed) {
         return Ok(ParsedTime::Instant(t));
     }
-    for format in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%z"] {
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+        "%Y-%m-%d %H:%M:%S%.f%z",
+        "%Y-%m-%dT%H:%M%z",
+    ] {
         if let Ok(t) = DateTime::parse_from_str(trimmed, format) {
             return Ok(ParsedTime::Instant(t));
         }

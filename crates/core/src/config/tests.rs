@@ -59,7 +59,10 @@ fn the_documented_shape_loads() {
     assert_eq!(ot.timezone, StoreZone::UTC);
     assert_eq!(ot.unmapped_status, UnmappedPolicy::Reject);
     assert!(ot.secrets.api_key.is_some() && ot.secrets.dev_key.is_none());
-    assert_eq!(ot.setting_str("shipped_status_ref").unwrap(), Some("Shipped"));
+    assert_eq!(
+        ot.setting_str("shipped_status_ref").unwrap(),
+        Some("Shipped")
+    );
     assert!(ot.reject_unknown_settings(&["shipped_status_ref"]).is_ok());
     let err = ot.reject_unknown_settings(&[]).unwrap_err();
     assert_eq!(err.field, "shipped_status_ref");
@@ -94,10 +97,14 @@ fn expect_error(text: &str, store: &str, field: &str, needle: &str) {
     assert_eq!(err.field, field, "{err}");
     let message = err.to_string();
     assert!(message.contains(needle), "{message:?} lacks {needle:?}");
-    assert!(message.contains(store) && message.contains(field), "{message}");
+    assert!(
+        message.contains(store) && message.contains(field),
+        "{message}"
+    );
 }
 
-const HEAD: &str = "[[store]]\nid = \"s1\"\nname = \"S\"\nchannel = \"spark-shipping\"\nurl = \"http://x\"\n";
+const HEAD: &str =
+    "[[store]]\nid = \"s1\"\nname = \"S\"\nchannel = \"spark-shipping\"\nurl = \"http://x\"\n";
 
 #[test]
 fn an_unknown_zone_names_the_store_and_field() {
@@ -128,7 +135,9 @@ fn an_unknown_canonical_status_names_the_key() {
 #[test]
 fn a_raw_status_mapped_twice_is_refused() {
     expect_error(
-        &format!("{HEAD}[store.status_map]\nawaiting_shipment = [\"paid\"]\nshipped = [\"paid\"]\n"),
+        &format!(
+            "{HEAD}[store.status_map]\nawaiting_shipment = [\"paid\"]\nshipped = [\"paid\"]\n"
+        ),
         "s1",
         "status_map",
         "\"paid\"",

@@ -48,7 +48,7 @@ fn spring_forward_gap_uses_the_offset_before_the_gap() {
     let r = ny.resolve(wall(2026, 3, 8, 2, 30));
     assert_eq!(r.kind, WallKind::Gap);
     assert_eq!(r.instant, utc(2026, 3, 8, 7, 30)); // 03:30 EDT
-    // Just outside the gap, conversion is exact on both sides.
+                                                   // Just outside the gap, conversion is exact on both sides.
     assert_eq!(ny.to_utc(wall(2026, 3, 8, 1, 59)), utc(2026, 3, 8, 6, 59));
     assert_eq!(ny.to_utc(wall(2026, 3, 8, 3, 0)), utc(2026, 3, 8, 7, 0));
 }
@@ -79,15 +79,24 @@ fn southern_hemisphere_transitions() {
     assert_eq!(syd.resolve(wall(2026, 10, 4, 2, 30)).kind, WallKind::Gap);
     // Adelaide is half an hour off Sydney and shares its DST dates.
     let adl = zone("Australia/Adelaide");
-    assert_eq!(adl.to_utc(wall(2026, 1, 15, 12, 0)), utc(2026, 1, 15, 1, 30));
+    assert_eq!(
+        adl.to_utc(wall(2026, 1, 15, 12, 0)),
+        utc(2026, 1, 15, 1, 30)
+    );
     assert_eq!(adl.resolve(wall(2026, 10, 4, 2, 15)).kind, WallKind::Gap);
 }
 
 #[test]
 fn half_hour_zone_without_dst() {
     let kolkata = zone("Asia/Kolkata");
-    assert_eq!(kolkata.to_utc(wall(2026, 7, 1, 0, 0)), utc(2026, 6, 30, 18, 30));
-    assert_eq!(kolkata.to_wall(utc(2026, 6, 30, 18, 30)), wall(2026, 7, 1, 0, 0));
+    assert_eq!(
+        kolkata.to_utc(wall(2026, 7, 1, 0, 0)),
+        utc(2026, 6, 30, 18, 30)
+    );
+    assert_eq!(
+        kolkata.to_wall(utc(2026, 6, 30, 18, 30)),
+        wall(2026, 7, 1, 0, 0)
+    );
 }
 
 #[test]
@@ -98,7 +107,10 @@ fn late_day_orders_land_on_the_next_utc_day() {
         chicago.read("03/07/2026 21:56 PM").unwrap(),
         utc(2026, 3, 8, 3, 56)
     );
-    assert_eq!(chicago.read("3/7/2026 9:56 PM").unwrap(), utc(2026, 3, 8, 3, 56));
+    assert_eq!(
+        chicago.read("3/7/2026 9:56 PM").unwrap(),
+        utc(2026, 3, 8, 3, 56)
+    );
 }
 
 #[test]
@@ -193,7 +205,8 @@ fn near_transition_strategy() -> impl Strategy<Value = DateTime<Utc>> {
         utc(2026, 4, 4, 16, 0),  // Sydney fall-back
         utc(2026, 10, 3, 16, 0), // Sydney spring
     ];
-    (prop::sample::select(anchors.to_vec()), -7200i64..7200).prop_map(|(a, s)| a + Duration::seconds(s))
+    (prop::sample::select(anchors.to_vec()), -7200i64..7200)
+        .prop_map(|(a, s)| a + Duration::seconds(s))
 }
 
 proptest! {
