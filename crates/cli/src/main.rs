@@ -1,10 +1,12 @@
 //! The `orderport` command. See docs/cli.md for every command, its output and its exit codes.
 
 mod check;
+mod demo;
 mod exit;
 mod import;
 mod progress;
 mod push_shipment;
+mod simulate;
 mod stores;
 mod walk;
 
@@ -34,12 +36,19 @@ enum Command {
     PushShipment(push_shipment::PushShipmentArgs),
     /// Test a store's connection and credentials.
     Check(check::CheckArgs),
+    /// See the whole job: import 90 days from simulated channels and push shipments back.
+    Demo(demo::DemoArgs),
+    /// Serve the channel simulators on loopback until interrupted.
+    Simulate(simulate::SimulateArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -52,6 +61,8 @@ fn main() -> ExitCode {
             Command::Import(args) => import::run(args, json).await,
             Command::PushShipment(args) => push_shipment::run(args, json).await,
             Command::Check(args) => check::run(args, json).await,
+            Command::Demo(args) => demo::run(args, json).await,
+            Command::Simulate(args) => simulate::run(args, json).await,
         }
     });
     match result {

@@ -108,7 +108,10 @@ async fn import_writes_orders_and_rejections_and_succeeds() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let numbers: Vec<_> = orders.iter().map(|o| o["order_number"].as_str().unwrap()).collect();
+    let numbers: Vec<_> = orders
+        .iter()
+        .map(|o| o["order_number"].as_str().unwrap())
+        .collect();
     assert_eq!(numbers, ["1001", "1003"]);
     // 21:56 in Chicago on 7 March is 03:56 UTC on 8 March.
     assert_eq!(orders[0]["ordered_at"], "2026-03-08T03:56:00Z");
@@ -128,7 +131,10 @@ async fn import_writes_orders_and_rejections_and_succeeds() {
         .as_str()
         .unwrap()
         .contains("\"US\""));
-    assert!(stderr.contains("imported=2") && stderr.contains("rejected=1"), "{stderr}");
+    assert!(
+        stderr.contains("imported=2") && stderr.contains("rejected=1"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]
@@ -142,7 +148,10 @@ async fn rejections_without_a_rejects_file_are_logged_not_dropped() {
     assert!(out.status.success());
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("1002") && stderr.contains("ship_to.country"), "{stderr}");
+    assert!(
+        stderr.contains("1002") && stderr.contains("ship_to.country"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]
@@ -170,8 +179,15 @@ async fn usage_and_config_errors_exit_2() {
     let out = run(
         dir.path(),
         &[
-            "import", "--config", "stores.toml", "--store", "spark-hq", "--from",
-            "2026-03-09T00:00:00Z", "--to", "2026-03-07T00:00:00Z",
+            "import",
+            "--config",
+            "stores.toml",
+            "--store",
+            "spark-hq",
+            "--from",
+            "2026-03-09T00:00:00Z",
+            "--to",
+            "2026-03-07T00:00:00Z",
         ],
     );
     assert_eq!(out.status.code(), Some(2));
@@ -182,7 +198,11 @@ async fn usage_and_config_errors_exit_2() {
     let out = run(dir.path(), &args);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("spark-hq"));
-    assert!(server.received_requests().await.unwrap_or_default().is_empty());
+    assert!(server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .is_empty());
 }
 
 #[tokio::test]
@@ -208,14 +228,35 @@ async fn push_shipment_sends_every_field() {
     let out = run(
         dir.path(),
         &[
-            "push-shipment", "--config", "stores.toml", "--store", "spark-hq",
-            "--order-number", "1001", "--carrier", "USPS", "--service", "Priority Mail",
-            "--tracking-number", "9400111", "--ship-date", "2026-03-08",
-            "--shipping-cost", "7.25", "--notes-to-buyer", "Thanks!", "--item", "SKU-1:1",
+            "push-shipment",
+            "--config",
+            "stores.toml",
+            "--store",
+            "spark-hq",
+            "--order-number",
+            "1001",
+            "--carrier",
+            "USPS",
+            "--service",
+            "Priority Mail",
+            "--tracking-number",
+            "9400111",
+            "--ship-date",
+            "2026-03-08",
+            "--shipping-cost",
+            "7.25",
+            "--notes-to-buyer",
+            "Thanks!",
+            "--item",
+            "SKU-1:1",
             "--partial",
         ],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     server.verify().await;
 }
 
@@ -225,8 +266,19 @@ async fn push_shipment_refuses_bad_items_before_sending() {
     let server = MockServer::start().await;
     write_config(dir.path(), &server);
     let base = [
-        "push-shipment", "--config", "stores.toml", "--store", "spark-hq", "--order-number",
-        "1001", "--carrier", "USPS", "--service", "Ground", "--tracking-number", "1",
+        "push-shipment",
+        "--config",
+        "stores.toml",
+        "--store",
+        "spark-hq",
+        "--order-number",
+        "1001",
+        "--carrier",
+        "USPS",
+        "--service",
+        "Ground",
+        "--tracking-number",
+        "1",
     ];
     let mut partial_without_items = base.to_vec();
     partial_without_items.push("--partial");
@@ -237,7 +289,11 @@ async fn push_shipment_refuses_bad_items_before_sending() {
     bad_item.extend(["--item", "SKU-1:zero"]);
     let out = run(dir.path(), &bad_item);
     assert_eq!(out.status.code(), Some(2));
-    assert!(server.received_requests().await.unwrap_or_default().is_empty());
+    assert!(server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .is_empty());
 }
 
 fn fixture(path: &str) -> String {
@@ -281,31 +337,66 @@ async fn order_time_stores_import_and_push_shipments() {
         .expect(1)
         .mount(&server)
         .await;
-    std::fs::write(dir.path().join("stores.toml"), order_time_toml(&server.uri())).unwrap();
+    std::fs::write(
+        dir.path().join("stores.toml"),
+        order_time_toml(&server.uri()),
+    )
+    .unwrap();
 
     let out = run(
         dir.path(),
         &[
-            "import", "--config", "stores.toml", "--store", "ot", "--rejects", "rejects.jsonl",
-            "--from", "2026-03-01T00:00:00Z", "--to", "2026-03-02T00:00:00Z",
+            "import",
+            "--config",
+            "stores.toml",
+            "--store",
+            "ot",
+            "--rejects",
+            "rejects.jsonl",
+            "--from",
+            "2026-03-01T00:00:00Z",
+            "--to",
+            "2026-03-02T00:00:00Z",
         ],
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1, "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().count(),
+        1,
+        "{stderr}"
+    );
     let rejects = std::fs::read_to_string(dir.path().join("rejects.jsonl")).unwrap();
     assert_eq!(rejects.lines().count(), 3);
-    assert!(rejects.contains("suggest") || rejects.contains("use \\\""), "{rejects}");
+    assert!(
+        rejects.contains("suggest") || rejects.contains("use \\\""),
+        "{rejects}"
+    );
     assert!(!stderr.contains(SECRET));
 
     let out = run(
         dir.path(),
         &[
-            "push-shipment", "--config", "stores.toml", "--store", "ot", "--order-number",
-            "1042", "--carrier", "UPS", "--service", "UPS Ground", "--tracking-number", "1Z999",
+            "push-shipment",
+            "--config",
+            "stores.toml",
+            "--store",
+            "ot",
+            "--order-number",
+            "1042",
+            "--carrier",
+            "UPS",
+            "--service",
+            "UPS Ground",
+            "--tracking-number",
+            "1Z999",
         ],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     server.verify().await;
 }
 
@@ -314,15 +405,29 @@ async fn check_reports_a_good_and_a_bad_connection() {
     let dir = tempfile::tempdir().unwrap();
     let server = server_with_export(export(&[]), 200).await;
     write_config(dir.path(), &server);
-    let out = run(dir.path(), &["check", "--config", "stores.toml", "--store", "spark-hq"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(
+        dir.path(),
+        &["check", "--config", "stores.toml", "--store", "spark-hq"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("connection OK"));
 
     let server = server_with_export(String::new(), 401).await;
     write_config(dir.path(), &server);
     let out = run(
         dir.path(),
-        &["check", "--config", "stores.toml", "--store", "spark-hq", "--json"],
+        &[
+            "check",
+            "--config",
+            "stores.toml",
+            "--store",
+            "spark-hq",
+            "--json",
+        ],
     );
     assert_eq!(out.status.code(), Some(3));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -336,7 +441,14 @@ async fn json_mode_ends_an_import_with_a_summary_object() {
     let dir = tempfile::tempdir().unwrap();
     let server = server_with_export(export(&[order_xml("1001", "paid", "US")]), 200).await;
     write_config(dir.path(), &server);
-    let mut args = vec!["--json", "import", "--config", "stores.toml", "--store", "spark-hq"];
+    let mut args = vec![
+        "--json",
+        "import",
+        "--config",
+        "stores.toml",
+        "--store",
+        "spark-hq",
+    ];
     args.extend(WINDOW);
     let out = run(dir.path(), &args);
     assert!(out.status.success());
@@ -345,4 +457,132 @@ async fn json_mode_ends_an_import_with_a_summary_object() {
     assert_eq!(summary["imported"], 1);
     assert_eq!(summary["finished"], true);
     assert_eq!(summary["by_status"]["awaiting_shipment"], 1);
+}
+
+#[test]
+fn demo_imports_from_every_simulated_channel_and_ships_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let kept = dir.path().join("kept");
+    let out = run(
+        dir.path(),
+        &[
+            "--json",
+            "demo",
+            "--days",
+            "10",
+            "--dir",
+            kept.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stores = report["stores"].as_array().unwrap();
+    let channels: Vec<_> = stores
+        .iter()
+        .map(|s| s["channel"].as_str().unwrap())
+        .collect();
+    assert_eq!(channels, ["Spark Shipping", "Listing Mirror", "Order Time"]);
+    for store in stores {
+        let imported = store["imported"].as_u64().unwrap();
+        assert!(imported > 50, "{store}");
+        assert_eq!(store["shipment"]["received_by_simulator"], true, "{store}");
+        // Every imported order is in the kept orders file, one JSON line each.
+        let file = std::fs::read_to_string(store["orders_file"].as_str().unwrap()).unwrap();
+        assert_eq!(file.lines().count() as u64, imported);
+        let rejects = std::fs::read_to_string(store["rejects_file"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            rejects.lines().count() as u64,
+            store["rejected"].as_u64().unwrap()
+        );
+    }
+    assert!(kept.join("stores.toml").exists());
+    // Nothing was written next to the command.
+    let mut entries: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    entries.sort();
+    assert_eq!(entries, ["kept"]);
+}
+
+#[test]
+fn demo_tells_a_newcomer_what_happened() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["demo", "--days", "5"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "Spark Shipping",
+        "Listing Mirror",
+        "Order Time",
+        "imported",
+        "rejected",
+        "by status",
+        "received by the simulator",
+        "removed",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn simulate_serves_until_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("sim.toml");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_orderport"))
+        .args([
+            "simulate",
+            "--days",
+            "3",
+            "--write-config",
+            config.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !config.exists() && started.elapsed() < std::time::Duration::from_secs(30) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let stores = std::fs::read_to_string(&config).expect("simulate wrote its stores file");
+    for channel in ["spark-shipping", "listing-mirror", "order-time"] {
+        assert!(stores.contains(channel), "{stores}");
+    }
+    // The served stores import with the ordinary command.
+    let from = (chrono::Utc::now() - chrono::Duration::days(4)).to_rfc3339();
+    let to = chrono::Utc::now().to_rfc3339();
+    let out = run(
+        dir.path(),
+        &[
+            "import", "--config", "sim.toml", "--store", "spark-1", "--from", &from, "--to", &to,
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.stdout.is_empty());
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("Ctrl-C"));
 }
