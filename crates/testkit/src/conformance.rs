@@ -873,7 +873,9 @@ async fn check_shipment(connector: &Connector, name: &str, partial: bool) -> Che
 
 /// What the channel built from `store` declares about partial shipments. Connecting does no I/O.
 fn supports_partial_shipments(connector: &Connector, store: &StoreConfig) -> bool {
-    (connector.connect)(store).map_or(true, |channel| channel.spec().capabilities.partial_shipments)
+    (connector.connect)(store).map_or(true, |channel| {
+        channel.spec().capabilities.partial_shipments
+    })
 }
 
 /// `shipment-full`: a complete shipment that sets every optional field is sent, and the request

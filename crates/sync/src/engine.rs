@@ -1,0 +1,458 @@
+//! The sync engine: one run of one store.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use orderport_core::{
+    CanonicalStatus, FetchOutcome, Order, Page, PageToken, Rejection, RetryPolicy, SellingChannel,
+    ShipmentUpdate, StoreZone, TimeWindow,
+};
+use sha2::{Digest, Sha256};
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::{Clock, SystemClock};
+use crate::error::SyncError;
+use crate::report::RunReport;
+use crate::settings::{hex, StoreSync};
+use crate::state::{
+    Known, Lease, LeaseGrant, OrderLookup, OrderWrite, PageCommit, QuarantineWrite, ShipmentRecord,
+    SliceDone, State, StatusEvent, WalkRecord,
+};
+use crate::window::{merge, run_range, slices};
+
+/// Whether a re-export modified at `new` is older than the stored `old` and must be ignored.
+/// A wall-clock time in the hour a DST change repeats may stand for the later of its two
+/// instants, so such a time is older only if even its later reading is.
+fn is_older(zone: StoreZone, new: DateTime<Utc>, old: DateTime<Utc>) -> bool {
+    if new >= old {
+        return false;
+    }
+    let (_, latest) = zone.interpretations(zone.to_wall(new));
+    latest < old
+}
+
+/// How far back walk records are read to detect shifted walks.
+const WALK_LOOKBACK_DAYS: i64 = 7;
+
+/// Runs stores against a [`State`]. Cheap to share behind an `Arc`; one engine serves every
+/// store.
+pub struct SyncEngine {
+    state: Arc<dyn State>,
+    clock: Arc<dyn Clock>,
+    retry: RetryPolicy,
+    owner: String,
+    lease_ttl: Duration,
+}
+
+impl std::fmt::Debug for SyncEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncEngine")
+            .field("owner", &self.owner)
+            .field("retry", &self.retry)
+            .field("lease_ttl", &self.lease_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one run carries from page to page.
+struct Run<'a> {
+    channel: &'a dyn SellingChannel,
+    store: &'a StoreSync,
+    cancel: &'a CancellationToken,
+    lease: Lease,
+    walks: Vec<WalkRecord>,
+    report: RunReport,
+}
+
+impl SyncEngine {
+    /// An engine over `state` with the system clock, the default [`RetryPolicy`], a 10-minute
+    /// lease and an owner name made of the host name and process id.
+    pub fn new(state: Arc<dyn State>) -> Self {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
+        Self {
+            state,
+            clock: Arc::new(SystemClock),
+            retry: RetryPolicy::default(),
+            owner: format!("{host}:{}", std::process::id()),
+            lease_ttl: Duration::minutes(10),
+        }
+    }
+
+    /// Replaces the clock.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Replaces the retry policy for page requests.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Names this worker in leases.
+    pub fn with_owner(mut self, owner: impl Into<String>) -> Self {
+        self.owner = owner.into();
+        self
+    }
+
+    /// Sets how long a lease lasts without renewal (it is renewed after every page).
+    pub fn with_lease_ttl(mut self, ttl: Duration) -> Self {
+        self.lease_ttl = ttl;
+        self
+    }
+
+    /// The state the engine writes to.
+    pub fn state(&self) -> &Arc<dyn State> {
+        &self.state
+    }
+
+    /// Records a shipment pushed for an order of `store_id`, so that the order's later event to
+    /// `shipped` carries `label = true` when `update.kind` is [`orderport_core::ShipmentKind::Label`].
+    /// Call it when the push succeeds, before the channel reports the order shipped.
+    pub async fn record_shipment(
+        &self,
+        store_id: &str,
+        update: &ShipmentUpdate,
+    ) -> Result<(), SyncError> {
+        self.state
+            .record_shipment(ShipmentRecord {
+                store_id,
+                update,
+                at: self.clock.now(),
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Runs one store once: takes its lease, re-queues quarantined orders if the configuration
+    /// changed, fetches `[watermark - overlap, now - lag]` slice by slice (or the history on the
+    /// first run), then the pending re-fetch windows, committing each page atomically and
+    /// moving the watermark to the end of each fully fetched slice.
+    ///
+    /// When `cancel` fires, the page in hand is committed and the run stops with
+    /// `report.cancelled`. On error, everything committed stays and the next run resumes at the
+    /// first slice not fully committed.
+    pub async fn run_store(
+        &self,
+        channel: &dyn SellingChannel,
+        store: &StoreSync,
+        cancel: &CancellationToken,
+    ) -> Result<RunReport, SyncError> {
+        let timer = std::time::Instant::now();
+        let profile = channel.store();
+        let store_id = profile.id.clone();
+        let now = self.clock.now();
+        let lease = match self
+            .state
+            .acquire_lease(&store_id, &self.owner, self.lease_ttl, now)
+            .await?
+        {
+            LeaseGrant::Granted(lease) => lease,
+            LeaseGrant::Held { owner, until } => {
+                return Err(SyncError::Busy {
+                    store: store_id,
+                    owner,
+                    until,
+                })
+            }
+        };
+        let mut run = Run {
+            channel,
+            store,
+            cancel,
+            lease,
+            walks: Vec::new(),
+            report: RunReport {
+                store_id: store_id.clone(),
+                store_name: profile.name.clone(),
+                started_at: Some(now),
+                ..RunReport::default()
+            },
+        };
+        let result = self.run_leased(&mut run).await;
+        if let Err(e) = self.state.release_lease(&run.lease).await {
+            tracing::warn!(store = %store_id, error = %e, "could not release the sync lease; it lapses on its own");
+        }
+        run.report.duration_ms = u64::try_from(timer.elapsed().as_millis()).unwrap_or(u64::MAX);
+        match result {
+            Ok(()) => {
+                tracing::info!(store = %store_id, report = ?run.report, "sync run finished");
+                Ok(run.report)
+            }
+            Err(e) => {
+                tracing::warn!(store = %store_id, report = ?run.report, error = %e, "sync run failed");
+                Err(e)
+            }
+        }
+    }
+
+    async fn run_leased(&self, run: &mut Run<'_>) -> Result<(), SyncError> {
+        let store_id = run.report.store_id.clone();
+        let settings = run.store.settings;
+        let now = run.report.started_at.unwrap_or_else(|| self.clock.now());
+        let cursor = self.state.cursor(&store_id).await?;
+        run.report.watermark_before = cursor.watermark;
+        run.report.watermark_after = cursor.watermark;
+        run.report.upper = Some(now - settings.lag);
+        run.report.requeued = self
+            .state
+            .requeue_quarantine(&run.lease, &run.store.fingerprint)
+            .await? as u64;
+        run.walks = self
+            .state
+            .walks(&store_id, now - Duration::days(WALK_LOOKBACK_DAYS))
+            .await?;
+
+        if let Some((lower, upper)) = run_range(cursor.watermark, now, &settings) {
+            for slice in slices(lower, upper, settings.slice) {
+                if !self
+                    .walk(run, slice, SliceDone::Advance(slice.to()))
+                    .await?
+                {
+                    return self.finish(run, true).await;
+                }
+                run.report.slices += 1;
+            }
+        }
+
+        // Re-fetches queued before this run or by it (quarantine, shifted walks).
+        for refetch in self.state.refetches(&store_id).await? {
+            let w = refetch.window;
+            let parts: Vec<TimeWindow> = if w.from() == w.to() {
+                vec![w]
+            } else {
+                slices(w.from(), w.to(), settings.slice).collect()
+            };
+            for slice in parts {
+                let done = SliceDone::Refetch {
+                    id: refetch.id,
+                    end: slice.to(),
+                };
+                if !self.walk(run, slice, done).await? {
+                    return self.finish(run, true).await;
+                }
+                run.report.refetch_slices += 1;
+            }
+        }
+        self.finish(run, false).await
+    }
+
+    async fn finish(&self, run: &mut Run<'_>, cancelled: bool) -> Result<(), SyncError> {
+        run.report.cancelled = cancelled;
+        run.report.watermark_after = self.state.cursor(&run.report.store_id).await?.watermark;
+        Ok(())
+    }
+
+    /// Fetches a window page by page, committing each. Returns false when cancelled.
+    async fn walk(
+        &self,
+        run: &mut Run<'_>,
+        window: TimeWindow,
+        done: SliceDone,
+    ) -> Result<bool, SyncError> {
+        if run.cancel.is_cancelled() {
+            return Ok(false);
+        }
+        let started_at = self.clock.now();
+        let mut token: Option<PageToken> = None;
+        loop {
+            let Some(page) = self.fetch(run, &window, token.as_ref()).await? else {
+                return Ok(false);
+            };
+            run.report.pages += 1;
+            let next = page.next.clone();
+            let mut commit = self.build_commit(run, &window, page).await?;
+            if next.is_none() {
+                commit.done = Some(done);
+                commit.walk = Some(WalkRecord {
+                    window,
+                    started_at,
+                    finished_at: self.clock.now(),
+                });
+            }
+            run.report.events += commit.events.len() as u64;
+            run.report.refetch_queued += commit.refetch.len() as u64;
+            self.state.commit_page(&run.lease, commit).await?;
+            run.lease = self
+                .state
+                .renew_lease(&run.lease, self.lease_ttl, self.clock.now())
+                .await?;
+            match next {
+                None => return Ok(true),
+                Some(t) => token = Some(t),
+            }
+            if run.cancel.is_cancelled() {
+                return Ok(false);
+            }
+        }
+    }
+
+    /// One page with retries; `None` when cancelled while waiting to retry.
+    async fn fetch(
+        &self,
+        run: &mut Run<'_>,
+        window: &TimeWindow,
+        token: Option<&PageToken>,
+    ) -> Result<Option<Page>, SyncError> {
+        let mut attempt = 1;
+        loop {
+            match run.channel.fetch_page(window, token).await {
+                Ok(page) => return Ok(Some(page)),
+                Err(error) => match self.retry.delay_after(attempt, &error) {
+                    Some(wait) => {
+                        run.report.retries += 1;
+                        tracing::debug!(store = %run.report.store_id, %error, ?wait, "retrying a page");
+                        tokio::select! {
+                            () = tokio::time::sleep(wait) => {}
+                            () = run.cancel.cancelled() => return Ok(None),
+                        }
+                        attempt += 1;
+                    }
+                    None => {
+                        return Err(SyncError::Channel {
+                            store: run.report.store_id.clone(),
+                            from: window.from(),
+                            to: window.to(),
+                            source: Box::new(error),
+                        })
+                    }
+                },
+            }
+        }
+    }
+
+    async fn build_commit(
+        &self,
+        run: &mut Run<'_>,
+        window: &TimeWindow,
+        page: Page,
+    ) -> Result<PageCommit, SyncError> {
+        let store_id = run.report.store_id.clone();
+        let channel_id = run.channel.spec().id;
+        let mut accepted: Vec<Order> = Vec::new();
+        let mut rejected: Vec<Rejection> = Vec::new();
+        for outcome in page.outcomes {
+            run.report.fetched += 1;
+            match outcome {
+                FetchOutcome::Accepted(order) => accepted.push(*order),
+                FetchOutcome::Rejected(r) => rejected.push(r),
+            }
+        }
+        // A page may repeat an order (offset paging over a moving list): keep the latest.
+        accepted.sort_by(|a, b| {
+            a.external_id
+                .cmp(&b.external_id)
+                .then(b.modified_at.cmp(&a.modified_at))
+        });
+        accepted.dedup_by(|later, kept| later.external_id == kept.external_id);
+        accepted.sort_by(|a, b| {
+            a.modified_at
+                .cmp(&b.modified_at)
+                .then(a.external_id.cmp(&b.external_id))
+        });
+
+        let lookups: Vec<OrderLookup> = accepted
+            .iter()
+            .map(|o| OrderLookup {
+                external_id: o.external_id.clone(),
+                order_number: o.order_number.clone(),
+            })
+            .collect();
+        let known = if lookups.is_empty() {
+            Vec::new()
+        } else {
+            self.state.lookup(channel_id, &store_id, &lookups).await?
+        };
+
+        let zone = run.channel.store().zone;
+        let settings = run.store.settings;
+        let margin = settings.overlap + settings.lag;
+        let mut commit = PageCommit {
+            release: lookups,
+            ..PageCommit::default()
+        };
+        let mut refetch = Vec::new();
+        for (order, known) in accepted.into_iter().zip(known) {
+            let json = serde_json::to_string(&order).map_err(|e| SyncError::Serialize {
+                store: store_id.clone(),
+                external_id: order.external_id.clone(),
+                detail: e.to_string(),
+            })?;
+            let content_hash = hex(&Sha256::digest(json.as_bytes()));
+            let Known {
+                stored,
+                label_shipment,
+            } = known;
+            let from = match stored {
+                None => {
+                    run.report.new += 1;
+                    None
+                }
+                Some(s) if is_older(zone, order.modified_at, s.modified_at) => {
+                    // An older re-export: never roll the order back.
+                    run.report.stale += 1;
+                    continue;
+                }
+                Some(s) if s.content_hash == content_hash => {
+                    run.report.unchanged += 1;
+                    continue;
+                }
+                Some(s) => {
+                    run.report.updated += 1;
+                    if order.modified_at > s.modified_at {
+                        for w in &run.walks {
+                            let covered =
+                                w.window.from() <= s.modified_at && s.modified_at <= w.window.to();
+                            let during = order.modified_at >= w.started_at - margin
+                                && order.modified_at <= w.finished_at + margin;
+                            if covered && during {
+                                let from = (s.modified_at - settings.overlap).max(w.window.from());
+                                if let Ok(again) = TimeWindow::new(from, w.window.to()) {
+                                    refetch.push(again);
+                                }
+                            }
+                        }
+                    }
+                    if s.status == order.status {
+                        commit.orders.push(OrderWrite {
+                            order: Box::new(order),
+                            json,
+                            content_hash,
+                        });
+                        continue;
+                    }
+                    Some(s.status)
+                }
+            };
+            commit.events.push(StatusEvent {
+                key: order.key(),
+                order_number: order.order_number.clone(),
+                store_name: order.store_name.clone(),
+                from,
+                to: order.status,
+                at: order.modified_at,
+                label: order.status == CanonicalStatus::Shipped && label_shipment,
+                snapshot: json.clone(),
+            });
+            commit.orders.push(OrderWrite {
+                order: Box::new(order),
+                json,
+                content_hash,
+            });
+        }
+        commit.refetch = merge(refetch)
+            .into_iter()
+            .map(|w| (w, "shifted-walk".to_owned()))
+            .collect();
+        for rejection in rejected {
+            run.report.rejected += 1;
+            commit.quarantine.push(QuarantineWrite {
+                rejection,
+                window: *window,
+                fingerprint: run.store.fingerprint.clone(),
+            });
+        }
+        Ok(commit)
+    }
+}

@@ -1,0 +1,104 @@
+//! Typed errors. Every variant names the store it concerns.
+
+use chrono::{DateTime, Utc};
+use orderport_core::ChannelError;
+
+/// Why a state backend call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StateError {
+    /// The backend failed (I/O, SQL, a full disk).
+    #[error("store {store}: state backend failed to {operation}: {detail}")]
+    Backend {
+        /// The store concerned, or `*` for calls that concern every store.
+        store: String,
+        /// What was being done.
+        operation: &'static str,
+        /// What the backend said.
+        detail: String,
+    },
+    /// Another worker took the store's lease over; this worker must stop writing.
+    #[error(
+        "store {store}: the sync lease was lost to another worker; this run stops without writing"
+    )]
+    LeaseLost {
+        /// The store concerned.
+        store: String,
+    },
+    /// Stored data cannot be read back (a hand-edited database, a newer schema).
+    #[error("store {store}: stored state is unreadable: {detail}; restore the database or resync into a new one")]
+    Corrupt {
+        /// The store concerned.
+        store: String,
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+/// Why a sync run, or its setup, failed. Work committed before the failure stays committed and
+/// the next run resumes from the last fully committed slice.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// A sync setting is malformed or unsafe.
+    #[error("store {store}: sync setting {setting}: {detail}")]
+    Config {
+        /// The store concerned.
+        store: String,
+        /// The setting at fault, such as `sync_overlap`.
+        setting: String,
+        /// What is wrong and how to fix it.
+        detail: String,
+    },
+    /// Another worker holds the store's lease.
+    #[error("store {store}: another worker ({owner}) is syncing this store until {until}; try again later")]
+    Busy {
+        /// The store concerned.
+        store: String,
+        /// The worker holding the lease.
+        owner: String,
+        /// When its lease expires unless renewed.
+        until: DateTime<Utc>,
+    },
+    /// The channel failed for good (after retries) while fetching a window.
+    #[error("store {store}: fetching orders modified {from} .. {to} failed: {source}; the slice will be retried on the next run")]
+    Channel {
+        /// The store concerned.
+        store: String,
+        /// The window's start.
+        from: DateTime<Utc>,
+        /// The window's end.
+        to: DateTime<Utc>,
+        /// The channel's error (boxed: it is large).
+        #[source]
+        source: Box<ChannelError>,
+    },
+    /// The state backend failed.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// An order could not be serialized to its canonical JSON.
+    #[error("store {store}: order {external_id} cannot be serialized: {detail}")]
+    Serialize {
+        /// The store concerned.
+        store: String,
+        /// The order's external id.
+        external_id: String,
+        /// What serde said.
+        detail: String,
+    },
+}
+
+impl SyncError {
+    /// The store the error concerns.
+    pub fn store(&self) -> &str {
+        match self {
+            Self::Config { store, .. }
+            | Self::Busy { store, .. }
+            | Self::Channel { store, .. }
+            | Self::Serialize { store, .. } => store,
+            Self::State(
+                StateError::Backend { store, .. }
+                | StateError::LeaseLost { store }
+                | StateError::Corrupt { store, .. },
+            ) => store,
+        }
+    }
+}

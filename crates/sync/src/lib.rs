@@ -1,0 +1,69 @@
+//! The orderport sync engine: keeps many stores' orders current in a durable state, emits one
+//! status event per canonical status change through an outbox, and quarantines rejected orders
+//! until a configuration fix lets them in.
+//!
+//! - **Cursor** ([`window`]): each store has a UTC watermark on the channel's modification time.
+//!   A run fetches `[watermark - overlap, now - lag]` (the upper bound fixed at the start), in
+//!   slices; the first run backfills `history` (90 days). The watermark moves to the end of a
+//!   slice only in the transaction that commits that slice's last page.
+//! - **Outbox** ([`State::commit_page`]): orders, status events, quarantine changes and the
+//!   cursor move of one page are one transaction.
+//! - **State** ([`State`]): a trait; [`SqliteState`] is the embedded default. Hosts that want
+//!   orders and events delivered to themselves implement it.
+//! - **Scheduler** ([`Scheduler`]): per-store interval and jitter, bounded concurrency,
+//!   per-credential pacing, graceful shutdown.
+//!
+//! See `docs/sync.md` for the rules and how each known incremental-sync bug is prevented.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use orderport_sync::{split_sync_settings, SqliteState, SyncEngine, CancellationToken};
+//! # async fn demo(
+//! #     config: &orderport_core::StoreConfig,
+//! #     connect: impl Fn(&orderport_core::StoreConfig) -> Box<dyn orderport_core::SellingChannel>,
+//! # ) -> Result<(), Box<dyn std::error::Error>> {
+//! // Take the sync_* settings out before the connector sees the configuration.
+//! let (for_connector, setup) = split_sync_settings(config)?;
+//! let channel = connect(&for_connector); // orderport::connect in the real program
+//! let store = setup.resolve(channel.spec())?;
+//!
+//! let state = Arc::new(SqliteState::open("orderport.db")?);
+//! let engine = SyncEngine::new(state.clone());
+//! let report = engine.run_store(channel.as_ref(), &store, &CancellationToken::new()).await?;
+//! println!("{}", serde_json::to_string(&report)?);
+//!
+//! // Read back, a page at a time.
+//! for event in state.events_page(Some(&config.id), 0, 100).await? {
+//!     println!("{} {:?} -> {}", event.order_number, event.from, event.to);
+//! }
+//! # Ok(()) }
+//! ```
+
+pub mod clock;
+pub mod engine;
+pub mod error;
+pub mod report;
+pub mod scheduler;
+pub mod settings;
+pub mod sqlite;
+pub mod state;
+pub mod window;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use engine::SyncEngine;
+pub use error::{StateError, SyncError};
+pub use report::RunReport;
+pub use scheduler::{credential_key, ScheduledStore, Scheduler, SchedulerOptions};
+pub use settings::{
+    config_fingerprint, parse_duration, split_sync_settings, StoreSync, SyncOverrides,
+    SyncSettings, SyncSetup, SYNC_SETTINGS,
+};
+pub use sqlite::{CursorRow, EventRow, OrderRow, QuarantineRow, SqliteState, DEFAULT_DB};
+pub use state::{
+    Cursor, Known, Lease, LeaseGrant, OrderLookup, OrderWrite, PageCommit, QuarantineWrite,
+    Refetch, ShipmentRecord, SliceDone, State, StatusEvent, StoredMeta, WalkRecord,
+};
+/// Re-exported so hosts stop the engine with the same token type.
+pub use tokio_util::sync::CancellationToken;

@@ -1,0 +1,1036 @@
+//! The embedded default state: one SQLite file (default `./orderport.db`), WAL journal,
+//! `synchronous=FULL` so that a commit that returned survives a crash or power loss.
+//!
+//! Calls run on tokio's blocking pool around one connection behind a mutex; SQLite serializes
+//! writers anyway, and a page commit is one short transaction.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use futures::stream::{self, Stream};
+use orderport_core::{CanonicalStatus, ShipmentKind, TimeWindow};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::Serialize;
+
+use crate::error::StateError;
+use crate::state::{
+    Cursor, Known, Lease, LeaseGrant, OrderLookup, PageCommit, Refetch, ShipmentRecord, SliceDone,
+    State, StoredMeta, WalkRecord,
+};
+
+/// The default database file.
+pub const DEFAULT_DB: &str = "orderport.db";
+
+/// How long walk records are kept: long enough for the next runs to check them.
+const WALK_RETENTION_DAYS: i64 = 7;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cursors (
+    store_id   TEXT PRIMARY KEY,
+    watermark  TEXT,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS leases (
+    store_id   TEXT PRIMARY KEY,
+    owner      TEXT NOT NULL,
+    token      INTEGER NOT NULL,
+    expires_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS orders (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    channel      TEXT NOT NULL,
+    store_id     TEXT NOT NULL,
+    external_id  TEXT NOT NULL,
+    order_number TEXT NOT NULL,
+    store_name   TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    modified_at  TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    order_json   TEXT NOT NULL,
+    first_seen   TEXT NOT NULL,
+    updated_at   TEXT NOT NULL,
+    UNIQUE (channel, store_id, external_id)
+);
+CREATE INDEX IF NOT EXISTS orders_by_store ON orders (store_id, seq);
+CREATE TABLE IF NOT EXISTS events (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    channel      TEXT NOT NULL,
+    store_id     TEXT NOT NULL,
+    store_name   TEXT NOT NULL,
+    external_id  TEXT NOT NULL,
+    order_number TEXT NOT NULL,
+    from_status  TEXT,
+    to_status    TEXT NOT NULL,
+    at           TEXT NOT NULL,
+    label        INTEGER NOT NULL,
+    snapshot     TEXT NOT NULL,
+    recorded_at  TEXT NOT NULL,
+    UNIQUE (channel, store_id, external_id, to_status, at)
+);
+CREATE INDEX IF NOT EXISTS events_by_store ON events (store_id, id);
+CREATE TABLE IF NOT EXISTS quarantine (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    store_id     TEXT NOT NULL,
+    qkey         TEXT NOT NULL,
+    external_id  TEXT,
+    order_number TEXT,
+    reasons      TEXT NOT NULL,
+    window_from  TEXT NOT NULL,
+    window_to    TEXT NOT NULL,
+    fingerprint  TEXT NOT NULL,
+    first_seen   TEXT NOT NULL,
+    last_seen    TEXT NOT NULL,
+    UNIQUE (store_id, qkey)
+);
+CREATE TABLE IF NOT EXISTS shipments (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    store_id        TEXT NOT NULL,
+    external_id     TEXT,
+    order_number    TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    tracking_number TEXT NOT NULL,
+    update_json     TEXT NOT NULL,
+    recorded_at     TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS shipments_by_number ON shipments (store_id, order_number);
+CREATE INDEX IF NOT EXISTS shipments_by_id ON shipments (store_id, external_id);
+CREATE TABLE IF NOT EXISTS refetch (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    store_id   TEXT NOT NULL,
+    from_utc   TEXT NOT NULL,
+    to_utc     TEXT NOT NULL,
+    reason     TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS walks (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    store_id    TEXT NOT NULL,
+    from_utc    TEXT NOT NULL,
+    to_utc      TEXT NOT NULL,
+    started_at  TEXT NOT NULL,
+    finished_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS walks_by_store ON walks (store_id, finished_at);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1');
+"#;
+
+/// The SQLite state store. Cheap to clone; clones share the connection.
+#[derive(Clone)]
+pub struct SqliteState {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteState").finish_non_exhaustive()
+    }
+}
+
+/// Fixed-width RFC 3339 (nanoseconds, `Z`), so text order is time order.
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Nanos, true)
+}
+
+fn parse_ts(store: &str, text: &str) -> Result<DateTime<Utc>, StateError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StateError::Corrupt {
+            store: store.to_owned(),
+            detail: format!("bad timestamp {text:?}: {e}"),
+        })
+}
+
+fn parse_status(store: &str, text: &str) -> Result<CanonicalStatus, StateError> {
+    text.parse().map_err(|_| StateError::Corrupt {
+        store: store.to_owned(),
+        detail: format!("bad status {text:?}"),
+    })
+}
+
+fn window(store: &str, from: &str, to: &str) -> Result<TimeWindow, StateError> {
+    TimeWindow::new(parse_ts(store, from)?, parse_ts(store, to)?).map_err(|e| StateError::Corrupt {
+        store: store.to_owned(),
+        detail: e.to_string(),
+    })
+}
+
+trait Ctx<T> {
+    fn ctx(self, store: &str, operation: &'static str) -> Result<T, StateError>;
+}
+
+impl<T> Ctx<T> for Result<T, rusqlite::Error> {
+    fn ctx(self, store: &str, operation: &'static str) -> Result<T, StateError> {
+        self.map_err(|e| StateError::Backend {
+            store: store.to_owned(),
+            operation,
+            detail: e.to_string(),
+        })
+    }
+}
+
+/// One stored order, as the read API returns it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OrderRow {
+    /// Position in insertion order; page with `after`.
+    pub seq: i64,
+    /// The channel.
+    pub channel: String,
+    /// The store.
+    pub store_id: String,
+    /// The store's name.
+    pub store_name: String,
+    /// The channel's id for the order.
+    pub external_id: String,
+    /// The order number.
+    pub order_number: String,
+    /// Its canonical status.
+    pub status: String,
+    /// When the channel last modified it.
+    pub modified_at: String,
+    /// When the engine first stored it.
+    pub first_seen: String,
+    /// When the engine last changed it.
+    pub updated_at: String,
+    /// The canonical order.
+    pub order: serde_json::Value,
+}
+
+/// One status event from the outbox.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventRow {
+    /// Its position in the outbox; page with `after`.
+    pub id: i64,
+    /// The channel.
+    pub channel: String,
+    /// The store.
+    pub store_id: String,
+    /// The store's name.
+    pub store_name: String,
+    /// The order's external id.
+    pub external_id: String,
+    /// The order number.
+    pub order_number: String,
+    /// The status before, `null` for a new order.
+    pub from: Option<String>,
+    /// The status after.
+    pub to: String,
+    /// When it happened (the order's modification time).
+    pub at: String,
+    /// For `shipped`: whether a label shipment was recorded.
+    pub label: bool,
+    /// When the engine recorded it.
+    pub recorded_at: String,
+    /// The order at the time.
+    pub snapshot: serde_json::Value,
+}
+
+/// One quarantined order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QuarantineRow {
+    /// Its row id; page with `after`.
+    pub id: i64,
+    /// The store.
+    pub store_id: String,
+    /// The external id, where it could be read.
+    pub external_id: Option<String>,
+    /// The order number, where it could be read.
+    pub order_number: Option<String>,
+    /// Every reason, as JSON.
+    pub reasons: serde_json::Value,
+    /// The window it was last fetched in.
+    pub window_from: String,
+    /// The window it was last fetched in.
+    pub window_to: String,
+    /// The configuration fingerprint it was judged under.
+    pub fingerprint: String,
+    /// First rejected.
+    pub first_seen: String,
+    /// Last rejected.
+    pub last_seen: String,
+}
+
+/// A store's cursor, as the read API returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CursorRow {
+    /// The store.
+    pub store_id: String,
+    /// Its watermark.
+    pub watermark: Option<String>,
+    /// When it last moved.
+    pub updated_at: String,
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or(serde_json::Value::String(text.to_owned()))
+}
+
+fn quarantine_key(external_id: Option<&str>, order_number: Option<&str>, reasons: &str) -> String {
+    match (external_id, order_number) {
+        (Some(id), _) => format!("id:{id}"),
+        (None, Some(n)) => format!("number:{n}"),
+        (None, None) => {
+            use sha2::{Digest, Sha256};
+            format!(
+                "reasons:{}",
+                crate::settings::hex(&Sha256::digest(reasons.as_bytes()))
+            )
+        }
+    }
+}
+
+impl SqliteState {
+    /// Opens (creating if needed) the database at `path` and applies the schema.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StateError> {
+        let conn = Connection::open(path.as_ref()).ctx("*", "open the database")?;
+        Self::init(conn)
+    }
+
+    /// An in-memory database, for tests and dry runs.
+    pub fn in_memory() -> Result<Self, StateError> {
+        let conn = Connection::open_in_memory().ctx("*", "open the database")?;
+        Self::init(conn)
+    }
+
+    fn init(conn: Connection) -> Result<Self, StateError> {
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .ctx("*", "set the busy timeout")?;
+        // WAL: readers never block the writer. FULL: a returned commit is on disk.
+        let _: String = conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .ctx("*", "enable WAL")?;
+        conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
+            .ctx("*", "set durability")?;
+        conn.execute_batch(SCHEMA).ctx("*", "apply the schema")?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    async fn call<T, F>(&self, store: &str, f: F) -> Result<T, StateError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StateError> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        let store_owned = store.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().map_err(|_| StateError::Backend {
+                store: store_owned.clone(),
+                operation: "lock the connection",
+                detail: "a previous call panicked".into(),
+            })?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StateError::Backend {
+            store: store.to_owned(),
+            operation: "run a database call",
+            detail: e.to_string(),
+        })?
+    }
+
+    /// A page of stored orders with `seq > after`, oldest first, optionally for one store.
+    pub async fn orders_page(
+        &self,
+        store: Option<&str>,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<OrderRow>, StateError> {
+        let store = store.map(str::to_owned);
+        let label = store.clone().unwrap_or_else(|| "*".into());
+        self.call(&label.clone(), move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT seq, channel, store_id, store_name, external_id, order_number, status,
+                            modified_at, first_seen, updated_at, order_json
+                     FROM orders WHERE seq > ?1 AND (?2 IS NULL OR store_id = ?2)
+                     ORDER BY seq LIMIT ?3",
+                )
+                .ctx(&label, "list orders")?;
+            let rows = stmt
+                .query_map(params![after, store, limit as i64], |r| {
+                    Ok(OrderRow {
+                        seq: r.get(0)?,
+                        channel: r.get(1)?,
+                        store_id: r.get(2)?,
+                        store_name: r.get(3)?,
+                        external_id: r.get(4)?,
+                        order_number: r.get(5)?,
+                        status: r.get(6)?,
+                        modified_at: r.get(7)?,
+                        first_seen: r.get(8)?,
+                        updated_at: r.get(9)?,
+                        order: json(&r.get::<_, String>(10)?),
+                    })
+                })
+                .ctx(&label, "list orders")?;
+            rows.collect::<Result<Vec<_>, _>>()
+                .ctx(&label, "list orders")
+        })
+        .await
+    }
+
+    /// A page of events with `id > after`, in outbox order, optionally for one store.
+    pub async fn events_page(
+        &self,
+        store: Option<&str>,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<EventRow>, StateError> {
+        let store = store.map(str::to_owned);
+        let label = store.clone().unwrap_or_else(|| "*".into());
+        self.call(&label.clone(), move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT id, channel, store_id, store_name, external_id, order_number,
+                            from_status, to_status, at, label, recorded_at, snapshot
+                     FROM events WHERE id > ?1 AND (?2 IS NULL OR store_id = ?2)
+                     ORDER BY id LIMIT ?3",
+                )
+                .ctx(&label, "list events")?;
+            let rows = stmt
+                .query_map(params![after, store, limit as i64], |r| {
+                    Ok(EventRow {
+                        id: r.get(0)?,
+                        channel: r.get(1)?,
+                        store_id: r.get(2)?,
+                        store_name: r.get(3)?,
+                        external_id: r.get(4)?,
+                        order_number: r.get(5)?,
+                        from: r.get(6)?,
+                        to: r.get(7)?,
+                        at: r.get(8)?,
+                        label: r.get::<_, i64>(9)? != 0,
+                        recorded_at: r.get(10)?,
+                        snapshot: json(&r.get::<_, String>(11)?),
+                    })
+                })
+                .ctx(&label, "list events")?;
+            rows.collect::<Result<Vec<_>, _>>()
+                .ctx(&label, "list events")
+        })
+        .await
+    }
+
+    /// A page of quarantined orders with `id > after`, optionally for one store.
+    pub async fn quarantine_page(
+        &self,
+        store: Option<&str>,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<QuarantineRow>, StateError> {
+        let store = store.map(str::to_owned);
+        let label = store.clone().unwrap_or_else(|| "*".into());
+        self.call(&label.clone(), move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT id, store_id, external_id, order_number, reasons, window_from,
+                            window_to, fingerprint, first_seen, last_seen
+                     FROM quarantine WHERE id > ?1 AND (?2 IS NULL OR store_id = ?2)
+                     ORDER BY id LIMIT ?3",
+                )
+                .ctx(&label, "list quarantine")?;
+            let rows = stmt
+                .query_map(params![after, store, limit as i64], |r| {
+                    Ok(QuarantineRow {
+                        id: r.get(0)?,
+                        store_id: r.get(1)?,
+                        external_id: r.get(2)?,
+                        order_number: r.get(3)?,
+                        reasons: json(&r.get::<_, String>(4)?),
+                        window_from: r.get(5)?,
+                        window_to: r.get(6)?,
+                        fingerprint: r.get(7)?,
+                        first_seen: r.get(8)?,
+                        last_seen: r.get(9)?,
+                    })
+                })
+                .ctx(&label, "list quarantine")?;
+            rows.collect::<Result<Vec<_>, _>>()
+                .ctx(&label, "list quarantine")
+        })
+        .await
+    }
+
+    /// Every store's cursor.
+    pub async fn cursors(&self) -> Result<Vec<CursorRow>, StateError> {
+        self.call("*", |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT store_id, watermark, updated_at FROM cursors ORDER BY store_id",
+                )
+                .ctx("*", "list cursors")?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok(CursorRow {
+                        store_id: r.get(0)?,
+                        watermark: r.get(1)?,
+                        updated_at: r.get(2)?,
+                    })
+                })
+                .ctx("*", "list cursors")?;
+            rows.collect::<Result<Vec<_>, _>>().ctx("*", "list cursors")
+        })
+        .await
+    }
+
+    /// Every stored order (optionally of one store) as a stream read `page` rows at a time, so
+    /// memory stays bounded whatever the database holds.
+    pub fn orders(
+        &self,
+        store: Option<String>,
+        page: usize,
+    ) -> impl Stream<Item = Result<OrderRow, StateError>> + '_ {
+        paged(move |after| {
+            let store = store.clone();
+            async move {
+                let rows = self.orders_page(store.as_deref(), after, page).await?;
+                let last = rows.last().map(|r| r.seq);
+                Ok((rows, last))
+            }
+        })
+    }
+
+    /// Every event (optionally of one store) in outbox order, `page` rows at a time.
+    pub fn events(
+        &self,
+        store: Option<String>,
+        page: usize,
+    ) -> impl Stream<Item = Result<EventRow, StateError>> + '_ {
+        paged(move |after| {
+            let store = store.clone();
+            async move {
+                let rows = self.events_page(store.as_deref(), after, page).await?;
+                let last = rows.last().map(|r| r.id);
+                Ok((rows, last))
+            }
+        })
+    }
+
+    /// Every quarantined order (optionally of one store), `page` rows at a time.
+    pub fn quarantine(
+        &self,
+        store: Option<String>,
+        page: usize,
+    ) -> impl Stream<Item = Result<QuarantineRow, StateError>> + '_ {
+        paged(move |after| {
+            let store = store.clone();
+            async move {
+                let rows = self.quarantine_page(store.as_deref(), after, page).await?;
+                let last = rows.last().map(|r| r.id);
+                Ok((rows, last))
+            }
+        })
+    }
+}
+
+/// Turns a keyset-paged query into a stream of rows.
+fn paged<'a, T, F, Fut>(fetch: F) -> impl Stream<Item = Result<T, StateError>> + 'a
+where
+    T: 'a,
+    F: Fn(i64) -> Fut + 'a,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<i64>), StateError>> + 'a,
+{
+    let pages = stream::unfold(Some(0i64), move |after| {
+        let next = after.map(&fetch);
+        async move {
+            match next?.await {
+                Ok((rows, Some(last))) => Some((Ok(rows), Some(last))),
+                Ok((_, None)) => None,
+                Err(e) => Some((Err(e), None)),
+            }
+        }
+    });
+    futures::StreamExt::flat_map(pages, |page| match page {
+        Ok(rows) => stream::iter(rows.into_iter().map(Ok).collect::<Vec<_>>()),
+        Err(e) => stream::iter(vec![Err(e)]),
+    })
+}
+
+fn check_lease(tx: &Transaction<'_>, lease: &Lease) -> Result<(), StateError> {
+    let token: Option<i64> = tx
+        .query_row(
+            "SELECT token FROM leases WHERE store_id = ?1 AND owner = ?2",
+            params![lease.store_id, lease.owner],
+            |r| r.get(0),
+        )
+        .optional()
+        .ctx(&lease.store_id, "check the lease")?;
+    if token == Some(lease.token) {
+        Ok(())
+    } else {
+        Err(StateError::LeaseLost {
+            store: lease.store_id.clone(),
+        })
+    }
+}
+
+fn commit(tx: &Transaction<'_>, lease: &Lease, page: &PageCommit) -> Result<(), StateError> {
+    let store = lease.store_id.as_str();
+    let now = ts(Utc::now());
+    check_lease(tx, lease)?;
+    {
+        let mut upsert = tx
+            .prepare_cached(
+                "INSERT INTO orders (channel, store_id, external_id, order_number, store_name,
+                     status, modified_at, content_hash, order_json, first_seen, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
+                 ON CONFLICT (channel, store_id, external_id) DO UPDATE SET
+                     order_number = excluded.order_number, store_name = excluded.store_name,
+                     status = excluded.status, modified_at = excluded.modified_at,
+                     content_hash = excluded.content_hash, order_json = excluded.order_json,
+                     updated_at = excluded.updated_at",
+            )
+            .ctx(store, "upsert orders")?;
+        for w in &page.orders {
+            let o = &w.order;
+            upsert
+                .execute(params![
+                    o.channel,
+                    o.store_id,
+                    o.external_id,
+                    o.order_number,
+                    o.store_name,
+                    o.status.as_str(),
+                    ts(o.modified_at),
+                    w.content_hash,
+                    w.json,
+                    now
+                ])
+                .ctx(store, "upsert orders")?;
+        }
+    }
+    {
+        let mut insert = tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO events (channel, store_id, store_name, external_id,
+                     order_number, from_status, to_status, at, label, snapshot, recorded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )
+            .ctx(store, "append events")?;
+        for e in &page.events {
+            insert
+                .execute(params![
+                    e.key.channel,
+                    e.key.store_id,
+                    e.store_name,
+                    e.key.external_id,
+                    e.order_number,
+                    e.from.map(CanonicalStatus::as_str),
+                    e.to.as_str(),
+                    ts(e.at),
+                    e.label as i64,
+                    e.snapshot,
+                    now
+                ])
+                .ctx(store, "append events")?;
+        }
+    }
+    {
+        let mut release_id = tx
+            .prepare_cached("DELETE FROM quarantine WHERE store_id = ?1 AND qkey = 'id:' || ?2")
+            .ctx(store, "release quarantine")?;
+        let mut release_number = tx
+            .prepare_cached("DELETE FROM quarantine WHERE store_id = ?1 AND qkey = 'number:' || ?2")
+            .ctx(store, "release quarantine")?;
+        for r in &page.release {
+            release_id
+                .execute(params![store, r.external_id])
+                .ctx(store, "release quarantine")?;
+            release_number
+                .execute(params![store, r.order_number])
+                .ctx(store, "release quarantine")?;
+        }
+    }
+    {
+        let mut put = tx
+            .prepare_cached(
+                "INSERT INTO quarantine (store_id, qkey, external_id, order_number, reasons,
+                     window_from, window_to, fingerprint, first_seen, last_seen)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
+                 ON CONFLICT (store_id, qkey) DO UPDATE SET
+                     external_id = excluded.external_id, order_number = excluded.order_number,
+                     reasons = excluded.reasons, window_from = excluded.window_from,
+                     window_to = excluded.window_to, fingerprint = excluded.fingerprint,
+                     last_seen = excluded.last_seen",
+            )
+            .ctx(store, "quarantine orders")?;
+        for q in &page.quarantine {
+            let reasons =
+                serde_json::to_string(&q.rejection.reasons).map_err(|e| StateError::Corrupt {
+                    store: store.to_owned(),
+                    detail: e.to_string(),
+                })?;
+            let key = quarantine_key(
+                q.rejection.external_id.as_deref(),
+                q.rejection.order_number.as_deref(),
+                &reasons,
+            );
+            put.execute(params![
+                store,
+                key,
+                q.rejection.external_id,
+                q.rejection.order_number,
+                reasons,
+                ts(q.window.from()),
+                ts(q.window.to()),
+                q.fingerprint,
+                now
+            ])
+            .ctx(store, "quarantine orders")?;
+        }
+    }
+    for (w, reason) in &page.refetch {
+        tx.execute(
+            "INSERT INTO refetch (store_id, from_utc, to_utc, reason) VALUES (?1, ?2, ?3, ?4)",
+            params![store, ts(w.from()), ts(w.to()), reason],
+        )
+        .ctx(store, "queue a re-fetch")?;
+    }
+    match page.done {
+        Some(SliceDone::Advance(end)) => {
+            // MAX on fixed-width text is MAX on time: the watermark never moves back.
+            tx.execute(
+                "INSERT INTO cursors (store_id, watermark, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (store_id) DO UPDATE SET
+                     watermark = MAX(COALESCE(watermark, ''), excluded.watermark),
+                     updated_at = excluded.updated_at",
+                params![store, ts(end), now],
+            )
+            .ctx(store, "advance the watermark")?;
+        }
+        Some(SliceDone::Refetch { id, end }) => {
+            tx.execute(
+                "DELETE FROM refetch WHERE id = ?1 AND store_id = ?2 AND to_utc <= ?3",
+                params![id, store, ts(end)],
+            )
+            .ctx(store, "finish a re-fetch")?;
+            tx.execute(
+                "UPDATE refetch SET from_utc = MAX(from_utc, ?3) WHERE id = ?1 AND store_id = ?2",
+                params![id, store, ts(end)],
+            )
+            .ctx(store, "advance a re-fetch")?;
+        }
+        None => {}
+    }
+    if let Some(walk) = page.walk {
+        tx.execute(
+            "INSERT INTO walks (store_id, from_utc, to_utc, started_at, finished_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                store,
+                ts(walk.window.from()),
+                ts(walk.window.to()),
+                ts(walk.started_at),
+                ts(walk.finished_at)
+            ],
+        )
+        .ctx(store, "record a walk")?;
+        tx.execute(
+            "DELETE FROM walks WHERE store_id = ?1 AND finished_at < ?2",
+            params![
+                store,
+                ts(walk.finished_at - Duration::days(WALK_RETENTION_DAYS))
+            ],
+        )
+        .ctx(store, "prune walks")?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl State for SqliteState {
+    async fn acquire_lease(
+        &self,
+        store_id: &str,
+        owner: &str,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<LeaseGrant, StateError> {
+        let (store, owner) = (store_id.to_owned(), owner.to_owned());
+        self.call(store_id, move |c| {
+            let tx = c.transaction().ctx(&store, "take the lease")?;
+            let held: Option<(String, i64, String)> = tx
+                .query_row(
+                    "SELECT owner, token, expires_at FROM leases WHERE store_id = ?1",
+                    params![store],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()
+                .ctx(&store, "take the lease")?;
+            let token = match held {
+                Some((holder, _, expires))
+                    if holder != owner && parse_ts(&store, &expires)? > now =>
+                {
+                    return Ok(LeaseGrant::Held {
+                        owner: holder,
+                        until: parse_ts(&store, &expires)?,
+                    });
+                }
+                Some((_, token, _)) => token + 1,
+                None => 1,
+            };
+            let expires_at = now + ttl;
+            tx.execute(
+                "INSERT INTO leases (store_id, owner, token, expires_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (store_id) DO UPDATE SET owner = excluded.owner,
+                     token = excluded.token, expires_at = excluded.expires_at",
+                params![store, owner, token, ts(expires_at)],
+            )
+            .ctx(&store, "take the lease")?;
+            tx.commit().ctx(&store, "take the lease")?;
+            Ok(LeaseGrant::Granted(Lease {
+                store_id: store,
+                owner,
+                token,
+                expires_at,
+            }))
+        })
+        .await
+    }
+
+    async fn renew_lease(
+        &self,
+        lease: &Lease,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Lease, StateError> {
+        let mut lease = lease.clone();
+        self.call(&lease.store_id.clone(), move |c| {
+            let expires_at = now + ttl;
+            let n = c
+                .execute(
+                    "UPDATE leases SET expires_at = ?4
+                     WHERE store_id = ?1 AND owner = ?2 AND token = ?3",
+                    params![lease.store_id, lease.owner, lease.token, ts(expires_at)],
+                )
+                .ctx(&lease.store_id, "renew the lease")?;
+            if n == 0 {
+                return Err(StateError::LeaseLost {
+                    store: lease.store_id.clone(),
+                });
+            }
+            lease.expires_at = expires_at;
+            Ok(lease)
+        })
+        .await
+    }
+
+    async fn release_lease(&self, lease: &Lease) -> Result<(), StateError> {
+        let lease = lease.clone();
+        self.call(&lease.store_id.clone(), move |c| {
+            c.execute(
+                "UPDATE leases SET expires_at = ?4
+                 WHERE store_id = ?1 AND owner = ?2 AND token = ?3",
+                params![
+                    lease.store_id,
+                    lease.owner,
+                    lease.token,
+                    ts(DateTime::UNIX_EPOCH)
+                ],
+            )
+            .ctx(&lease.store_id, "release the lease")?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn cursor(&self, store_id: &str) -> Result<Cursor, StateError> {
+        let store = store_id.to_owned();
+        self.call(store_id, move |c| {
+            let w: Option<Option<String>> = c
+                .query_row(
+                    "SELECT watermark FROM cursors WHERE store_id = ?1",
+                    params![store],
+                    |r| r.get(0),
+                )
+                .optional()
+                .ctx(&store, "read the cursor")?;
+            Ok(Cursor {
+                watermark: w.flatten().map(|t| parse_ts(&store, &t)).transpose()?,
+            })
+        })
+        .await
+    }
+
+    async fn lookup(
+        &self,
+        channel: &str,
+        store_id: &str,
+        orders: &[OrderLookup],
+    ) -> Result<Vec<Known>, StateError> {
+        let (channel, store, orders) = (channel.to_owned(), store_id.to_owned(), orders.to_vec());
+        self.call(store_id, move |c| {
+            let mut order_stmt = c
+                .prepare_cached(
+                    "SELECT status, modified_at, content_hash FROM orders
+                     WHERE channel = ?1 AND store_id = ?2 AND external_id = ?3",
+                )
+                .ctx(&store, "look orders up")?;
+            let mut label_stmt = c
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM shipments WHERE store_id = ?1 AND kind = 'label'
+                         AND (external_id = ?2 OR (external_id IS NULL AND order_number = ?3)))",
+                )
+                .ctx(&store, "look shipments up")?;
+            let mut out = Vec::with_capacity(orders.len());
+            for o in &orders {
+                let row: Option<(String, String, String)> = order_stmt
+                    .query_row(params![channel, store, o.external_id], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })
+                    .optional()
+                    .ctx(&store, "look orders up")?;
+                let stored = match row {
+                    Some((status, modified, hash)) => Some(StoredMeta {
+                        status: parse_status(&store, &status)?,
+                        modified_at: parse_ts(&store, &modified)?,
+                        content_hash: hash,
+                    }),
+                    None => None,
+                };
+                let label_shipment: bool = label_stmt
+                    .query_row(params![store, o.external_id, o.order_number], |r| r.get(0))
+                    .ctx(&store, "look shipments up")?;
+                out.push(Known {
+                    stored,
+                    label_shipment,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn commit_page(&self, lease: &Lease, page: PageCommit) -> Result<(), StateError> {
+        let lease = lease.clone();
+        self.call(&lease.store_id.clone(), move |c| {
+            let tx = c.transaction().ctx(&lease.store_id, "begin a page")?;
+            commit(&tx, &lease, &page)?;
+            tx.commit().ctx(&lease.store_id, "commit a page")
+        })
+        .await
+    }
+
+    async fn refetches(&self, store_id: &str) -> Result<Vec<Refetch>, StateError> {
+        let store = store_id.to_owned();
+        self.call(store_id, move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT id, from_utc, to_utc, reason FROM refetch WHERE store_id = ?1 ORDER BY id",
+                )
+                .ctx(&store, "list re-fetches")?;
+            let rows: Vec<(i64, String, String, String)> = stmt
+                .query_map(params![store], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
+                .ctx(&store, "list re-fetches")?
+                .collect::<Result<_, _>>()
+                .ctx(&store, "list re-fetches")?;
+            rows.into_iter()
+                .map(|(id, from, to, reason)| {
+                    Ok(Refetch {
+                        id,
+                        window: window(&store, &from, &to)?,
+                        reason,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn walks(
+        &self,
+        store_id: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<WalkRecord>, StateError> {
+        let store = store_id.to_owned();
+        self.call(store_id, move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT from_utc, to_utc, started_at, finished_at FROM walks
+                     WHERE store_id = ?1 AND finished_at >= ?2 ORDER BY id",
+                )
+                .ctx(&store, "list walks")?;
+            let rows: Vec<(String, String, String, String)> = stmt
+                .query_map(params![store, ts(since)], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
+                .ctx(&store, "list walks")?
+                .collect::<Result<_, _>>()
+                .ctx(&store, "list walks")?;
+            rows.into_iter()
+                .map(|(from, to, started, finished)| {
+                    Ok(WalkRecord {
+                        window: window(&store, &from, &to)?,
+                        started_at: parse_ts(&store, &started)?,
+                        finished_at: parse_ts(&store, &finished)?,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn requeue_quarantine(
+        &self,
+        lease: &Lease,
+        fingerprint: &str,
+    ) -> Result<usize, StateError> {
+        let (lease, fp) = (lease.clone(), fingerprint.to_owned());
+        self.call(&lease.store_id.clone(), move |c| {
+            let store = lease.store_id.clone();
+            let tx = c.transaction().ctx(&store, "requeue quarantine")?;
+            check_lease(&tx, &lease)?;
+            tx.execute(
+                "INSERT INTO refetch (store_id, from_utc, to_utc, reason)
+                 SELECT DISTINCT store_id, window_from, window_to, 'quarantine' FROM quarantine
+                 WHERE store_id = ?1 AND fingerprint <> ?2",
+                params![store, fp],
+            )
+            .ctx(&store, "requeue quarantine")?;
+            let n = tx
+                .execute(
+                    "UPDATE quarantine SET fingerprint = ?2 WHERE store_id = ?1 AND fingerprint <> ?2",
+                    params![store, fp],
+                )
+                .ctx(&store, "requeue quarantine")?;
+            tx.commit().ctx(&store, "requeue quarantine")?;
+            Ok(n)
+        })
+        .await
+    }
+
+    async fn record_shipment(&self, shipment: ShipmentRecord<'_>) -> Result<(), StateError> {
+        let store = shipment.store_id.to_owned();
+        let u = shipment.update;
+        let json = serde_json::to_string(u).map_err(|e| StateError::Corrupt {
+            store: store.clone(),
+            detail: e.to_string(),
+        })?;
+        let kind = match u.kind {
+            ShipmentKind::Label => "label",
+            ShipmentKind::MarkedShipped => "marked_shipped",
+        };
+        let (external_id, number, tracking, at) = (
+            u.order.external_id.clone(),
+            u.order.order_number.clone(),
+            u.tracking_number.clone(),
+            ts(shipment.at),
+        );
+        self.call(&store.clone(), move |c| {
+            c.execute(
+                "INSERT INTO shipments (store_id, external_id, order_number, kind,
+                     tracking_number, update_json, recorded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![store, external_id, number, kind, tracking, json, at],
+            )
+            .ctx(&store, "record a shipment")?;
+            Ok(())
+        })
+        .await
+    }
+}

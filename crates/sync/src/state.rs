@@ -1,0 +1,264 @@
+//! The state trait: where cursors, orders, events and quarantine live.
+//!
+//! The engine holds the sync logic (what is new, what changed, which event to emit, when the
+//! watermark moves); a [`State`] only reads what the engine asks and writes each [`PageCommit`]
+//! atomically. That keeps backends small: the embedded default is
+//! [`SqliteState`](crate::SqliteState); a PostgreSQL backend for several workers sharing stores
+//! implements the same calls (the lease is a row with an expiry and a fencing token, and
+//! `commit_page` is one transaction that checks the token first).
+//!
+//! A host platform that wants orders and events delivered to itself implements this trait: the
+//! state *is* the destination. It must honour the same contract, above all the atomicity of
+//! [`State::commit_page`], or the crash guarantees are lost.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use orderport_core::{CanonicalStatus, Order, OrderKey, Rejection, ShipmentUpdate, TimeWindow};
+use serde::Serialize;
+
+use crate::error::StateError;
+
+/// A worker's exclusive, expiring right to sync one store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Lease {
+    /// The store.
+    pub store_id: String,
+    /// The worker holding it.
+    pub owner: String,
+    /// A fencing token, larger for every new holder; writes with an older token fail.
+    pub token: i64,
+    /// When it lapses unless renewed.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The outcome of asking for a lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaseGrant {
+    /// The lease is ours.
+    Granted(Lease),
+    /// Another worker holds it.
+    Held {
+        /// Who holds it.
+        owner: String,
+        /// Until when.
+        until: DateTime<Utc>,
+    },
+}
+
+/// A store's durable cursor.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Cursor {
+    /// Every order modified at or before this instant (channel clock, UTC) has been committed.
+    /// `None` before the first slice of the first run commits.
+    pub watermark: Option<DateTime<Utc>>,
+}
+
+/// An order the engine asks about before committing a page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderLookup {
+    /// The channel's id for the order.
+    pub external_id: String,
+    /// The order number, to match shipments recorded by number.
+    pub order_number: String,
+}
+
+/// What the state knows about one order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Known {
+    /// The stored order, if any.
+    pub stored: Option<StoredMeta>,
+    /// Whether a label shipment was recorded for it ([`State::record_shipment`]).
+    pub label_shipment: bool,
+}
+
+/// The stored facts about an order the engine compares against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMeta {
+    /// Its canonical status.
+    pub status: CanonicalStatus,
+    /// Its modification time.
+    pub modified_at: DateTime<Utc>,
+    /// The SHA-256 of its canonical JSON.
+    pub content_hash: String,
+}
+
+/// An order to insert or replace, keyed by [`OrderKey`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderWrite {
+    /// The order.
+    pub order: Box<Order>,
+    /// Its canonical JSON.
+    pub json: String,
+    /// The SHA-256 of `json`, hex.
+    pub content_hash: String,
+}
+
+/// A change of an order's canonical status, written in the same transaction as the order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatusEvent {
+    /// The order.
+    pub key: OrderKey,
+    /// Its number.
+    pub order_number: String,
+    /// The store's name.
+    pub store_name: String,
+    /// The status before, `None` for an order seen for the first time.
+    pub from: Option<CanonicalStatus>,
+    /// The status now.
+    pub to: CanonicalStatus,
+    /// When it happened: the order's `modified_at`.
+    pub at: DateTime<Utc>,
+    /// For `to == shipped`: whether a label shipment was recorded for the order. Sinks send
+    /// "Order Shipped" only when true. Always false for other statuses.
+    pub label: bool,
+    /// The order as JSON at the time of the event.
+    pub snapshot: String,
+}
+
+/// A rejected order to put in (or keep in) quarantine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuarantineWrite {
+    /// The rejection with every reason.
+    pub rejection: Rejection,
+    /// The window it was fetched in; re-fetched when the configuration changes.
+    pub window: TimeWindow,
+    /// The configuration fingerprint it was judged under.
+    pub fingerprint: String,
+}
+
+/// What the last page of a fully fetched slice completes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SliceDone {
+    /// A slice of the run's range: the watermark moves to `max(watermark, end)`.
+    Advance(DateTime<Utc>),
+    /// A slice of a pending re-fetch: the re-fetch is done up to `end` (deleted once it reaches
+    /// its own end).
+    Refetch {
+        /// The re-fetch's id.
+        id: i64,
+        /// The end of the slice done.
+        end: DateTime<Utc>,
+    },
+}
+
+/// A window that was walked page by page, and when; used to detect walks that an order
+/// modified mid-walk may have shifted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WalkRecord {
+    /// The window walked.
+    pub window: TimeWindow,
+    /// When the walk started (engine clock).
+    pub started_at: DateTime<Utc>,
+    /// When its last page was fetched (engine clock).
+    pub finished_at: DateTime<Utc>,
+}
+
+/// A window to fetch again, durable until done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refetch {
+    /// Its id.
+    pub id: i64,
+    /// The window still to fetch.
+    pub window: TimeWindow,
+    /// Why: `quarantine` (the configuration changed) or `shifted-walk`.
+    pub reason: String,
+}
+
+/// Everything one page changes, written in ONE transaction (all or nothing).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PageCommit {
+    /// Orders to insert or replace.
+    pub orders: Vec<OrderWrite>,
+    /// Status events to append to the outbox.
+    pub events: Vec<StatusEvent>,
+    /// Rejected orders to quarantine (insert, or update reasons, last seen and fingerprint).
+    pub quarantine: Vec<QuarantineWrite>,
+    /// External ids (and order numbers) of accepted orders to take out of quarantine.
+    pub release: Vec<OrderLookup>,
+    /// New windows to fetch again.
+    pub refetch: Vec<(TimeWindow, String)>,
+    /// Set on the last page of a slice.
+    pub done: Option<SliceDone>,
+    /// Set on the last page of a slice: the walk just finished.
+    pub walk: Option<WalkRecord>,
+}
+
+/// A shipment the host pushed, kept so that "shipped" events can say whether it was a label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShipmentRecord<'a> {
+    /// The store.
+    pub store_id: &'a str,
+    /// The update sent.
+    pub update: &'a ShipmentUpdate,
+    /// When it was recorded.
+    pub at: DateTime<Utc>,
+}
+
+/// Durable sync state. Object safe; every method names the store it concerns.
+///
+/// Contract:
+/// - `commit_page` is atomic: every write in the [`PageCommit`] lands, or none does, and once
+///   it returns `Ok` the writes survive a crash. It fails with [`StateError::LeaseLost`] when
+///   `lease.token` is no longer the store's current token.
+/// - Orders are keyed by [`OrderKey`]; events are appended in commit order and never changed.
+/// - The watermark never moves back.
+#[async_trait]
+pub trait State: Send + Sync {
+    /// Takes the store's lease for `owner` until `now + ttl`, unless another owner holds an
+    /// unexpired one. Taking a lapsed or own lease increments the token.
+    async fn acquire_lease(
+        &self,
+        store_id: &str,
+        owner: &str,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<LeaseGrant, StateError>;
+
+    /// Extends a lease held; [`StateError::LeaseLost`] when another worker took it.
+    async fn renew_lease(
+        &self,
+        lease: &Lease,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Lease, StateError>;
+
+    /// Gives a lease up (no error if it was already lost).
+    async fn release_lease(&self, lease: &Lease) -> Result<(), StateError>;
+
+    /// The store's cursor.
+    async fn cursor(&self, store_id: &str) -> Result<Cursor, StateError>;
+
+    /// What is known about each order, in the order asked.
+    async fn lookup(
+        &self,
+        channel: &str,
+        store_id: &str,
+        orders: &[OrderLookup],
+    ) -> Result<Vec<Known>, StateError>;
+
+    /// Writes one page atomically (see the trait's contract).
+    async fn commit_page(&self, lease: &Lease, commit: PageCommit) -> Result<(), StateError>;
+
+    /// The store's pending re-fetch windows, oldest first.
+    async fn refetches(&self, store_id: &str) -> Result<Vec<Refetch>, StateError>;
+
+    /// Walks of the store that finished at or after `since`.
+    async fn walks(
+        &self,
+        store_id: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<WalkRecord>, StateError>;
+
+    /// In one transaction: for the store's quarantined orders judged under another fingerprint,
+    /// queues a re-fetch of the windows they were fetched in and marks them judged under
+    /// `fingerprint`. Returns how many orders were queued.
+    async fn requeue_quarantine(
+        &self,
+        lease: &Lease,
+        fingerprint: &str,
+    ) -> Result<usize, StateError>;
+
+    /// Records a shipment pushed for an order of the store, matched to the order by external id
+    /// when the update has one, else by order number.
+    async fn record_shipment(&self, shipment: ShipmentRecord<'_>) -> Result<(), StateError>;
+}

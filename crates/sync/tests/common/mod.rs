@@ -1,0 +1,333 @@
+//! A scripted selling channel for the engine's tests: a server-side list of orders, filtered
+//! like a real server (truncated modification times, optionally compared as store wall-clock
+//! strings), cut into LIMIT/OFFSET pages, with hooks to change data mid-walk and inject errors.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, DurationRound, TimeZone, Utc};
+use orderport_core::{
+    CanonicalStatus, Capabilities, ChannelError, ChannelSpec, CustomFields, Customer, FetchOutcome,
+    Gift, Order, Page, PageToken, Rejection, SellingChannel, ShipmentUpdate, StatusMapping,
+    StatusMatch, StoreProfile, StoreZone, TimeWindow, UnmappedPolicy,
+};
+use orderport_sync::{
+    CancellationToken, ManualClock, RunReport, SqliteState, StoreSync, SyncEngine, SyncSettings,
+};
+use rust_decimal::Decimal;
+
+pub const STATUSES: &[(CanonicalStatus, &[&str])] = &[
+    (CanonicalStatus::AwaitingPayment, &["unpaid"]),
+    (CanonicalStatus::AwaitingShipment, &["paid"]),
+    (CanonicalStatus::OnHold, &["hold"]),
+    (CanonicalStatus::Shipped, &["shipped"]),
+    (CanonicalStatus::Cancelled, &["cancelled"]),
+];
+
+const CAPS: Capabilities = Capabilities {
+    partial_shipments: false,
+    customer_email: true,
+    custom_statuses: true,
+    shipment_kinds: true,
+};
+
+/// Second precision, UTC comparisons.
+pub static SPEC_SECONDS: ChannelSpec = ChannelSpec {
+    id: "fake",
+    name: "Fake",
+    requirements: &[],
+    default_statuses: STATUSES,
+    capabilities: CAPS,
+    modified_precision: Duration::seconds(1),
+};
+
+/// Minute precision, like Custom Store's `MM/dd/yyyy HH:mm`.
+pub static SPEC_MINUTES: ChannelSpec = ChannelSpec {
+    id: "fake",
+    name: "Fake",
+    requirements: &[],
+    default_statuses: STATUSES,
+    capabilities: CAPS,
+    modified_precision: Duration::minutes(1),
+};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FakeOrder {
+    pub id: String,
+    pub number: String,
+    pub raw_status: String,
+    /// The true modification instant.
+    pub modified_at: DateTime<Utc>,
+    pub note: String,
+}
+
+impl FakeOrder {
+    pub fn new(id: impl Into<String>, raw: &str, modified_at: DateTime<Utc>) -> Self {
+        let id = id.into();
+        Self {
+            number: format!("#{id}"),
+            id,
+            raw_status: raw.into(),
+            modified_at,
+            note: String::new(),
+        }
+    }
+}
+
+type Hook = Box<dyn FnMut(usize, &mut Vec<FakeOrder>) + Send>;
+
+pub struct FakeChannel {
+    pub spec: &'static ChannelSpec,
+    pub profile: StoreProfile,
+    pub data: Mutex<Vec<FakeOrder>>,
+    pub page_size: usize,
+    /// Compare in the store's wall clock (like a Custom Store server) instead of UTC.
+    pub wall: bool,
+    pub on_page: Mutex<Option<Hook>>,
+    pub pages_served: AtomicUsize,
+    pub fail_next: Mutex<Vec<ChannelError>>,
+    pub delay: Option<std::time::Duration>,
+    pub requests: Mutex<Vec<TimeWindow>>,
+}
+
+impl FakeChannel {
+    pub fn new(spec: &'static ChannelSpec, zone: StoreZone, page_size: usize) -> Self {
+        Self::with_mapping(spec, zone, page_size, STATUSES)
+    }
+
+    pub fn with_mapping(
+        spec: &'static ChannelSpec,
+        zone: StoreZone,
+        page_size: usize,
+        statuses: &[(CanonicalStatus, &[&str])],
+    ) -> Self {
+        let mapping = StatusMapping::new(
+            statuses.iter().map(|(s, raws)| (*s, raws.iter().copied())),
+            StatusMatch::default(),
+            UnmappedPolicy::Reject,
+        )
+        .unwrap();
+        Self {
+            spec,
+            profile: StoreProfile {
+                id: "store-1".into(),
+                name: "Store One".into(),
+                zone,
+                statuses: mapping,
+            },
+            data: Mutex::new(Vec::new()),
+            page_size,
+            wall: zone != StoreZone::UTC,
+            on_page: Mutex::new(None),
+            pages_served: AtomicUsize::new(0),
+            fail_next: Mutex::new(Vec::new()),
+            delay: None,
+            requests: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn set_mapping(&mut self, statuses: &[(CanonicalStatus, &[&str])]) {
+        self.profile.statuses = StatusMapping::new(
+            statuses.iter().map(|(s, raws)| (*s, raws.iter().copied())),
+            StatusMatch::default(),
+            UnmappedPolicy::Reject,
+        )
+        .unwrap();
+    }
+
+    pub fn put(&self, order: FakeOrder) {
+        let mut data = self.data.lock().unwrap();
+        data.retain(|o| o.id != order.id);
+        data.push(order);
+    }
+
+    fn precision(&self) -> Duration {
+        self.spec.modified_precision
+    }
+
+    /// What the server reports (and compares): the time truncated to its precision, read in
+    /// its wall clock when it has one.
+    pub fn reported(&self, t: DateTime<Utc>) -> DateTime<Utc> {
+        if self.wall {
+            let zone = self.profile.zone;
+            let wall = zone.to_wall(t);
+            let secs = self.precision().num_seconds().max(1);
+            let floored = wall - Duration::seconds(wall.and_utc().timestamp().rem_euclid(secs));
+            zone.to_utc(floored)
+        } else {
+            t.duration_trunc(self.precision()).unwrap()
+        }
+    }
+
+    fn in_window(&self, window: &TimeWindow, t: DateTime<Utc>) -> bool {
+        if self.wall {
+            let zone = self.profile.zone;
+            let w = zone.wall_window(window.from(), window.to(), self.precision());
+            let wall = zone.to_wall(t);
+            let secs = self.precision().num_seconds().max(1);
+            let floored = wall - Duration::seconds(wall.and_utc().timestamp().rem_euclid(secs));
+            w.start <= floored && floored <= w.end
+        } else {
+            let r = self.reported(t);
+            window.from() <= r && r <= window.to()
+        }
+    }
+
+    pub fn order(&self, o: &FakeOrder) -> FetchOutcome {
+        let modified_at = self.reported(o.modified_at);
+        match self.profile.statuses.map(&o.raw_status) {
+            Ok(status) => FetchOutcome::Accepted(Box::new(Order {
+                channel: self.spec.id.into(),
+                store_id: self.profile.id.clone(),
+                store_name: self.profile.name.clone(),
+                external_id: o.id.clone(),
+                order_number: o.number.clone(),
+                status,
+                raw_status: o.raw_status.clone(),
+                ordered_at: Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).unwrap(),
+                modified_at,
+                paid_at: None,
+                customer: Customer::default(),
+                bill_to: None,
+                ship_to: None,
+                items: vec![],
+                discounts: vec![],
+                currency: None,
+                order_total: Decimal::new(1000, 2),
+                tax_amount: None,
+                shipping_amount: None,
+                requested_shipping_service: None,
+                payment_method: None,
+                gift: Gift::default(),
+                customer_notes: None,
+                internal_notes: (!o.note.is_empty()).then(|| o.note.clone()),
+                total_weight: None,
+                custom_fields: CustomFields::default(),
+                source: None,
+                requested_warehouse: None,
+            })),
+            Err(reason) => FetchOutcome::Rejected(Rejection {
+                store_id: self.profile.id.clone(),
+                external_id: Some(o.id.clone()),
+                order_number: Some(o.number.clone()),
+                reasons: vec![reason],
+            }),
+        }
+    }
+}
+
+#[async_trait]
+impl SellingChannel for FakeChannel {
+    fn spec(&self) -> &'static ChannelSpec {
+        self.spec
+    }
+    fn store(&self) -> &StoreProfile {
+        &self.profile
+    }
+    async fn check_connection(&self) -> Result<(), ChannelError> {
+        Ok(())
+    }
+    async fn fetch_page(
+        &self,
+        window: &TimeWindow,
+        page: Option<&PageToken>,
+    ) -> Result<Page, ChannelError> {
+        if let Some(e) = self.fail_next.lock().unwrap().pop() {
+            return Err(e);
+        }
+        if let Some(d) = self.delay {
+            tokio::time::sleep(d).await;
+        }
+        self.requests.lock().unwrap().push(*window);
+        let n = self.pages_served.fetch_add(1, Ordering::SeqCst);
+        let mut data = self.data.lock().unwrap();
+        if let Some(hook) = self.on_page.lock().unwrap().as_mut() {
+            hook(n, &mut data);
+        }
+        let mut rows: Vec<&FakeOrder> = data
+            .iter()
+            .filter(|o| self.in_window(window, o.modified_at))
+            .collect();
+        rows.sort_by(|a, b| {
+            self.reported(a.modified_at)
+                .cmp(&self.reported(b.modified_at))
+                .then(a.id.cmp(&b.id))
+        });
+        let offset: usize = page.map_or(0, |t| t.as_str().parse().unwrap());
+        let end = (offset + self.page_size).min(rows.len());
+        let outcomes = rows[offset.min(end)..end]
+            .iter()
+            .map(|o| self.order(o))
+            .collect();
+        Ok(Page {
+            outcomes,
+            next: (end < rows.len()).then(|| PageToken::new(end.to_string())),
+        })
+    }
+    async fn push_shipment(&self, _update: &ShipmentUpdate) -> Result<(), ChannelError> {
+        Ok(())
+    }
+}
+
+pub fn t(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap()
+}
+
+pub fn store_sync(spec: &ChannelSpec) -> StoreSync {
+    StoreSync {
+        settings: SyncSettings {
+            jitter: Duration::zero(),
+            ..SyncSettings::defaults_for(spec)
+        },
+        fingerprint: "fp-1".into(),
+    }
+}
+
+pub struct Harness {
+    pub state: Arc<SqliteState>,
+    pub clock: ManualClock,
+    pub engine: SyncEngine,
+}
+
+impl Harness {
+    pub fn new(now: DateTime<Utc>) -> Self {
+        let state = Arc::new(SqliteState::in_memory().unwrap());
+        let clock = ManualClock::new(now);
+        let engine = SyncEngine::new(state.clone())
+            .with_clock(Arc::new(clock.clone()))
+            .with_retry(orderport_core::RetryPolicy {
+                max_attempts: 3,
+                base_delay: std::time::Duration::from_millis(1),
+                max_delay: std::time::Duration::from_millis(5),
+            });
+        Self {
+            state,
+            clock,
+            engine,
+        }
+    }
+
+    pub async fn run(&self, channel: &FakeChannel, sync: &StoreSync) -> RunReport {
+        self.engine
+            .run_store(channel, sync, &CancellationToken::new())
+            .await
+            .unwrap()
+    }
+
+    pub async fn orders(&self) -> Vec<orderport_sync::OrderRow> {
+        self.state.orders_page(None, 0, 1_000_000).await.unwrap()
+    }
+
+    pub async fn events(&self) -> Vec<orderport_sync::EventRow> {
+        self.state.events_page(None, 0, 1_000_000).await.unwrap()
+    }
+
+    pub async fn quarantine(&self) -> Vec<orderport_sync::QuarantineRow> {
+        self.state
+            .quarantine_page(None, 0, 1_000_000)
+            .await
+            .unwrap()
+    }
+}
