@@ -7,7 +7,9 @@ mod import;
 mod progress;
 mod push_shipment;
 mod simulate;
+mod stored;
 mod stores;
+mod sync;
 mod walk;
 
 use std::io::IsTerminal;
@@ -40,6 +42,14 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Serve the channel simulators on loopback until interrupted.
     Simulate(simulate::SimulateArgs),
+    /// Keep every store current in the state database: once, or every interval with --watch.
+    Sync(sync::SyncArgs),
+    /// List the orders the sync stored.
+    Orders(stored::ListArgs),
+    /// List the status events in the outbox.
+    Events(stored::ListArgs),
+    /// List the quarantined (rejected) orders and their reasons.
+    Quarantine(stored::ListArgs),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +73,10 @@ fn main() -> ExitCode {
             Command::Check(args) => check::run(args, json).await,
             Command::Demo(args) => demo::run(args, json).await,
             Command::Simulate(args) => simulate::run(args, json).await,
+            Command::Sync(args) => sync::run(args, json).await,
+            Command::Orders(args) => stored::run(stored::Listing::Orders, args).await,
+            Command::Events(args) => stored::run(stored::Listing::Events, args).await,
+            Command::Quarantine(args) => stored::run(stored::Listing::Quarantine, args).await,
         }
     });
     match result {

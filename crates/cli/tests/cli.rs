@@ -586,3 +586,75 @@ fn simulate_serves_until_interrupted() {
     );
     assert!(String::from_utf8_lossy(&output.stdout).contains("Ctrl-C"));
 }
+
+#[tokio::test]
+async fn sync_stores_orders_events_and_quarantine_and_a_rerun_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    // Orders modified ten minutes ago, in a UTC store, so a one-hour history covers them.
+    let recent = (chrono::Utc::now() - chrono::Duration::minutes(10))
+        .format("%m/%d/%Y %H:%M")
+        .to_string();
+    let with_recent = |xml: String| {
+        xml.replace("03/07/2026 21:58", &recent)
+            .replace("03/07/2026 21:56", &recent)
+    };
+    let body = export(&[
+        with_recent(order_xml("1001", "paid", "US")),
+        with_recent(order_xml("1002", "paid", "USA")),
+        with_recent(order_xml("1003", "shipped", "US")),
+    ]);
+    let server = server_with_export(body, 200).await;
+    let config = stores_toml(
+        &server.uri(),
+        "sync_history = \"1h\"\nsync_slice = \"1h\"\n",
+    )
+    .replace("timezone = \"America/Chicago\"", "timezone = \"UTC\"");
+    std::fs::write(dir.path().join("stores.toml"), config).unwrap();
+    let sync = [
+        "sync",
+        "--config",
+        "stores.toml",
+        "--db",
+        "state.db",
+        "--once",
+    ];
+
+    let out = run(dir.path(), &sync);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("spark-hq: fetched 3, new 2"), "{stdout}");
+    assert!(stdout.contains("rejected 1, events 2"), "{stdout}");
+
+    let out = run(dir.path(), &sync);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(stdout.contains("new 0, updated 0"), "{stdout}");
+    assert!(stdout.contains("events 0"), "{stdout}");
+
+    let out = run(
+        dir.path(),
+        &["events", "--db", "state.db", "--format", "csv"],
+    );
+    let csv = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[0].starts_with("id,channel,store_id"));
+    assert!(lines.iter().any(|l| l.contains(",1003,,shipped,")), "{csv}");
+
+    let out = run(
+        dir.path(),
+        &["orders", "--db", "state.db", "--store", "spark-hq"],
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+    let out = run(dir.path(), &["quarantine", "--db", "state.db"]);
+    let quarantined = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(quarantined.lines().count(), 1);
+    assert!(quarantined.contains("ship_to.country") && quarantined.contains("1002"));
+
+    let out = run(dir.path(), &["orders", "--db", "missing.db"]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -177,7 +177,7 @@ impl SyncEngine {
         run.report.duration_ms = u64::try_from(timer.elapsed().as_millis()).unwrap_or(u64::MAX);
         match result {
             Ok(()) => {
-                tracing::info!(store = %store_id, report = ?run.report, "sync run finished");
+                tracing::debug!(store = %store_id, report = ?run.report, "sync run finished");
                 Ok(run.report)
             }
             Err(e) => {
