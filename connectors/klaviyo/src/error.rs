@@ -1,0 +1,85 @@
+//! Typed errors: configuration problems, and why a request to Klaviyo failed for good.
+//!
+//! No error ever carries the API key: the key only lives in a `SecretString` and a sensitive
+//! header value, and any text Klaviyo sends back is scrubbed of it before it is kept.
+
+/// A problem with the sink's configuration or setup.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KlaviyoError {
+    /// A `[[sink]]` setting is missing or wrong.
+    #[error("Klaviyo sink: configuration error in {field}: {detail}")]
+    Config {
+        /// The setting, such as `api_key_env`.
+        field: String,
+        /// What is wrong and what to do.
+        detail: String,
+    },
+    /// The HTTP client could not be built.
+    #[error("Klaviyo sink: cannot build the HTTP client: {detail}")]
+    Client {
+        /// What went wrong.
+        detail: String,
+    },
+}
+
+impl KlaviyoError {
+    pub(crate) fn config(field: &str, detail: impl Into<String>) -> Self {
+        Self::Config {
+            field: field.to_owned(),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Why one request to Klaviyo failed for good. The events it carried stay in the outbox (they
+/// are reported in [`DeliveryReport::failed`](crate::DeliveryReport::failed)) and are sent again
+/// on the next run; their `unique_id`s keep that from creating duplicates.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeliveryError {
+    /// 401 or 403: the key is wrong, revoked, or lacks the `events:write` scope. Nothing else is
+    /// sent in the same delivery.
+    #[error("Klaviyo refused the API key with HTTP {status} ({detail}); check the sink's api_key and that the key has the events:write scope")]
+    Unauthorized {
+        /// The HTTP status.
+        status: u16,
+        /// What Klaviyo said.
+        detail: String,
+    },
+    /// A 4xx other than 401, 403 and 429: the request itself is wrong. Never retried.
+    #[error("Klaviyo rejected the request with HTTP {status} ({detail}); not retried")]
+    Rejected {
+        /// The HTTP status.
+        status: u16,
+        /// What Klaviyo said.
+        detail: String,
+    },
+    /// A retryable failure (429, 503, 504, 524, a network error) that persisted through every
+    /// attempt of the retry policy.
+    #[error(
+        "Klaviyo still failed after {attempts} attempts ({detail}); the events stay in the outbox"
+    )]
+    GaveUp {
+        /// Attempts made, the first included.
+        attempts: u32,
+        /// The last failure.
+        detail: String,
+    },
+    /// Klaviyo asked us to wait longer than the retry policy's `max_delay`; retrying earlier
+    /// would only be throttled again.
+    #[error("Klaviyo asked to retry after {retry_after_secs}s, longer than the retry policy allows ({max_delay_secs}s); the events stay in the outbox")]
+    RetryAfterTooLong {
+        /// The server's Retry-After.
+        retry_after_secs: u64,
+        /// The policy's bound.
+        max_delay_secs: u64,
+    },
+    /// Any other answer than `202 Accepted` that is not retried (a 500, a 502, a 2xx other
+    /// than 202, a redirect). Only a 202 counts as delivered.
+    #[error("Klaviyo answered HTTP {status} instead of 202 Accepted ({detail}); the events stay in the outbox")]
+    NotAccepted {
+        /// The HTTP status.
+        status: u16,
+        /// What Klaviyo said.
+        detail: String,
+    },
+}

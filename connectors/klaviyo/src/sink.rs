@@ -1,0 +1,484 @@
+//! [`KlaviyoSink`]: plans requests (single or bulk, split by count and size), paces them, sends
+//! them, retries what may be retried, and reports every event's fate.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::StatusCode;
+use secrecy::ExposeSecret;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::config::KlaviyoConfig;
+use crate::error::{DeliveryError, KlaviyoError};
+use crate::event::{prepare, Prepared, ProfileId, SinkEvent, SkipReason};
+use crate::pace::Pacer;
+use crate::{JSON_API, MAX_BULK_EVENTS, MAX_PAYLOAD_BYTES, REVISION, SINGLE_EVENT_THRESHOLD};
+
+/// What became of each event of a delivery. Every input id is in exactly one list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DeliveryReport {
+    /// Outbox ids Klaviyo accepted with `202`: take them out of the outbox.
+    pub delivered: Vec<i64>,
+    /// Outbox ids not sent, and why: take them out of the outbox, and count them.
+    pub skipped: Vec<(i64, SkipReason)>,
+    /// Outbox ids whose request failed for good, and why: they stay in the outbox.
+    pub failed: Vec<(i64, String)>,
+    /// HTTP requests made, retries included.
+    pub requests: u32,
+}
+
+impl DeliveryReport {
+    /// How many events were skipped for each [`SkipReason::code`].
+    pub fn skip_counts(&self) -> BTreeMap<&'static str, usize> {
+        let mut counts = BTreeMap::new();
+        for (_, reason) in &self.skipped {
+            *counts.entry(reason.code()).or_insert(0) += 1;
+        }
+        counts
+    }
+}
+
+/// The two endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    Single,
+    Bulk,
+}
+
+impl Endpoint {
+    fn path(self) -> &'static str {
+        match self {
+            Self::Single => "/api/events",
+            Self::Bulk => "/api/event-bulk-create-jobs",
+        }
+    }
+}
+
+/// One planned request.
+#[derive(Debug)]
+enum Planned {
+    Single(usize),
+    Bulk(Vec<usize>),
+}
+
+/// Sends order-status events to Klaviyo.
+#[derive(Debug)]
+pub struct KlaviyoSink {
+    config: KlaviyoConfig,
+    http: reqwest::Client,
+    auth: HeaderValue,
+    single: Pacer,
+    bulk: Pacer,
+}
+
+impl KlaviyoSink {
+    /// Builds the sink; fails only when the key cannot be an HTTP header or the HTTP client
+    /// cannot be built.
+    pub fn new(config: KlaviyoConfig) -> Result<Self, KlaviyoError> {
+        let mut auth = HeaderValue::from_str(&format!(
+            "Klaviyo-API-Key {}",
+            config.api_key.expose_secret()
+        ))
+        .map_err(|_| {
+            KlaviyoError::config(
+                "api_key",
+                "contains characters an HTTP header cannot carry (a pasted newline?)",
+            )
+        })?;
+        auth.set_sensitive(true);
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .user_agent(concat!("orderport-klaviyo/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| KlaviyoError::Client {
+                detail: e.without_url().to_string(),
+            })?;
+        Ok(Self {
+            single: Pacer::new(config.limits.single),
+            bulk: Pacer::new(config.limits.bulk),
+            config,
+            http,
+            auth,
+        })
+    }
+
+    /// The sink's configuration.
+    pub fn config(&self) -> &KlaviyoConfig {
+        &self.config
+    }
+
+    /// The Create Event body for `event` under this sink's settings, or why it is skipped.
+    pub fn payload(&self, event: &SinkEvent) -> Result<Value, SkipReason> {
+        crate::payload(event, self.config.external_id_scope)
+    }
+
+    /// Delivers `events`: skips what must not be sent, sends the rest (Create Event for fewer
+    /// than [`SINGLE_EVENT_THRESHOLD`] events, else Bulk Create jobs of at most
+    /// [`MAX_BULK_EVENTS`] events and [`MAX_PAYLOAD_BYTES`]), and reports each event. Requests
+    /// go one at a time, paced per endpoint. Never fails as a whole: a failure is reported
+    /// per event.
+    pub async fn deliver(&self, events: &[SinkEvent]) -> DeliveryReport {
+        let mut report = DeliveryReport::default();
+        let mut prepared: Vec<Prepared> = Vec::new();
+        let mut seen: HashMap<(ProfileId, &'static str, String), usize> = HashMap::new();
+        for event in events {
+            match prepare(event, self.config.external_id_scope) {
+                Err(reason) => {
+                    tracing::info!(
+                        outbox_id = event.id,
+                        reason = reason.code(),
+                        "Klaviyo event skipped"
+                    );
+                    report.skipped.push((event.id, reason));
+                }
+                Ok(p) => {
+                    // The same change twice in one batch: send it once (a bulk job with a
+                    // repeated unique_id fails whole), deliver both ids with it.
+                    let key = (p.profile.clone(), p.metric, p.unique_id.clone());
+                    match seen.get(&key) {
+                        Some(&first) => prepared[first].ids.push(event.id),
+                        None => {
+                            seen.insert(key, prepared.len());
+                            prepared.push(p);
+                        }
+                    }
+                }
+            }
+        }
+
+        let plan = if prepared.len() < SINGLE_EVENT_THRESHOLD {
+            (0..prepared.len()).map(Planned::Single).collect()
+        } else {
+            plan_bulk(&prepared, MAX_BULK_EVENTS, MAX_PAYLOAD_BYTES)
+        };
+
+        let mut halted: Option<String> = None;
+        for planned in plan {
+            let indices: Vec<usize> = match &planned {
+                Planned::Single(i) => vec![*i],
+                Planned::Bulk(list) => list.clone(),
+            };
+            if let Some(reason) = &halted {
+                fail(&mut report, &prepared, &indices, reason);
+                continue;
+            }
+            let outcome = match &planned {
+                Planned::Single(i) => self.send_single(&prepared[*i], &mut report).await,
+                Planned::Bulk(list) => {
+                    let body = bulk_body(&prepared, list);
+                    self.send(Endpoint::Bulk, &body, &mut report).await
+                }
+            };
+            match outcome {
+                Ok(()) => deliver(&mut report, &prepared, &indices),
+                Err(DeliveryError::Rejected { status, detail })
+                    if matches!(planned, Planned::Bulk(_)) && splittable(status) =>
+                {
+                    // One bad event (or a unique_id Klaviyo already holds, which the bulk
+                    // endpoint may refuse) fails the whole job: send each event on its own
+                    // once, so the good ones land and only the bad one is reported.
+                    tracing::warn!(status, %detail, events = indices.len(), "Klaviyo refused a bulk job; sending its events one by one");
+                    for &i in &indices {
+                        if let Some(reason) = &halted {
+                            fail(&mut report, &prepared, &[i], reason);
+                            continue;
+                        }
+                        match self.send_single(&prepared[i], &mut report).await {
+                            Ok(()) => deliver(&mut report, &prepared, &[i]),
+                            Err(error) => {
+                                if matches!(error, DeliveryError::Unauthorized { .. }) {
+                                    halted = Some(error.to_string());
+                                }
+                                fail(&mut report, &prepared, &[i], &error.to_string());
+                            }
+                        }
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, events = indices.len(), "Klaviyo request failed");
+                    if matches!(error, DeliveryError::Unauthorized { .. }) {
+                        halted = Some(error.to_string());
+                    }
+                    fail(&mut report, &prepared, &indices, &error.to_string());
+                }
+            }
+        }
+        tracing::info!(
+            delivered = report.delivered.len(),
+            skipped = report.skipped.len(),
+            failed = report.failed.len(),
+            requests = report.requests,
+            "Klaviyo delivery done"
+        );
+        report
+    }
+
+    async fn send_single(
+        &self,
+        event: &Prepared,
+        report: &mut DeliveryReport,
+    ) -> Result<(), DeliveryError> {
+        let body = serde_json::to_vec(&event.create_body()).unwrap_or_default();
+        self.send(Endpoint::Single, &body, report).await
+    }
+
+    /// Sends one body until Klaviyo answers 202, it fails for good, or the retries run out.
+    async fn send(
+        &self,
+        endpoint: Endpoint,
+        body: &[u8],
+        report: &mut DeliveryReport,
+    ) -> Result<(), DeliveryError> {
+        let policy = &self.config.retry;
+        let url = format!("{}{}", self.config.url, endpoint.path());
+        let pacer = match endpoint {
+            Endpoint::Single => &self.single,
+            Endpoint::Bulk => &self.bulk,
+        };
+        let mut attempt: u32 = 1;
+        loop {
+            pacer.acquire().await;
+            report.requests += 1;
+            let sent = self
+                .http
+                .post(&url)
+                .header(AUTHORIZATION, self.auth.clone())
+                .header("revision", REVISION)
+                .header(CONTENT_TYPE, JSON_API)
+                .header(ACCEPT, JSON_API)
+                .body(body.to_vec())
+                .send()
+                .await;
+            let (detail, retry_after) = match sent {
+                Err(error) => (format!("network error: {}", error.without_url()), None),
+                Ok(response) => {
+                    let status = response.status();
+                    if status == StatusCode::ACCEPTED {
+                        return Ok(());
+                    }
+                    let retry_after = response
+                        .headers()
+                        .get(RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .map(Duration::from_secs);
+                    let text = response.text().await.unwrap_or_default();
+                    let detail = self.scrub(&error_detail(&text));
+                    let code = status.as_u16();
+                    match code {
+                        429 | 503 | 504 | 524 => (format!("HTTP {code}: {detail}"), retry_after),
+                        401 | 403 => {
+                            return Err(DeliveryError::Unauthorized {
+                                status: code,
+                                detail,
+                            })
+                        }
+                        400..=499 => {
+                            return Err(DeliveryError::Rejected {
+                                status: code,
+                                detail,
+                            })
+                        }
+                        _ => {
+                            return Err(DeliveryError::NotAccepted {
+                                status: code,
+                                detail,
+                            })
+                        }
+                    }
+                }
+            };
+            if attempt >= policy.max_attempts {
+                return Err(DeliveryError::GaveUp {
+                    attempts: attempt,
+                    detail,
+                });
+            }
+            let wait = match retry_after {
+                Some(asked) if asked > policy.max_delay => {
+                    return Err(DeliveryError::RetryAfterTooLong {
+                        retry_after_secs: asked.as_secs(),
+                        max_delay_secs: policy.max_delay.as_secs(),
+                    })
+                }
+                // Honour Retry-After, plus jitter so that workers told the same wait do not
+                // all come back in the same instant.
+                Some(asked) => asked + policy.backoff(attempt) / 2,
+                None => policy.backoff(attempt),
+            };
+            tracing::warn!(endpoint = endpoint.path(), attempt, wait_ms = wait.as_millis() as u64, %detail, "Klaviyo request will be retried");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    /// Removes the API key from text that came from the network, in case a proxy or a server
+    /// echoes the request's headers.
+    fn scrub(&self, text: &str) -> String {
+        let key = self.config.api_key.expose_secret();
+        if key.len() >= 4 && text.contains(key) {
+            text.replace(key, "[redacted]")
+        } else {
+            text.to_owned()
+        }
+    }
+}
+
+/// 4xx answers to a bulk job that may come from one event of it, so its events are worth
+/// sending one by one. Not 401/403 (the key), 404/405 (the URL), 415 (our content type).
+fn splittable(status: u16) -> bool {
+    matches!(status, 400 | 409 | 413 | 422)
+}
+
+fn deliver(report: &mut DeliveryReport, prepared: &[Prepared], indices: &[usize]) {
+    for &i in indices {
+        report.delivered.extend(&prepared[i].ids);
+    }
+}
+
+fn fail(report: &mut DeliveryReport, prepared: &[Prepared], indices: &[usize], reason: &str) {
+    for &i in indices {
+        for &id in &prepared[i].ids {
+            report.failed.push((id, reason.to_owned()));
+        }
+    }
+}
+
+/// Klaviyo's `{"errors":[{code, title, detail, source}]}`, as one short line; else the start
+/// of the body.
+fn error_detail(body: &str) -> String {
+    const LIMIT: usize = 300;
+    let parsed: Option<Value> = serde_json::from_str(body).ok();
+    let from_json = parsed
+        .as_ref()
+        .and_then(|v| v["errors"].as_array())
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| {
+                    let code = e["code"].as_str().unwrap_or("error");
+                    let detail = e["detail"].as_str().or(e["title"].as_str()).unwrap_or("");
+                    match e["source"]["pointer"].as_str() {
+                        Some(at) => format!("{code}: {detail} (at {at})"),
+                        None => format!("{code}: {detail}"),
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        });
+    let text = from_json.unwrap_or_else(|| body.trim().to_owned());
+    if text.is_empty() {
+        return "no body".to_owned();
+    }
+    let mut end = text.len().min(LIMIT);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
+/// The JSON of a bulk job with no groups, and of a group with no events, so sizes can be
+/// summed exactly.
+fn empty_job() -> Value {
+    json!({"data": {"type": "event-bulk-create-job", "attributes": {"events-bulk-create": {"data": []}}}})
+}
+
+fn group(profile: &ProfileId, backfill: bool, events: Vec<Value>) -> Value {
+    json!({"type": "event-bulk-create", "attributes": {
+        "profile": {"data": profile.to_resource()},
+        "events": {"data": events},
+        "backfill": backfill,
+    }})
+}
+
+fn json_len(value: &Value) -> usize {
+    serde_json::to_vec(value).map_or(usize::MAX / 4, |v| v.len())
+}
+
+/// The bulk job body for `indices`: one group per (profile, backfill), so that a group's
+/// `backfill` always agrees with each of its events'.
+fn bulk_body(prepared: &[Prepared], indices: &[usize]) -> Vec<u8> {
+    let mut groups: Vec<((ProfileId, bool), Vec<Value>)> = Vec::new();
+    for &i in indices {
+        let p = &prepared[i];
+        let key = (p.profile.clone(), p.backfill);
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, events)) => events.push(p.bulk_entry()),
+            None => groups.push((key, vec![p.bulk_entry()])),
+        }
+    }
+    let data: Vec<Value> = groups
+        .into_iter()
+        .map(|((profile, backfill), events)| group(&profile, backfill, events))
+        .collect();
+    let body = json!({"data": {"type": "event-bulk-create-job", "attributes": {"events-bulk-create": {"data": data}}}});
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
+/// Splits the events into bulk jobs of at most `max_events` events and `max_bytes` bytes,
+/// keeping their order. Sizes are summed from each part's JSON (an upper bound: every event
+/// and group counts a separating comma); a job that still comes out too large is halved.
+fn plan_bulk(prepared: &[Prepared], max_events: usize, max_bytes: usize) -> Vec<Planned> {
+    let envelope = json_len(&empty_job());
+    let mut jobs: Vec<Vec<usize>> = Vec::new();
+    let mut current: Vec<usize> = Vec::new();
+    let mut size = envelope;
+    let mut groups: Vec<(ProfileId, bool)> = Vec::new();
+    for (i, p) in prepared.iter().enumerate() {
+        let event_size = json_len(&p.bulk_entry()) + 1;
+        let key = (p.profile.clone(), p.backfill);
+        let group_size = json_len(&group(&p.profile, p.backfill, Vec::new())) + 1;
+        let added = |groups: &[(ProfileId, bool)]| {
+            if groups.contains(&key) {
+                event_size
+            } else {
+                event_size + group_size
+            }
+        };
+        if !current.is_empty() && (current.len() >= max_events || size + added(&groups) > max_bytes)
+        {
+            jobs.push(std::mem::take(&mut current));
+            groups.clear();
+            size = envelope;
+        }
+        size += added(&groups);
+        if !groups.contains(&key) {
+            groups.push(key);
+        }
+        current.push(i);
+    }
+    if !current.is_empty() {
+        jobs.push(current);
+    }
+    let mut planned = Vec::new();
+    let mut stack: Vec<Vec<usize>> = jobs.into_iter().rev().collect();
+    while let Some(job) = stack.pop() {
+        if job.len() > 1 && bulk_body(prepared, &job).len() > max_bytes {
+            let second = job[job.len() / 2..].to_vec();
+            let first = job[..job.len() / 2].to_vec();
+            stack.push(second);
+            stack.push(first);
+        } else {
+            planned.push(Planned::Bulk(job));
+        }
+    }
+    planned
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn klaviyo_errors_become_one_short_line() {
+        let body = r#"{"errors":[{"id":"x","status":400,"code":"invalid","title":"Invalid input.","detail":"metric name is required","source":{"pointer":"/data/attributes/metric"}}]}"#;
+        assert_eq!(
+            error_detail(body),
+            "invalid: metric name is required (at /data/attributes/metric)"
+        );
+        assert_eq!(error_detail(""), "no body");
+        assert_eq!(error_detail(&"é".repeat(400)).len(), 300);
+    }
+}

@@ -1,0 +1,8 @@
+//! The Klaviyo sink's tests: payloads (validated against Klaviyo's published OpenAPI schemas),
+//! configuration, and delivery against `orderport_sim::KlaviyoSim` and wiremock.
+
+mod common;
+mod config;
+mod delivery;
+mod payload;
+mod schema;
