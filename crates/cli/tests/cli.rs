@@ -538,7 +538,7 @@ fn demo_tells_a_newcomer_what_happened() {
 fn simulate_serves_until_interrupted() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("sim.toml");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_orderport"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_orderport"))
         .args([
             "simulate",
             "--days",

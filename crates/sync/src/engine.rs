@@ -61,6 +61,8 @@ struct Run<'a> {
     cancel: &'a CancellationToken,
     lease: Lease,
     walks: Vec<WalkRecord>,
+    /// The first run's upper bound (see [`crate::Cursor::backfill_until`]).
+    backfill_until: Option<DateTime<Utc>>,
     report: RunReport,
 }
 
@@ -107,22 +109,39 @@ impl SyncEngine {
         &self.state
     }
 
-    /// Records a shipment pushed for an order of `store_id`, so that the order's later event to
-    /// `shipped` carries `label = true` when `update.kind` is [`orderport_core::ShipmentKind::Label`].
-    /// Call it when the push succeeds, before the channel reports the order shipped.
+    /// Records a shipment pushed for an order of `store_id`. Call it when the push succeeds.
+    ///
+    /// Shipped means a label: for a [`orderport_core::ShipmentKind::Label`] shipment of a
+    /// stored order that is not yet `shipped`, the order becomes `shipped` and a status event
+    /// to `shipped` with `label = true` is written at the label time, in the same transaction;
+    /// the channel reporting the order shipped later adds no second event. A `MarkedShipped`
+    /// shipment changes nothing else: when the channel reports the order shipped, its event has
+    /// `label = false`. A label for an order not stored yet makes its later event to `shipped`
+    /// carry `label = true`. Returns the id of the event written, if any.
     pub async fn record_shipment(
         &self,
         store_id: &str,
         update: &ShipmentUpdate,
-    ) -> Result<(), SyncError> {
-        self.state
+    ) -> Result<Option<i64>, SyncError> {
+        Ok(self
+            .state
             .record_shipment(ShipmentRecord {
                 store_id,
                 update,
                 at: self.clock.now(),
             })
-            .await?;
-        Ok(())
+            .await?)
+    }
+
+    /// Delivers every sink's pending events (optionally of one store), `batch` per request
+    /// page; see [`crate::delivery::deliver_pending`].
+    pub async fn deliver_pending(
+        &self,
+        sinks: &[&dyn crate::delivery::EventSink],
+        store: Option<&str>,
+        batch: usize,
+    ) -> Vec<crate::delivery::DeliveryOutcome> {
+        crate::delivery::deliver_pending(self.state.as_ref(), sinks, store, batch).await
     }
 
     /// Runs one store once: takes its lease, re-queues quarantined orders if the configuration
@@ -163,6 +182,7 @@ impl SyncEngine {
             cancel,
             lease,
             walks: Vec::new(),
+            backfill_until: None,
             report: RunReport {
                 store_id: store_id.clone(),
                 store_name: profile.name.clone(),
@@ -195,6 +215,13 @@ impl SyncEngine {
         run.report.watermark_before = cursor.watermark;
         run.report.watermark_after = cursor.watermark;
         run.report.upper = Some(now - settings.lag);
+        // The first run's range is the store's backfill; a first run cut short keeps the
+        // bound, so its resumption is still backfill.
+        run.backfill_until = match (cursor.backfill_until, cursor.watermark) {
+            (Some(until), _) => Some(until),
+            (None, None) => Some(now - settings.lag),
+            (None, Some(_)) => None,
+        };
         run.report.requeued = self
             .state
             .requeue_quarantine(&run.lease, &run.store.fingerprint)
@@ -370,6 +397,8 @@ impl SyncEngine {
         let margin = settings.overlap + settings.lag;
         let mut commit = PageCommit {
             release: lookups,
+            backfill: run.backfill_until.is_some_and(|until| window.to() <= until),
+            backfill_until: run.backfill_until,
             ..PageCommit::default()
         };
         let mut refetch = Vec::new();

@@ -42,6 +42,7 @@
 //! ```
 
 pub mod clock;
+pub mod delivery;
 pub mod engine;
 pub mod error;
 pub mod report;
@@ -52,6 +53,10 @@ pub mod state;
 pub mod window;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use delivery::{
+    deliver_pending, DeliveryMark, DeliveryOutcome, EventSink, OutboxEvent, ShipmentNote,
+    SinkReport, Skip,
+};
 pub use engine::SyncEngine;
 pub use error::{StateError, SyncError};
 pub use report::RunReport;
@@ -60,7 +65,9 @@ pub use settings::{
     config_fingerprint, parse_duration, split_sync_settings, StoreSync, SyncOverrides,
     SyncSettings, SyncSetup, SYNC_SETTINGS,
 };
-pub use sqlite::{CursorRow, EventRow, OrderRow, QuarantineRow, SqliteState, DEFAULT_DB};
+pub use sqlite::{
+    CursorRow, DeliveryRow, EventRow, OrderRow, QuarantineRow, SqliteState, DEFAULT_DB,
+};
 pub use state::{
     Cursor, Known, Lease, LeaseGrant, OrderLookup, OrderWrite, PageCommit, QuarantineWrite,
     Refetch, ShipmentRecord, SliceDone, State, StatusEvent, StoredMeta, WalkRecord,

@@ -10,14 +10,15 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use futures::stream::{self, Stream};
-use orderport_core::{CanonicalStatus, ShipmentKind, TimeWindow};
+use orderport_core::{CanonicalStatus, OrderKey, ShipmentKind, ShipmentUpdate, TimeWindow};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 
+use crate::delivery::{DeliveryMark, OutboxEvent, ShipmentNote};
 use crate::error::StateError;
 use crate::state::{
     Cursor, Known, Lease, LeaseGrant, OrderLookup, PageCommit, Refetch, ShipmentRecord, SliceDone,
-    State, StoredMeta, WalkRecord,
+    State, StatusEvent, StoredMeta, WalkRecord,
 };
 
 /// The default database file.
@@ -114,6 +115,27 @@ CREATE TABLE IF NOT EXISTS walks (
 );
 CREATE INDEX IF NOT EXISTS walks_by_store ON walks (store_id, finished_at);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1');
+"#;
+
+/// The schema version this code writes.
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// Version 1 → 2: per-sink delivery verdicts, the backfill flag of events and the first run's
+/// bound. Existing events get `backfill = 0` (no sink had seen them as backfill) and no
+/// delivery row, so they are pending for every sink.
+const MIGRATE_1_TO_2: &str = r#"
+ALTER TABLE events ADD COLUMN backfill INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE cursors ADD COLUMN backfill_until TEXT;
+CREATE TABLE deliveries (
+    event_id INTEGER NOT NULL REFERENCES events (id),
+    sink     TEXT NOT NULL,
+    state    TEXT NOT NULL CHECK (state IN ('delivered', 'skipped')),
+    reason   TEXT,
+    at       TEXT NOT NULL,
+    PRIMARY KEY (event_id, sink)
+);
+CREATE INDEX deliveries_by_sink ON deliveries (sink, event_id);
+UPDATE meta SET value = '2' WHERE key = 'schema_version';
 "#;
 
 /// The SQLite state store. Cheap to clone; clones share the connection.
@@ -220,6 +242,8 @@ pub struct EventRow {
     pub at: String,
     /// For `shipped`: whether a label shipment was recorded.
     pub label: bool,
+    /// Written during the store's first sync (its history backfill).
+    pub backfill: bool,
     /// When the engine recorded it.
     pub recorded_at: String,
     /// The order at the time.
@@ -249,6 +273,21 @@ pub struct QuarantineRow {
     pub first_seen: String,
     /// Last rejected.
     pub last_seen: String,
+}
+
+/// One sink's verdict on one event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeliveryRow {
+    /// The outbox id.
+    pub event_id: i64,
+    /// The sink's name.
+    pub sink: String,
+    /// `delivered` or `skipped`.
+    pub state: String,
+    /// For `skipped`: the reason code.
+    pub reason: Option<String>,
+    /// When it was recorded.
+    pub at: String,
 }
 
 /// A store's cursor, as the read API returns it.
@@ -293,7 +332,7 @@ impl SqliteState {
         Self::init(conn)
     }
 
-    fn init(conn: Connection) -> Result<Self, StateError> {
+    fn init(mut conn: Connection) -> Result<Self, StateError> {
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .ctx("*", "set the busy timeout")?;
         // WAL: readers never block the writer. FULL: a returned commit is on disk.
@@ -303,6 +342,7 @@ impl SqliteState {
         conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
             .ctx("*", "set durability")?;
         conn.execute_batch(SCHEMA).ctx("*", "apply the schema")?;
+        migrate(&mut conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -385,7 +425,7 @@ impl SqliteState {
             let mut stmt = c
                 .prepare_cached(
                     "SELECT id, channel, store_id, store_name, external_id, order_number,
-                            from_status, to_status, at, label, recorded_at, snapshot
+                            from_status, to_status, at, label, recorded_at, snapshot, backfill
                      FROM events WHERE id > ?1 AND (?2 IS NULL OR store_id = ?2)
                      ORDER BY id LIMIT ?3",
                 )
@@ -405,6 +445,7 @@ impl SqliteState {
                         label: r.get::<_, i64>(9)? != 0,
                         recorded_at: r.get(10)?,
                         snapshot: json(&r.get::<_, String>(11)?),
+                        backfill: r.get::<_, i64>(12)? != 0,
                     })
                 })
                 .ctx(&label, "list events")?;
@@ -450,6 +491,45 @@ impl SqliteState {
                 .ctx(&label, "list quarantine")?;
             rows.collect::<Result<Vec<_>, _>>()
                 .ctx(&label, "list quarantine")
+        })
+        .await
+    }
+
+    /// Delivery verdicts for the events (optionally of one store) with `id > after`, for at
+    /// most `limit` events, ordered by event id then sink. Page with the last row's `event_id`.
+    pub async fn deliveries_page(
+        &self,
+        store: Option<&str>,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<DeliveryRow>, StateError> {
+        let store = store.map(str::to_owned);
+        let label = store.clone().unwrap_or_else(|| "*".into());
+        self.call(&label.clone(), move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT d.event_id, d.sink, d.state, d.reason, d.at FROM deliveries d
+                     WHERE d.event_id IN (SELECT DISTINCT x.event_id FROM deliveries x JOIN events e
+                                            ON e.id = x.event_id
+                                          WHERE x.event_id > ?1
+                                            AND (?2 IS NULL OR e.store_id = ?2)
+                                          ORDER BY x.event_id LIMIT ?3)
+                     ORDER BY d.event_id, d.sink",
+                )
+                .ctx(&label, "list deliveries")?;
+            let rows = stmt
+                .query_map(params![after, store, limit as i64], |r| {
+                    Ok(DeliveryRow {
+                        event_id: r.get(0)?,
+                        sink: r.get(1)?,
+                        state: r.get(2)?,
+                        reason: r.get(3)?,
+                        at: r.get(4)?,
+                    })
+                })
+                .ctx(&label, "list deliveries")?;
+            rows.collect::<Result<Vec<_>, _>>()
+                .ctx(&label, "list deliveries")
         })
         .await
     }
@@ -526,6 +606,40 @@ impl SqliteState {
     }
 }
 
+/// Brings a database of an older schema up to [`SCHEMA_VERSION`], one transaction per step;
+/// refuses a newer one.
+fn migrate(conn: &mut Connection) -> Result<(), StateError> {
+    loop {
+        let version: String = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .ctx("*", "read the schema version")?;
+        let version: i64 = version.parse().map_err(|_| StateError::Corrupt {
+            store: "*".into(),
+            detail: format!("bad schema_version {version:?}"),
+        })?;
+        let step = match version {
+            1 => MIGRATE_1_TO_2,
+            SCHEMA_VERSION => return Ok(()),
+            other => {
+                return Err(StateError::Corrupt {
+                    store: "*".into(),
+                    detail: format!(
+                        "schema version {other} is not one this orderport knows ({SCHEMA_VERSION}); use a newer orderport"
+                    ),
+                })
+            }
+        };
+        let tx = conn.transaction().ctx("*", "migrate the schema")?;
+        tx.execute_batch(step).ctx("*", "migrate the schema")?;
+        tx.commit().ctx("*", "migrate the schema")?;
+        tracing::info!(from = version, "state database schema migrated");
+    }
+}
+
 /// Turns a keyset-paged query into a stream of rows.
 fn paged<'a, T, F, Fut>(fetch: F) -> impl Stream<Item = Result<T, StateError>> + 'a
 where
@@ -547,6 +661,84 @@ where
         Ok(rows) => stream::iter(rows.into_iter().map(Ok).collect::<Vec<_>>()),
         Err(e) => stream::iter(vec![Err(e)]),
     })
+}
+
+/// Shipped means a label: the stored order (by external id, else by number) becomes `shipped`
+/// and an event to `shipped` with `label = true` at `label_at` is appended, unless the order is
+/// unknown or already shipped. Returns the event's id.
+fn ship_by_label(
+    tx: &Transaction<'_>,
+    store: &str,
+    external_id: Option<&str>,
+    number: &str,
+    label_at: &str,
+    now: &str,
+) -> Result<Option<i64>, StateError> {
+    let row: Option<(i64, String, String, String, String, String, String)> = tx
+        .query_row(
+            "SELECT seq, channel, external_id, order_number, store_name, status, order_json
+             FROM orders WHERE store_id = ?1
+               AND ((?2 IS NOT NULL AND external_id = ?2) OR (?2 IS NULL AND order_number = ?3))
+             ORDER BY seq DESC LIMIT 1",
+            params![store, external_id, number],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
+            },
+        )
+        .optional()
+        .ctx(store, "find the shipped order")?;
+    let Some((seq, channel, ext, number, store_name, status, order_json)) = row else {
+        return Ok(None);
+    };
+    let from = parse_status(store, &status)?;
+    if from == CanonicalStatus::Shipped {
+        return Ok(None);
+    }
+    let mut snapshot: serde_json::Value =
+        serde_json::from_str(&order_json).map_err(|e| StateError::Corrupt {
+            store: store.to_owned(),
+            detail: format!("order {ext}: stored JSON unreadable: {e}"),
+        })?;
+    if let Some(object) = snapshot.as_object_mut() {
+        object.insert(
+            "status".into(),
+            serde_json::Value::String(CanonicalStatus::Shipped.as_str().into()),
+        );
+    }
+    let snapshot = snapshot.to_string();
+    tx.execute(
+        "UPDATE orders SET status = ?2, order_json = ?3, updated_at = ?4 WHERE seq = ?1",
+        params![seq, CanonicalStatus::Shipped.as_str(), snapshot, now],
+    )
+    .ctx(store, "mark the order shipped")?;
+    let n = tx
+        .execute(
+            "INSERT OR IGNORE INTO events (channel, store_id, store_name, external_id,
+                 order_number, from_status, to_status, at, label, snapshot, recorded_at, backfill)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9, ?10, 0)",
+            params![
+                channel,
+                store,
+                store_name,
+                ext,
+                number,
+                from.as_str(),
+                CanonicalStatus::Shipped.as_str(),
+                label_at,
+                snapshot,
+                now
+            ],
+        )
+        .ctx(store, "append the shipped event")?;
+    Ok((n == 1).then(|| tx.last_insert_rowid()))
 }
 
 fn check_lease(tx: &Transaction<'_>, lease: &Lease) -> Result<(), StateError> {
@@ -606,8 +798,9 @@ fn commit(tx: &Transaction<'_>, lease: &Lease, page: &PageCommit) -> Result<(), 
         let mut insert = tx
             .prepare_cached(
                 "INSERT OR IGNORE INTO events (channel, store_id, store_name, external_id,
-                     order_number, from_status, to_status, at, label, snapshot, recorded_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                     order_number, from_status, to_status, at, label, snapshot, recorded_at,
+                     backfill)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )
             .ctx(store, "append events")?;
         for e in &page.events {
@@ -623,7 +816,8 @@ fn commit(tx: &Transaction<'_>, lease: &Lease, page: &PageCommit) -> Result<(), 
                     ts(e.at),
                     e.label as i64,
                     e.snapshot,
-                    now
+                    now,
+                    page.backfill as i64
                 ])
                 .ctx(store, "append events")?;
         }
@@ -693,11 +887,13 @@ fn commit(tx: &Transaction<'_>, lease: &Lease, page: &PageCommit) -> Result<(), 
         Some(SliceDone::Advance(end)) => {
             // MAX on fixed-width text is MAX on time: the watermark never moves back.
             tx.execute(
-                "INSERT INTO cursors (store_id, watermark, updated_at) VALUES (?1, ?2, ?3)
+                "INSERT INTO cursors (store_id, watermark, updated_at, backfill_until)
+                 VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (store_id) DO UPDATE SET
                      watermark = MAX(COALESCE(watermark, ''), excluded.watermark),
-                     updated_at = excluded.updated_at",
-                params![store, ts(end), now],
+                     updated_at = excluded.updated_at,
+                     backfill_until = COALESCE(backfill_until, excluded.backfill_until)",
+                params![store, ts(end), now, page.backfill_until.map(ts)],
             )
             .ctx(store, "advance the watermark")?;
         }
@@ -840,16 +1036,18 @@ impl State for SqliteState {
     async fn cursor(&self, store_id: &str) -> Result<Cursor, StateError> {
         let store = store_id.to_owned();
         self.call(store_id, move |c| {
-            let w: Option<Option<String>> = c
+            let row: Option<(Option<String>, Option<String>)> = c
                 .query_row(
-                    "SELECT watermark FROM cursors WHERE store_id = ?1",
+                    "SELECT watermark, backfill_until FROM cursors WHERE store_id = ?1",
                     params![store],
-                    |r| r.get(0),
+                    |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()
                 .ctx(&store, "read the cursor")?;
+            let (w, until) = row.unwrap_or((None, None));
             Ok(Cursor {
-                watermark: w.flatten().map(|t| parse_ts(&store, &t)).transpose()?,
+                watermark: w.map(|t| parse_ts(&store, &t)).transpose()?,
+                backfill_until: until.map(|t| parse_ts(&store, &t)).transpose()?,
             })
         })
         .await
@@ -1004,7 +1202,10 @@ impl State for SqliteState {
         .await
     }
 
-    async fn record_shipment(&self, shipment: ShipmentRecord<'_>) -> Result<(), StateError> {
+    async fn record_shipment(
+        &self,
+        shipment: ShipmentRecord<'_>,
+    ) -> Result<Option<i64>, StateError> {
         let store = shipment.store_id.to_owned();
         let u = shipment.update;
         let json = serde_json::to_string(u).map_err(|e| StateError::Corrupt {
@@ -1021,16 +1222,269 @@ impl State for SqliteState {
             u.tracking_number.clone(),
             ts(shipment.at),
         );
+        let label_at = ts(u.label_created_at.unwrap_or(shipment.at));
         self.call(&store.clone(), move |c| {
-            c.execute(
+            let tx = c.transaction().ctx(&store, "record a shipment")?;
+            tx.execute(
                 "INSERT INTO shipments (store_id, external_id, order_number, kind,
                      tracking_number, update_json, recorded_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![store, external_id, number, kind, tracking, json, at],
             )
             .ctx(&store, "record a shipment")?;
-            Ok(())
+            let mut written = None;
+            if kind == "label" {
+                written =
+                    ship_by_label(&tx, &store, external_id.as_deref(), &number, &label_at, &at)?;
+            }
+            tx.commit().ctx(&store, "record a shipment")?;
+            Ok(written)
         })
         .await
+    }
+
+    async fn pending_events(
+        &self,
+        sink: &str,
+        store: Option<&str>,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<OutboxEvent>, StateError> {
+        let (sink, store) = (sink.to_owned(), store.map(str::to_owned));
+        let label = store.clone().unwrap_or_else(|| "*".into());
+        self.call(&label.clone(), move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT e.id, e.channel, e.store_id, e.store_name, e.external_id,
+                            e.order_number, e.from_status, e.to_status, e.at, e.label,
+                            e.snapshot, e.backfill
+                     FROM events e
+                     WHERE e.id > ?1 AND (?2 IS NULL OR e.store_id = ?2)
+                       AND NOT EXISTS (SELECT 1 FROM deliveries d
+                                       WHERE d.event_id = e.id AND d.sink = ?3)
+                     ORDER BY e.id LIMIT ?4",
+                )
+                .ctx(&label, "list pending events")?;
+            type Raw = (
+                i64,
+                String,
+                String,
+                String,
+                String,
+                String,
+                Option<String>,
+                String,
+                String,
+                i64,
+                String,
+                i64,
+            );
+            let rows: Vec<Raw> = stmt
+                .query_map(params![after, store, sink, limit as i64], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                        r.get(8)?,
+                        r.get(9)?,
+                        r.get(10)?,
+                        r.get(11)?,
+                    ))
+                })
+                .ctx(&label, "list pending events")?
+                .collect::<Result<_, _>>()
+                .ctx(&label, "list pending events")?;
+            let mut shipment_stmt = c
+                .prepare_cached(
+                    "SELECT update_json FROM shipments
+                     WHERE store_id = ?1
+                       AND (external_id = ?2 OR (external_id IS NULL AND order_number = ?3))
+                     ORDER BY (kind = 'label') DESC, id DESC LIMIT 1",
+                )
+                .ctx(&label, "look shipments up")?;
+            let mut out = Vec::with_capacity(rows.len());
+            for (
+                id,
+                channel,
+                store_id,
+                store_name,
+                external_id,
+                number,
+                from,
+                to,
+                at,
+                lab,
+                snapshot,
+                backfill,
+            ) in rows
+            {
+                let to = parse_status(&store_id, &to)?;
+                let shipment = if to == CanonicalStatus::Shipped {
+                    let found: Option<String> = shipment_stmt
+                        .query_row(params![store_id, external_id, number], |r| r.get(0))
+                        .optional()
+                        .ctx(&store_id, "look shipments up")?;
+                    found
+                        .and_then(|text| serde_json::from_str::<ShipmentUpdate>(&text).ok())
+                        .map(|u| ShipmentNote {
+                            carrier: u.carrier,
+                            service: u.service,
+                            tracking_number: u.tracking_number,
+                            kind: u.kind,
+                        })
+                } else {
+                    None
+                };
+                out.push(OutboxEvent {
+                    id,
+                    event: StatusEvent {
+                        key: OrderKey {
+                            channel,
+                            store_id: store_id.clone(),
+                            external_id,
+                        },
+                        order_number: number,
+                        store_name,
+                        from: from.map(|f| parse_status(&store_id, &f)).transpose()?,
+                        to,
+                        at: parse_ts(&store_id, &at)?,
+                        label: lab != 0,
+                        snapshot,
+                    },
+                    backfill: backfill != 0,
+                    shipment,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn record_deliveries(
+        &self,
+        sink: &str,
+        marks: &[DeliveryMark],
+    ) -> Result<(), StateError> {
+        if marks.is_empty() {
+            return Ok(());
+        }
+        let (sink, marks) = (sink.to_owned(), marks.to_vec());
+        self.call("*", move |c| {
+            let tx = c.transaction().ctx("*", "record deliveries")?;
+            let now = ts(Utc::now());
+            {
+                let mut put = tx
+                    .prepare_cached(
+                        "INSERT OR IGNORE INTO deliveries (event_id, sink, state, reason, at)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )
+                    .ctx("*", "record deliveries")?;
+                for m in &marks {
+                    let (id, state, reason) = match m {
+                        DeliveryMark::Delivered(id) => (*id, "delivered", None),
+                        DeliveryMark::Skipped { id, reason } => {
+                            (*id, "skipped", Some(reason.as_str()))
+                        }
+                    };
+                    put.execute(params![id, sink, state, reason, now])
+                        .ctx("*", "record deliveries")?;
+                }
+            }
+            tx.commit().ctx("*", "record deliveries")
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    /// A database written by schema version 1 (before deliveries and backfill) opens, is
+    /// migrated to version 2, keeps its events, and they are pending for every sink.
+    #[tokio::test]
+    async fn a_version_1_database_is_migrated_and_its_events_stay_pending() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA).unwrap();
+            conn.execute(
+                "INSERT INTO events (channel, store_id, store_name, external_id, order_number,
+                     from_status, to_status, at, label, snapshot, recorded_at)
+                 VALUES ('fake', 's1', 'S', 'a', '#a', NULL, 'awaiting_shipment',
+                         '2026-06-01T10:00:00.000000000Z', 0, '{}', '2026-06-01T10:00:00.000000000Z')",
+                [],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO cursors (store_id, watermark, updated_at)
+                 VALUES ('s1', '2026-06-01T11:00:00.000000000Z', '2026-06-01T11:00:00.000000000Z')",
+                [],
+            )
+            .unwrap();
+            let v: String = conn
+                .query_row(
+                    "SELECT value FROM meta WHERE key = 'schema_version'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(v, "1");
+        }
+        let state = SqliteState::open(&path).unwrap();
+        let events = state.events_page(None, 0, 10).await.unwrap();
+        assert_eq!(events.len(), 1);
+        assert!(!events[0].backfill);
+        let pending = state.pending_events("klaviyo", None, 0, 10).await.unwrap();
+        assert_eq!(pending.len(), 1);
+        let cursor = state.cursor("s1").await.unwrap();
+        assert!(cursor.watermark.is_some());
+        assert_eq!(cursor.backfill_until, None);
+        state
+            .record_deliveries("klaviyo", &[DeliveryMark::Delivered(pending[0].id)])
+            .await
+            .unwrap();
+        assert!(state
+            .pending_events("klaviyo", None, 0, 10)
+            .await
+            .unwrap()
+            .is_empty());
+        drop(state);
+        // Opening again is a no-op.
+        let state = SqliteState::open(&path).unwrap();
+        assert_eq!(state.deliveries_page(None, 0, 10).await.unwrap().len(), 1);
+        let conn = Connection::open(&path).unwrap();
+        let v: String = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(v, SCHEMA_VERSION.to_string());
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v9.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA).unwrap();
+            conn.execute(
+                "UPDATE meta SET value = '9' WHERE key = 'schema_version'",
+                [],
+            )
+            .unwrap();
+        }
+        let err = SqliteState::open(&path).unwrap_err();
+        assert!(err.to_string().contains("schema version 9"), "{err}");
     }
 }

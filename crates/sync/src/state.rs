@@ -51,6 +51,10 @@ pub struct Cursor {
     /// Every order modified at or before this instant (channel clock, UTC) has been committed.
     /// `None` before the first slice of the first run commits.
     pub watermark: Option<DateTime<Utc>>,
+    /// The first run's fixed upper bound: events of slices ending at or before it belong to the
+    /// store's first sync (its history backfill) and carry `backfill = true`. `None` before the
+    /// first slice commits.
+    pub backfill_until: Option<DateTime<Utc>>,
 }
 
 /// An order the engine asks about before committing a page.
@@ -181,6 +185,11 @@ pub struct PageCommit {
     pub done: Option<SliceDone>,
     /// Set on the last page of a slice: the walk just finished.
     pub walk: Option<WalkRecord>,
+    /// Whether this page belongs to the store's first sync: its events are stored with
+    /// `backfill = true`.
+    pub backfill: bool,
+    /// The first run's upper bound, stored with the first watermark (kept once set).
+    pub backfill_until: Option<DateTime<Utc>>,
 }
 
 /// A shipment the host pushed, kept so that "shipped" events can say whether it was a label.
@@ -259,6 +268,32 @@ pub trait State: Send + Sync {
     ) -> Result<usize, StateError>;
 
     /// Records a shipment pushed for an order of the store, matched to the order by external id
-    /// when the update has one, else by order number.
-    async fn record_shipment(&self, shipment: ShipmentRecord<'_>) -> Result<(), StateError>;
+    /// when the update has one, else by order number. In the same transaction, for a
+    /// [`ShipmentKind::Label`](orderport_core::ShipmentKind::Label) shipment of a stored order
+    /// not yet `shipped`: sets the order's status to `shipped` and appends a status event to
+    /// `shipped` with `label = true` at the label time (`label_created_at`, else `at`). Returns
+    /// that event's outbox id.
+    async fn record_shipment(
+        &self,
+        shipment: ShipmentRecord<'_>,
+    ) -> Result<Option<i64>, StateError>;
+
+    /// Events of the outbox (optionally of one store) with `id > after` that `sink` has no
+    /// delivery verdict for, in outbox order, at most `limit`; events to `shipped` carry the
+    /// latest shipment recorded for their order (a label first).
+    async fn pending_events(
+        &self,
+        sink: &str,
+        store: Option<&str>,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<crate::delivery::OutboxEvent>, StateError>;
+
+    /// Records `sink`'s verdicts (delivered, skipped with a reason) in one transaction. A
+    /// verdict already recorded is kept (the first one wins).
+    async fn record_deliveries(
+        &self,
+        sink: &str,
+        marks: &[crate::delivery::DeliveryMark],
+    ) -> Result<(), StateError>;
 }

@@ -1,0 +1,383 @@
+//! The outbox delivered to event sinks: per-sink verdicts, failed events kept pending (after a
+//! restart too), backfill flags, and "shipped means a label".
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use common::*;
+use orderport_core::{
+    CanonicalStatus, OrderRef, ShipmentKind, ShipmentScope, ShipmentUpdate, StoreZone,
+};
+use orderport_sync::{
+    EventSink, ManualClock, OutboxEvent, SinkReport, Skip, SqliteState, SyncEngine,
+};
+
+/// A sink that skips shipped-without-label events, fails the ids in `fail`, forgets to
+/// mention the ids in `forget`, and delivers the rest; it records every batch.
+#[derive(Default)]
+struct FakeSink {
+    name: String,
+    fail: Mutex<HashSet<i64>>,
+    forget: Mutex<HashSet<i64>>,
+    batches: Mutex<Vec<Vec<OutboxEvent>>>,
+}
+
+impl FakeSink {
+    fn named(name: &str) -> Self {
+        Self {
+            name: name.into(),
+            ..Self::default()
+        }
+    }
+    fn seen(&self) -> Vec<i64> {
+        self.batches
+            .lock()
+            .unwrap()
+            .iter()
+            .flatten()
+            .map(|e| e.id)
+            .collect()
+    }
+}
+
+#[async_trait]
+impl EventSink for FakeSink {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    async fn deliver(&self, batch: &[OutboxEvent]) -> SinkReport {
+        self.batches.lock().unwrap().push(batch.to_vec());
+        let fail = self.fail.lock().unwrap().clone();
+        let forget = self.forget.lock().unwrap().clone();
+        let mut report = SinkReport::default();
+        for e in batch {
+            if forget.contains(&e.id) {
+                continue;
+            }
+            if fail.contains(&e.id) {
+                report.failed.push((e.id, "HTTP 503".into()));
+            } else if e.event.to == CanonicalStatus::Shipped && !e.event.label {
+                report.skipped.push(Skip {
+                    id: e.id,
+                    code: "not_a_label".into(),
+                    detail: "marked shipped".into(),
+                });
+            } else {
+                report.delivered.push(e.id);
+            }
+        }
+        report
+    }
+}
+
+fn shipment(id: &str, kind: ShipmentKind, label_at: Option<DateTime<Utc>>) -> ShipmentUpdate {
+    ShipmentUpdate {
+        order: OrderRef {
+            external_id: Some(id.into()),
+            order_number: format!("#{id}"),
+        },
+        carrier: "UPS".into(),
+        service: Some("Ground".into()),
+        tracking_number: format!("1Z-{id}"),
+        ship_date: label_at.unwrap_or_default().date_naive(),
+        label_created_at: label_at,
+        shipping_cost: None,
+        notes_to_buyer: None,
+        notify_customer: false,
+        scope: ShipmentScope::Complete(vec![]),
+        kind,
+    }
+}
+
+#[tokio::test]
+async fn first_sync_events_are_backfill_and_later_ones_are_not() {
+    let now = t(2026, 6, 1, 12, 0, 0);
+    let h = Harness::new(now);
+    let ch = FakeChannel::new(&SPEC_SECONDS, StoreZone::UTC, 3);
+    for i in 0..5 {
+        ch.put(FakeOrder::new(
+            format!("old{i}"),
+            "paid",
+            now - Duration::days(10 + i),
+        ));
+    }
+    let sync = store_sync(&SPEC_SECONDS);
+    h.run(&ch, &sync).await;
+    h.clock.advance(Duration::minutes(30));
+    ch.put(FakeOrder::new("new", "paid", now + Duration::minutes(5)));
+    ch.put(FakeOrder::new(
+        "old0",
+        "cancelled",
+        now + Duration::minutes(6),
+    ));
+    h.run(&ch, &sync).await;
+    let events = h.events().await;
+    assert_eq!(events.len(), 7);
+    let backfill: BTreeMap<(String, String), bool> = events
+        .iter()
+        .map(|e| ((e.external_id.clone(), e.to.clone()), e.backfill))
+        .collect();
+    for i in 0..5 {
+        assert!(backfill[&(format!("old{i}"), "awaiting_shipment".into())]);
+    }
+    assert!(!backfill[&("new".into(), "awaiting_shipment".into())]);
+    assert!(!backfill[&("old0".into(), "cancelled".into())]);
+    // The sink sees the same flags.
+    let sink = FakeSink::named("s");
+    h.engine.deliver_pending(&[&sink], None, 0).await;
+    let seen = sink.batches.lock().unwrap().concat();
+    assert_eq!(seen.iter().filter(|e| e.backfill).count(), 5);
+}
+
+#[tokio::test]
+async fn a_first_sync_cut_short_stays_backfill_when_resumed() {
+    let now = t(2026, 6, 1, 12, 0, 0);
+    let h = Harness::new(now);
+    let ch = FakeChannel::new(&SPEC_SECONDS, StoreZone::UTC, 2);
+    for i in 0..6 {
+        ch.put(FakeOrder::new(
+            format!("o{i}"),
+            "paid",
+            now - Duration::days(5 * i + 1),
+        ));
+    }
+    // Stop the first run part-way (after 30 of its ~90 day slices).
+    let sync = store_sync(&SPEC_SECONDS);
+    let cancel = orderport_sync::CancellationToken::new();
+    let stop = cancel.clone();
+    *ch.on_page.lock().unwrap() = Some(Box::new(move |n, _| {
+        if n == 30 {
+            stop.cancel();
+        }
+    }));
+    let r = h.engine.run_store(&ch, &sync, &cancel).await.unwrap();
+    assert!(r.cancelled);
+    assert!(r.watermark_after.is_some());
+    assert!(h.events().await.len() < 6);
+    h.clock.advance(Duration::minutes(30));
+    h.run(&ch, &sync).await;
+    let events = h.events().await;
+    assert_eq!(events.len(), 6);
+    assert!(events.iter().all(|e| e.backfill), "{events:?}");
+}
+
+#[tokio::test]
+async fn delivery_is_per_sink_failed_events_stay_pending_and_nothing_repeats() {
+    let now = t(2026, 6, 1, 12, 0, 0);
+    let h = Harness::new(now);
+    let ch = FakeChannel::new(&SPEC_SECONDS, StoreZone::UTC, 50);
+    for i in 0..7 {
+        ch.put(FakeOrder::new(
+            format!("o{i}"),
+            "paid",
+            now - Duration::hours(i + 1),
+        ));
+    }
+    h.run(&ch, &store_sync(&SPEC_SECONDS)).await;
+    let ids: Vec<i64> = h.events().await.iter().map(|e| e.id).collect();
+    assert_eq!(ids.len(), 7);
+
+    let a = FakeSink::named("a");
+    let b = FakeSink::named("b");
+    a.fail.lock().unwrap().extend([ids[1], ids[4]]);
+    a.forget.lock().unwrap().insert(ids[6]);
+    let out = h.engine.deliver_pending(&[&a, &b], None, 3).await;
+    assert_eq!((out[0].delivered, out[0].failed), (4, 3));
+    assert_eq!((out[1].delivered, out[1].failed), (7, 0));
+    // Pages of at most 3, in outbox order.
+    assert!(a.batches.lock().unwrap().iter().all(|b| b.len() <= 3));
+    assert_eq!(a.seen(), ids);
+
+    // Next call: only a's failures go out again; b has nothing left.
+    a.fail.lock().unwrap().clear();
+    a.forget.lock().unwrap().clear();
+    let out = h.engine.deliver_pending(&[&a, &b], None, 3).await;
+    assert_eq!((out[0].delivered, out[0].failed), (3, 0));
+    assert_eq!((out[1].delivered, out[1].failed), (0, 0));
+    let mut all = a.seen();
+    all.sort_unstable();
+    let mut expected = ids.clone();
+    expected.extend([ids[1], ids[4], ids[6]]);
+    expected.sort_unstable();
+    assert_eq!(all, expected);
+    assert_eq!(b.seen(), ids);
+    // Nothing pending any more, for either.
+    let out = h.engine.deliver_pending(&[&a, &b], None, 3).await;
+    assert_eq!(out[0].delivered + out[1].delivered, 0);
+    assert_eq!(
+        h.state.deliveries_page(None, 0, 100).await.unwrap().len(),
+        14
+    );
+}
+
+#[tokio::test]
+async fn undelivered_events_go_out_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let now = t(2026, 6, 1, 12, 0, 0);
+    let ch = FakeChannel::new(&SPEC_SECONDS, StoreZone::UTC, 50);
+    for i in 0..4 {
+        ch.put(FakeOrder::new(
+            format!("o{i}"),
+            "paid",
+            now - Duration::hours(i + 1),
+        ));
+    }
+    {
+        let state = Arc::new(SqliteState::open(&path).unwrap());
+        let engine = SyncEngine::new(state.clone()).with_clock(Arc::new(ManualClock::new(now)));
+        engine
+            .run_store(&ch, &store_sync(&SPEC_SECONDS), &Default::default())
+            .await
+            .unwrap();
+        let sink = FakeSink::named("k");
+        let ids: Vec<i64> = state
+            .events_page(None, 0, 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.id)
+            .collect();
+        sink.fail.lock().unwrap().extend(ids);
+        let out = engine.deliver_pending(&[&sink], None, 0).await;
+        assert_eq!((out[0].delivered, out[0].failed), (0, 4));
+    }
+    let state = Arc::new(SqliteState::open(&path).unwrap());
+    let engine = SyncEngine::new(state.clone());
+    let sink = FakeSink::named("k");
+    let out = engine.deliver_pending(&[&sink], None, 0).await;
+    assert_eq!((out[0].delivered, out[0].failed), (4, 0));
+    assert_eq!(sink.seen().len(), 4);
+    let out = engine.deliver_pending(&[&sink], None, 0).await;
+    assert_eq!(out[0].delivered, 0);
+}
+
+#[tokio::test]
+async fn a_label_ships_the_order_at_once_and_the_channel_adds_no_second_event() {
+    let now = t(2026, 6, 1, 12, 0, 0);
+    let h = Harness::new(now);
+    let ch = FakeChannel::new(&SPEC_SECONDS, StoreZone::UTC, 50);
+    ch.put(FakeOrder::new("lab", "paid", now - Duration::hours(1)));
+    let sync = store_sync(&SPEC_SECONDS);
+    h.run(&ch, &sync).await;
+    let label_at = now + Duration::minutes(3);
+    let id = h
+        .engine
+        .record_shipment(
+            "store-1",
+            &shipment("lab", ShipmentKind::Label, Some(label_at)),
+        )
+        .await
+        .unwrap();
+    assert!(id.is_some());
+    let events = h.events().await;
+    let shipped: Vec<_> = events.iter().filter(|e| e.to == "shipped").collect();
+    assert_eq!(shipped.len(), 1);
+    assert!(shipped[0].label);
+    assert_eq!(shipped[0].from.as_deref(), Some("awaiting_shipment"));
+    assert_eq!(
+        shipped[0].at,
+        label_at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+    );
+    assert_eq!(h.orders().await[0].status, "shipped");
+    // A second label for the same order: no second event.
+    let again = h
+        .engine
+        .record_shipment(
+            "store-1",
+            &shipment("lab", ShipmentKind::Label, Some(label_at)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again, None);
+    // The channel reports it shipped: the order is updated, no second event.
+    h.clock.advance(Duration::minutes(30));
+    ch.put(FakeOrder::new(
+        "lab",
+        "shipped",
+        now + Duration::minutes(10),
+    ));
+    let r = h.run(&ch, &sync).await;
+    assert_eq!((r.updated, r.events), (1, 0));
+    assert_eq!(h.events().await.len(), 2);
+    // The sink gets the shipment with the event.
+    let sink = FakeSink::named("s");
+    let out = h.engine.deliver_pending(&[&sink], None, 0).await;
+    assert_eq!(out[0].delivered, 2);
+    let seen = sink.batches.lock().unwrap().concat();
+    let note = seen[1].shipment.clone().unwrap();
+    assert_eq!(
+        (
+            note.carrier.as_str(),
+            note.tracking_number.as_str(),
+            note.kind
+        ),
+        ("UPS", "1Z-lab", ShipmentKind::Label)
+    );
+}
+
+#[tokio::test]
+async fn a_mark_changes_nothing_until_the_channel_says_shipped_and_is_skipped_not_a_label() {
+    let now = t(2026, 6, 1, 12, 0, 0);
+    let h = Harness::new(now);
+    let ch = FakeChannel::new(&SPEC_SECONDS, StoreZone::UTC, 50);
+    ch.put(FakeOrder::new("mark", "paid", now - Duration::hours(1)));
+    let sync = store_sync(&SPEC_SECONDS);
+    h.run(&ch, &sync).await;
+    let id = h
+        .engine
+        .record_shipment(
+            "store-1",
+            &shipment("mark", ShipmentKind::MarkedShipped, Some(now)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(id, None);
+    assert_eq!(h.events().await.len(), 1);
+    assert_eq!(h.orders().await[0].status, "awaiting_shipment");
+    h.clock.advance(Duration::minutes(30));
+    ch.put(FakeOrder::new(
+        "mark",
+        "shipped",
+        now + Duration::minutes(10),
+    ));
+    let r = h.run(&ch, &sync).await;
+    assert_eq!(r.events, 1);
+    let events = h.events().await;
+    assert_eq!(events[1].to, "shipped");
+    assert!(!events[1].label);
+    assert_eq!(h.orders().await[0].status, "shipped");
+    let sink = FakeSink::named("s");
+    let out = h.engine.deliver_pending(&[&sink], None, 0).await;
+    assert_eq!(out[0].delivered, 1);
+    assert_eq!(out[0].skipped.get("not_a_label"), Some(&1));
+    let rows = h.state.deliveries_page(None, 0, 10).await.unwrap();
+    assert_eq!(rows[1].state, "skipped");
+    assert_eq!(rows[1].reason.as_deref(), Some("not_a_label"));
+    // Skipped is final: not handed again.
+    let out = h.engine.deliver_pending(&[&sink], None, 0).await;
+    assert_eq!(out[0].skipped_total() + out[0].delivered, 0);
+}
+
+#[tokio::test]
+async fn a_label_for_an_order_not_stored_yet_marks_its_later_shipped_event() {
+    let now = t(2026, 6, 1, 12, 0, 0);
+    let h = Harness::new(now);
+    let ch = FakeChannel::new(&SPEC_SECONDS, StoreZone::UTC, 50);
+    let id = h
+        .engine
+        .record_shipment("store-1", &shipment("x", ShipmentKind::Label, Some(now)))
+        .await
+        .unwrap();
+    assert_eq!(id, None);
+    ch.put(FakeOrder::new("x", "shipped", now - Duration::minutes(5)));
+    h.run(&ch, &store_sync(&SPEC_SECONDS)).await;
+    let events = h.events().await;
+    assert_eq!(events.len(), 1);
+    assert!(events[0].label);
+}
