@@ -51,6 +51,7 @@
 mod config;
 mod error;
 mod event;
+mod outbox;
 mod pace;
 mod phone;
 mod sink;
@@ -62,6 +63,7 @@ pub use event::{
     SinkEvent, SkipReason, METRIC_AWAITING_PAYMENT, METRIC_AWAITING_SHIPMENT, METRIC_CANCELLED,
     METRIC_ON_HOLD, METRIC_SHIPPED,
 };
+pub use outbox::{sink_event, KlaviyoEventSink};
 pub use phone::to_e164;
 pub use sink::{DeliveryReport, KlaviyoSink};
 

@@ -4,5 +4,6 @@
 mod common;
 mod config;
 mod delivery;
+mod engine;
 mod payload;
 mod schema;
