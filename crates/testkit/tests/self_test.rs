@@ -503,3 +503,21 @@ async fn schema_marks_must_be_honest() {
     let text = failure_text(conformance::check_schema_marks(&unschemed).await);
     assert!(text.contains("the connector declares no schema"), "{text}");
 }
+
+#[test]
+fn vendored_schemas_are_exempt_but_only_with_their_licence() {
+    let tmp = tempfile::tempdir().unwrap();
+    let schema = tmp.path().join("acme/schema");
+    std::fs::create_dir_all(&schema).unwrap();
+    std::fs::write(
+        schema.join("api.json"),
+        r#"{"contact": "developers@acme-real.com"}"#,
+    )
+    .unwrap();
+    // Without a LICENSE beside it, the directory is ordinary fixture data and is checked.
+    let violations = orderport_testkit::hygiene::check_tree(tmp.path());
+    assert_eq!(violations.len(), 1, "{violations:?}");
+    // With the publisher's LICENSE it is a verbatim third-party copy and is skipped.
+    std::fs::write(schema.join("LICENSE"), "MIT").unwrap();
+    assert!(orderport_testkit::hygiene::check_tree(tmp.path()).is_empty());
+}
