@@ -6,7 +6,9 @@ mod exit;
 mod import;
 mod progress;
 mod push_shipment;
+mod reconcile;
 mod simulate;
+mod sinks;
 mod stored;
 mod stores;
 mod sync;
@@ -50,6 +52,8 @@ enum Command {
     Events(stored::ListArgs),
     /// List the quarantined (rejected) orders and their reasons.
     Quarantine(stored::ListArgs),
+    /// Per day in a zone: orders that reached each status beside the events Klaviyo accepted.
+    Reconcile(reconcile::ReconcileArgs),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +81,7 @@ fn main() -> ExitCode {
             Command::Orders(args) => stored::run(stored::Listing::Orders, args).await,
             Command::Events(args) => stored::run(stored::Listing::Events, args).await,
             Command::Quarantine(args) => stored::run(stored::Listing::Quarantine, args).await,
+            Command::Reconcile(args) => reconcile::run(args).await,
         }
     });
     match result {

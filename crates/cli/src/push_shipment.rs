@@ -3,13 +3,17 @@
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use anyhow::anyhow;
+use std::sync::Arc;
+
+use anyhow::{anyhow, Context};
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::Args;
 use orderport::{OrderRef, ShipmentKind, ShipmentScope, ShipmentUpdate, ShippedItem};
 use rust_decimal::Decimal;
 
-use crate::exit::Failure;
+use orderport_sync::{SqliteState, SyncEngine};
+
+use crate::exit::{Failure, CHANNEL_FAILED};
 use crate::stores;
 
 /// Arguments of `orderport push-shipment`.
@@ -57,6 +61,14 @@ pub struct PushShipmentArgs {
     /// Only the listed items shipped (a split or partial shipment).
     #[arg(long)]
     partial: bool,
+    /// Record the shipment in this state database (the one `orderport sync` uses). A label
+    /// ships the stored order at once (one "shipped" event, sent as "Order Shipped"); the
+    /// resulting events are delivered to the configured sinks at once.
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// The order was only marked shipped, no label was created: no "Order Shipped" is sent.
+    #[arg(long)]
+    marked_only: bool,
 }
 
 /// `SKU:QTY` from the command line.
@@ -109,13 +121,64 @@ pub async fn run(args: PushShipmentArgs, json: bool) -> Result<(), Failure> {
         } else {
             ShipmentScope::Complete(items)
         },
-        kind: ShipmentKind::Label,
+        kind: if args.marked_only {
+            ShipmentKind::MarkedShipped
+        } else {
+            ShipmentKind::Label
+        },
     };
     update.validate().map_err(Failure::usage)?;
+    // Open the state and build the sinks before pushing, so a bad --db or [[sink]] fails
+    // before the channel is changed.
+    let recorder = match &args.db {
+        None => None,
+        Some(db) => {
+            let file = orderport::StoresFile::load(&args.config)
+                .with_context(|| format!("loading {}", args.config.display()))
+                .map_err(Failure::usage)?;
+            let sinks = crate::sinks::build(&file)?;
+            let state = SqliteState::open(db)
+                .with_context(|| format!("opening the state database {}", db.display()))
+                .map_err(Failure::usage)?;
+            Some((SyncEngine::new(Arc::new(state)), sinks))
+        }
+    };
     channel.push_shipment(&update).await?;
+    let mut recorded = serde_json::Value::Null;
+    let mut undelivered = 0;
+    if let Some((engine, sinks)) = &recorder {
+        let event = engine
+            .record_shipment(&config.id, &update)
+            .await
+            .map_err(|e| Failure {
+                code: CHANNEL_FAILED,
+                error: anyhow::Error::new(e).context(
+                    "the shipment was sent to the channel but could not be recorded in the state database",
+                ),
+            })?;
+        recorded = serde_json::json!({ "event_id": event });
+        if !json {
+            match event {
+                Some(id) => println!(
+                    "recorded: order {} is shipped (event {id})",
+                    update.order.order_number
+                ),
+                None => println!(
+                    "recorded: {} shipment of order {}",
+                    if args.marked_only {
+                        "marked-only"
+                    } else {
+                        "label"
+                    },
+                    update.order.order_number
+                ),
+            }
+        }
+        undelivered = crate::sinks::deliver(engine, sinks, Some(&config.id), json).await;
+    }
     if json {
         let report = serde_json::json!({
-            "store": config.id, "sent": true, "shipment": update,
+            "store": config.id, "sent": true, "shipment": update, "recorded": recorded,
         });
         println!("{report}");
     } else {
@@ -125,6 +188,14 @@ pub async fn run(args: PushShipmentArgs, json: bool) -> Result<(), Failure> {
             tracking = %update.tracking_number,
             "shipment sent"
         );
+    }
+    if undelivered > 0 {
+        return Err(Failure {
+            code: CHANNEL_FAILED,
+            error: anyhow!(
+                "{undelivered} event(s) were not delivered; they stay in the outbox and go out on the next `orderport sync`"
+            ),
+        });
     }
     Ok(())
 }

@@ -39,6 +39,7 @@ pub struct SyncArgs {
 /// Runs the sync. Exits 0 when every store's run succeeded.
 pub async fn run(args: SyncArgs, json: bool) -> Result<(), Failure> {
     let file = StoresFile::load(&args.config).map_err(Failure::usage)?;
+    let sinks = Arc::new(crate::sinks::build(&file)?);
     let mut scheduled = Vec::new();
     for store in &file.stores {
         if !args.stores.is_empty() && !args.stores.contains(&store.id) {
@@ -62,7 +63,7 @@ pub async fn run(args: SyncArgs, json: bool) -> Result<(), Failure> {
         max_concurrent: args.max_concurrent.max(1),
         ..SchedulerOptions::default()
     };
-    let scheduler = Scheduler::new(engine, scheduled, options);
+    let scheduler = Scheduler::new(engine.clone(), scheduled, options);
     let cancel = CancellationToken::new();
     let on_signal = cancel.clone();
     tokio::spawn(async move {
@@ -71,22 +72,62 @@ pub async fn run(args: SyncArgs, json: bool) -> Result<(), Failure> {
             on_signal.cancel();
         }
     });
-    let failed = std::sync::atomic::AtomicUsize::new(0);
-    let report = |result: Result<RunReport, SyncError>| {
-        if result.is_err() {
-            failed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let failed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let undelivered = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    // Deliveries run after store runs: after the round with --once; with --watch, after each
+    // store run (a task woken by the report callback), and once more when stopping.
+    let ran = Arc::new(tokio::sync::Notify::new());
+    let report = {
+        let (failed, ran) = (failed.clone(), ran.clone());
+        move |result: Result<RunReport, SyncError>| {
+            if result.is_err() {
+                failed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            print_run(&result, json);
+            ran.notify_one();
         }
-        print_run(&result, json);
     };
     if args.watch {
+        let deliveries = {
+            let (engine, sinks, cancel, ran, undelivered) = (
+                engine.clone(),
+                sinks.clone(),
+                cancel.clone(),
+                ran.clone(),
+                undelivered.clone(),
+            );
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        () = ran.notified() => {}
+                        () = cancel.cancelled() => break,
+                    }
+                    let n = crate::sinks::deliver(&engine, &sinks, None, json).await;
+                    undelivered.store(n, std::sync::atomic::Ordering::SeqCst);
+                }
+            })
+        };
         scheduler.run(&cancel, &report).await;
+        cancel.cancel();
+        let _ = deliveries.await;
+        let n = crate::sinks::deliver(&engine, &sinks, None, json).await;
+        undelivered.store(n, std::sync::atomic::Ordering::SeqCst);
     } else {
         for result in scheduler.run_once(&cancel).await {
             report(result);
         }
+        let n = crate::sinks::deliver(&engine, &sinks, None, json).await;
+        undelivered.store(n, std::sync::atomic::Ordering::SeqCst);
     }
+    let undelivered = undelivered.load(std::sync::atomic::Ordering::SeqCst);
     match failed.load(std::sync::atomic::Ordering::SeqCst) {
-        0 => Ok(()),
+        0 if undelivered == 0 => Ok(()),
+        0 => Err(Failure {
+            code: CHANNEL_FAILED,
+            error: anyhow::anyhow!(
+                "{undelivered} event(s) were not delivered; they stay in the outbox and go out on the next run"
+            ),
+        }),
         n => Err(Failure {
             code: CHANNEL_FAILED,
             error: anyhow::anyhow!(

@@ -658,3 +658,230 @@ async fn sync_stores_orders_events_and_quarantine_and_a_rerun_changes_nothing() 
     let out = run(dir.path(), &["orders", "--db", "missing.db"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `push-shipment --db` records the shipment: a label ships the order at once and its
+/// "Order Shipped" goes to Klaviyo; `--marked-only` changes nothing until the channel says
+/// shipped, and then no "Order Shipped" is sent (counted as skipped). `reconcile` flags the day.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_shipment_records_labels_and_marks_and_reconcile_flags_the_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let klaviyo = orderport_sim::KlaviyoSim::start(
+        orderport_sim::Faults::none(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let minutes_ago = |m: i64| {
+        (chrono::Utc::now() - chrono::Duration::minutes(m))
+            .format("%m/%d/%Y %H:%M")
+            .to_string()
+    };
+    let at = |xml: String, when: &str| {
+        xml.replace("03/07/2026 21:58", when)
+            .replace("03/07/2026 21:56", when)
+    };
+    let before = minutes_ago(10);
+    let server = MockServer::start().await;
+    let mount = |body: String| {
+        let server = &server;
+        async move {
+            server.reset().await;
+            Mock::given(method("GET"))
+                .and(query_param("action", "export"))
+                .respond_with(ResponseTemplate::new(200).set_body_string(body))
+                .mount(server)
+                .await;
+            Mock::given(method("POST"))
+                .and(query_param("action", "shipnotify"))
+                .respond_with(ResponseTemplate::new(200))
+                .mount(server)
+                .await;
+        }
+    };
+    mount(export(&[
+        at(order_xml("1001", "paid", "US"), &before),
+        at(order_xml("1002", "paid", "US"), &before),
+    ]))
+    .await;
+    let config = stores_toml(
+        &server.uri(),
+        "sync_history = \"1h\"\nsync_slice = \"1h\"\n",
+    )
+    .replace("timezone = \"America/Chicago\"", "timezone = \"UTC\"")
+        + &format!(
+            "\n[[sink]]\nkind = \"klaviyo\"\nurl = \"{}\"\napi_key = \"pk_cli_test_key\"\n",
+            klaviyo.url()
+        );
+    std::fs::write(dir.path().join("stores.toml"), config).unwrap();
+    let sync = [
+        "sync",
+        "--config",
+        "stores.toml",
+        "--db",
+        "state.db",
+        "--once",
+    ];
+    let out = run(dir.path(), &sync);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("sink klaviyo: delivered 2, skipped 0, failed 0"),
+        "{stdout}"
+    );
+
+    let push = |number: &'static str, marked: bool| {
+        let mut args = vec![
+            "push-shipment",
+            "--config",
+            "stores.toml",
+            "--store",
+            "spark-hq",
+            "--order-number",
+            number,
+            "--carrier",
+            "UPS",
+            "--service",
+            "Ground",
+            "--tracking-number",
+            "1Z999",
+            "--db",
+            "state.db",
+        ];
+        if marked {
+            args.push("--marked-only");
+        }
+        run(dir.path(), &args)
+    };
+    let out = push("1001", false);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("recorded: order 1001 is shipped"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("sink klaviyo: delivered 1,"), "{stdout}");
+    let out = push("1002", true);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("recorded: marked-only shipment of order 1002"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("sink klaviyo: delivered 0,"), "{stdout}");
+
+    // The channel now reports both shipped.
+    let later = minutes_ago(3);
+    mount(export(&[
+        at(order_xml("1001", "shipped", "US"), &later),
+        at(order_xml("1002", "shipped", "US"), &later),
+    ]))
+    .await;
+    let out = run(dir.path(), &sync);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("events 1,"), "{stdout}");
+    assert!(
+        stdout.contains("sink klaviyo: delivered 0, skipped 1 (not_a_label 1), failed 0"),
+        "{stdout}"
+    );
+    let shipped: Vec<String> = klaviyo
+        .events()
+        .iter()
+        .filter(|e| e["attributes"]["metric"]["data"]["attributes"]["name"] == "Order Shipped")
+        .map(|e| {
+            e["attributes"]["properties"]["OrderNumber"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(shipped, vec!["1001".to_owned()]);
+    assert_eq!(klaviyo.events().len(), 3);
+
+    let reconcile = |format: &str| {
+        run(
+            dir.path(),
+            &[
+                "reconcile",
+                "--config",
+                "stores.toml",
+                "--db",
+                "state.db",
+                "--store",
+                "spark-hq",
+                "--tz",
+                "UTC",
+                "--days",
+                "2",
+                "--format",
+                format,
+            ],
+        )
+    };
+    let out = reconcile("csv");
+    let csv = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "day,status,reached,klaviyo,differs");
+    assert_eq!(lines.len(), 1 + 2 * 5, "{csv}");
+    let shipped_rows: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| l.contains(",shipped,"))
+        .collect();
+    let total = |col: usize| -> usize {
+        shipped_rows
+            .iter()
+            .map(|l| l.split(',').nth(col).unwrap().parse::<usize>().unwrap())
+            .sum()
+    };
+    assert_eq!((total(2), total(3)), (2, 1), "{csv}");
+    assert!(
+        shipped_rows
+            .iter()
+            .any(|l| l.ends_with(",true") && !l.contains(",0,0,")),
+        "{csv}"
+    );
+    let out = reconcile("text");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(text.contains("DIFFERS"), "{text}");
+    assert!(text.contains("day(s) differ"), "{text}");
+    assert!(!text.contains("pk_cli_test_key"));
+
+    // An unknown sink kind is a usage error naming the sink.
+    let bad = std::fs::read_to_string(dir.path().join("stores.toml")).unwrap()
+        + "\n[[sink]]\nid = \"hook\"\nkind = \"webhook\"\n";
+    std::fs::write(dir.path().join("bad.toml"), bad).unwrap();
+    let out = run(
+        dir.path(),
+        &["sync", "--config", "bad.toml", "--db", "state.db", "--once"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("hook") && stderr.contains("webhook"),
+        "{stderr}"
+    );
+    klaviyo.shutdown().await;
+}
