@@ -77,6 +77,8 @@ pub async fn run(args: SyncArgs, json: bool) -> Result<(), Failure> {
     // Deliveries run after store runs: after the round with --once; with --watch, after each
     // store run (a task woken by the report callback), and once more when stopping.
     let ran = Arc::new(tokio::sync::Notify::new());
+    // With --store, only those stores' events are delivered.
+    let only: Arc<Vec<String>> = Arc::new(args.stores.clone());
     let report = {
         let (failed, ran) = (failed.clone(), ran.clone());
         move |result: Result<RunReport, SyncError>| {
@@ -89,12 +91,13 @@ pub async fn run(args: SyncArgs, json: bool) -> Result<(), Failure> {
     };
     if args.watch {
         let deliveries = {
-            let (engine, sinks, cancel, ran, undelivered) = (
+            let (engine, sinks, cancel, ran, undelivered, only) = (
                 engine.clone(),
                 sinks.clone(),
                 cancel.clone(),
                 ran.clone(),
                 undelivered.clone(),
+                only.clone(),
             );
             tokio::spawn(async move {
                 loop {
@@ -102,7 +105,7 @@ pub async fn run(args: SyncArgs, json: bool) -> Result<(), Failure> {
                         () = ran.notified() => {}
                         () = cancel.cancelled() => break,
                     }
-                    let n = crate::sinks::deliver(&engine, &sinks, None, json).await;
+                    let n = deliver_selected(&engine, &sinks, &only, json).await;
                     undelivered.store(n, std::sync::atomic::Ordering::SeqCst);
                 }
             })
@@ -110,13 +113,13 @@ pub async fn run(args: SyncArgs, json: bool) -> Result<(), Failure> {
         scheduler.run(&cancel, &report).await;
         cancel.cancel();
         let _ = deliveries.await;
-        let n = crate::sinks::deliver(&engine, &sinks, None, json).await;
+        let n = deliver_selected(&engine, &sinks, &only, json).await;
         undelivered.store(n, std::sync::atomic::Ordering::SeqCst);
     } else {
         for result in scheduler.run_once(&cancel).await {
             report(result);
         }
-        let n = crate::sinks::deliver(&engine, &sinks, None, json).await;
+        let n = deliver_selected(&engine, &sinks, &only, json).await;
         undelivered.store(n, std::sync::atomic::Ordering::SeqCst);
     }
     let undelivered = undelivered.load(std::sync::atomic::Ordering::SeqCst);
@@ -135,6 +138,24 @@ pub async fn run(args: SyncArgs, json: bool) -> Result<(), Failure> {
             ),
         }),
     }
+}
+
+/// Delivers the events of the selected stores (all when none is selected); returns how many
+/// failed.
+async fn deliver_selected(
+    engine: &SyncEngine,
+    sinks: &[Box<dyn orderport_sync::EventSink>],
+    only: &[String],
+    json: bool,
+) -> u64 {
+    if only.is_empty() {
+        return crate::sinks::deliver(engine, sinks, None, json).await;
+    }
+    let mut failed = 0;
+    for store in only {
+        failed += crate::sinks::deliver(engine, sinks, Some(store), json).await;
+    }
+    failed
 }
 
 fn print_run(result: &Result<RunReport, SyncError>, json: bool) {

@@ -10,6 +10,9 @@
 //!   cursor move of one page are one transaction.
 //! - **State** ([`State`]): a trait; [`SqliteState`] is the embedded default. Hosts that want
 //!   orders and events delivered to themselves implement it.
+//! - **Delivery** ([`delivery`]): an [`EventSink`] (Klaviyo, …) gets its pending events in
+//!   outbox order; delivered and skipped verdicts are recorded per sink, failed events stay
+//!   pending for the next run. Events of a store's first sync carry `backfill`.
 //! - **Scheduler** ([`Scheduler`]): per-store interval and jitter, bounded concurrency,
 //!   per-credential pacing, graceful shutdown.
 //!
