@@ -101,6 +101,12 @@ fn print_outcome(o: &DeliveryOutcome, json: bool) {
         "sink {}: delivered {}, {}, failed {} (still pending)",
         o.sink, o.delivered, skipped, o.failed
     );
+    if o.halted {
+        eprintln!(
+            "sink {}: a whole batch failed, so the rest was not tried; it stays pending for the next run",
+            o.sink
+        );
+    }
     for (id, why) in &o.failures {
         eprintln!("sink {}: event {id} not delivered: {why}", o.sink);
     }

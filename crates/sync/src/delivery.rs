@@ -111,6 +111,11 @@ pub struct DeliveryOutcome {
     pub failed: u64,
     /// The first few failures (id, message), for the operator.
     pub failures: Vec<(i64, String)>,
+    /// Set when no event of a page was delivered and some failed (the destination is down, the
+    /// key is refused): the sink's
+    /// later pending events were not tried this time and stay pending, so an outage costs one
+    /// page of requests, not one per page of the outbox.
+    pub halted: bool,
     /// Set when the state could not be read or written; the sink's remaining events stay
     /// pending.
     pub error: Option<String>,
@@ -131,7 +136,8 @@ const KEPT_FAILURES: usize = 5;
 
 /// Delivers every sink's pending events (optionally of one store) in outbox order, `batch` at
 /// a time, recording delivered and skipped events atomically per page. Failed events stay
-/// pending for the next call. Never fails as a whole: a state error ends that sink's pass and
+/// pending for the next call. A page that fails whole stops that sink's pass
+/// ([`DeliveryOutcome::halted`]). Never fails as a whole: a state error ends that sink's pass and
 /// is reported in its outcome.
 pub async fn deliver_pending(
     state: &dyn State,
@@ -200,11 +206,24 @@ async fn deliver_one(
             }
         }
         outcome.failed += failed.len() as u64;
+        // Nothing of the page reached the destination (skips are the sink's own decisions).
+        let whole_page_failed = !failed.is_empty()
+            && !marks
+                .iter()
+                .any(|m| matches!(m, DeliveryMark::Delivered(_)));
         for f in failed {
             if outcome.failures.len() < KEPT_FAILURES {
                 outcome.failures.push(f);
             }
         }
         state.record_deliveries(name, &marks).await?;
+        if whole_page_failed {
+            tracing::warn!(
+                sink = name,
+                "a whole page failed; the rest stays pending for the next run"
+            );
+            outcome.halted = true;
+            return Ok(());
+        }
     }
 }

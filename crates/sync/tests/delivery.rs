@@ -14,7 +14,7 @@ use orderport_core::{
     CanonicalStatus, OrderRef, ShipmentKind, ShipmentScope, ShipmentUpdate, StoreZone,
 };
 use orderport_sync::{
-    EventSink, ManualClock, OutboxEvent, SinkReport, Skip, SqliteState, SyncEngine,
+    EventSink, ManualClock, OutboxEvent, SinkReport, Skip, SqliteState, State, SyncEngine,
 };
 
 /// A sink that skips shipped-without-label events, fails the ids in `fail`, forgets to
@@ -244,8 +244,15 @@ async fn undelivered_events_go_out_after_a_restart() {
             .map(|e| e.id)
             .collect();
         sink.fail.lock().unwrap().extend(ids);
-        let out = engine.deliver_pending(&[&sink], None, 0).await;
-        assert_eq!((out[0].delivered, out[0].failed), (0, 4));
+        // Pages of 2: the first fails whole, so the pass stops there; all 4 stay pending.
+        let out = engine.deliver_pending(&[&sink], None, 2).await;
+        assert_eq!((out[0].delivered, out[0].failed), (0, 2));
+        assert!(out[0].halted);
+        assert_eq!(sink.seen().len(), 2);
+        assert_eq!(
+            state.pending_events("k", None, 0, 10).await.unwrap().len(),
+            4
+        );
     }
     let state = Arc::new(SqliteState::open(&path).unwrap());
     let engine = SyncEngine::new(state.clone());

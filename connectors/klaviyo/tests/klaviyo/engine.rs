@@ -341,7 +341,9 @@ async fn undelivered_events_go_out_after_a_restart_nothing_lost_or_duplicated() 
             .pending_events("klaviyo", None, 0, 100_000)
             .await
             .expect("pending");
-        assert_eq!(pending.len() as u64, out[0].failed);
+        // The first page failed whole, so the pass stopped: the rest was not even tried.
+        assert!(out[0].halted);
+        assert!(pending.len() as u64 >= out[0].failed);
         pending.len()
     };
 
