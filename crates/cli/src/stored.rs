@@ -163,6 +163,7 @@ const EVENT_COLUMNS: &[&str] = &[
     "at",
     "label",
     "recorded_at",
+    "backfill",
 ];
 
 fn event_csv(r: &EventRow) -> Vec<String> {
@@ -178,6 +179,7 @@ fn event_csv(r: &EventRow) -> Vec<String> {
         r.at.clone(),
         r.label.to_string(),
         r.recorded_at.clone(),
+        r.backfill.to_string(),
     ]
 }
 

@@ -732,6 +732,19 @@ async fn push_shipment_records_labels_and_marks_and_reconcile_flags_the_day() {
         stdout.contains("sink klaviyo: delivered 2, skipped 0, failed 0"),
         "{stdout}"
     );
+    // The first sync's events are backfill.
+    let out = run(
+        dir.path(),
+        &["events", "--db", "state.db", "--format", "csv"],
+    );
+    let csv = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].ends_with(",backfill"), "{csv}");
+    assert!(lines[1..].iter().all(|l| l.ends_with(",true")), "{csv}");
+    assert!(klaviyo
+        .events()
+        .iter()
+        .all(|e| e["attributes"]["backfill"] == true));
 
     let push = |number: &'static str, marked: bool| {
         let mut args = vec![
