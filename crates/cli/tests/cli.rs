@@ -898,3 +898,85 @@ async fn push_shipment_records_labels_and_marks_and_reconcile_flags_the_day() {
     );
     klaviyo.shutdown().await;
 }
+
+/// `sync --watch` delivers after each store run, and stops cleanly on Ctrl-C.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_watch_delivers_after_each_store_run() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let klaviyo = orderport_sim::KlaviyoSim::start(
+        orderport_sim::Faults::none(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let recent = (chrono::Utc::now() - chrono::Duration::minutes(10))
+        .format("%m/%d/%Y %H:%M")
+        .to_string();
+    let body = export(&[order_xml("1001", "paid", "US")
+        .replace("03/07/2026 21:58", &recent)
+        .replace("03/07/2026 21:56", &recent)]);
+    let server = server_with_export(body, 200).await;
+    let config = stores_toml(
+        &server.uri(),
+        "sync_history = \"1h\"\nsync_slice = \"1h\"\nsync_jitter = \"0s\"\nsync_interval = \"1h\"\n",
+    )
+    .replace("timezone = \"America/Chicago\"", "timezone = \"UTC\"")
+        + &format!(
+            "\n[[sink]]\nkind = \"klaviyo\"\nurl = \"{}\"\napi_key = \"pk_cli_test_key\"\n",
+            klaviyo.url()
+        );
+    std::fs::write(dir.path().join("stores.toml"), config).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_orderport"))
+        .args([
+            "sync",
+            "--config",
+            "stores.toml",
+            "--db",
+            "state.db",
+            "--watch",
+        ])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut seen = Vec::new();
+    while std::time::Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(std::time::Duration::from_millis(200)) {
+            seen.push(line);
+            if seen
+                .iter()
+                .any(|l| l.contains("sink klaviyo: delivered 1,"))
+            {
+                break;
+            }
+        }
+    }
+    assert!(
+        seen.iter()
+            .any(|l| l.contains("sink klaviyo: delivered 1,")),
+        "{seen:?}"
+    );
+    assert_eq!(klaviyo.events().len(), 1);
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "{exit:?}");
+    assert_eq!(klaviyo.events().len(), 1);
+    klaviyo.shutdown().await;
+}
