@@ -332,7 +332,7 @@ async fn an_invalid_shipment_is_refused_before_anything_is_sent() {
     };
     let err = channel.push_shipment(&update).await.unwrap_err();
     assert!(
-        matches!(&err, ChannelError::Configuration { field, .. } if field == "shipment"),
+        matches!(&err, ChannelError::InvalidShipment { store, .. } if store == "lm-main"),
         "{err}"
     );
     assert!(server

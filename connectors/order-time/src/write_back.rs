@@ -42,26 +42,14 @@ pub async fn push(api: &Api, update: &ShipmentUpdate) -> Result<(), ChannelError
 
 /// Refuses an update Order Time cannot take, before anything is sent: an invalid one, or a
 /// partial shipment (a ship doc has one tracking number and shipnotify marks the whole doc
-/// shipped).
+/// shipped; `SPEC` declares no partial shipments).
 fn check(store: &str, update: &ShipmentUpdate) -> Result<(), ChannelError> {
-    let refuse = |detail: String| ChannelError::Refused {
-        store: store.to_owned(),
-        operation: "shipnotify".into(),
-        status: 0,
-        detail,
-    };
     update
-        .validate()
-        .map_err(|e| refuse(format!("not sent: {e}")))?;
-    if update.is_partial() {
-        return Err(refuse(format!(
-            "not sent: ship doc {} cannot be shipped in part; Order Time marks the whole ship doc \
-             shipped with one tracking number, so split the ship doc in Order Time or send the \
-             whole shipment",
-            update.order.order_number
-        )));
-    }
-    Ok(())
+        .check_for(&crate::SPEC)
+        .map_err(|reason| ChannelError::InvalidShipment {
+            store: store.to_owned(),
+            reason,
+        })
 }
 
 /// The ship doc number: the order's external id, which is its DocNo, or its order number.

@@ -38,7 +38,7 @@ impl From<ChannelError> for Failure {
     fn from(error: ChannelError) -> Self {
         let code = match error {
             ChannelError::Authentication { .. } | ChannelError::Permission { .. } => AUTH,
-            ChannelError::Configuration { .. } => USAGE,
+            ChannelError::Configuration { .. } | ChannelError::InvalidShipment { .. } => USAGE,
             _ => CHANNEL_FAILED,
         };
         Self {

@@ -66,6 +66,14 @@ pub enum ChannelError {
         /// What the channel said.
         detail: String,
     },
+    /// A shipment update that was not sent: it is invalid, or the channel cannot take it.
+    #[error("store {store}: shipment not sent: {reason}")]
+    InvalidShipment {
+        /// The store's id.
+        store: String,
+        /// What is wrong with the update.
+        reason: crate::shipment::InvalidShipment,
+    },
     /// The store's configuration cannot work.
     #[error("store {store}: configuration error in {field}: {detail}")]
     Configuration {

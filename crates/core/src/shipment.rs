@@ -4,6 +4,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::channel::ChannelSpec;
+
 /// How a shipment came about. The event layer sends "Order Shipped" only for labels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -87,6 +89,16 @@ pub enum InvalidShipment {
         /// The item's SKU.
         sku: String,
     },
+    /// The channel cannot take a shipment of only some items.
+    #[error(
+        "order {order}: {channel} does not accept partial shipments; send the complete shipment"
+    )]
+    PartialNotSupported {
+        /// The order number.
+        order: String,
+        /// The channel's name.
+        channel: &'static str,
+    },
     /// Required text is empty.
     #[error("order {order}: {field} is empty; it is required")]
     Empty {
@@ -138,6 +150,19 @@ impl ShipmentUpdate {
         }
         Ok(())
     }
+
+    /// [`validate`](Self::validate), and checks that the channel can take the update: a partial
+    /// shipment needs `capabilities.partial_shipments`. Connectors call this before sending.
+    pub fn check_for(&self, spec: &ChannelSpec) -> Result<(), InvalidShipment> {
+        self.validate()?;
+        if self.is_partial() && !spec.capabilities.partial_shipments {
+            return Err(InvalidShipment::PartialNotSupported {
+                order: self.order.order_number.clone(),
+                channel: spec.name,
+            });
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -170,6 +195,50 @@ mod tests {
             Err(InvalidShipment::PartialWithoutItems("1001".into()))
         );
         assert!(update(ShipmentScope::Complete(vec![])).validate().is_ok());
+    }
+
+    #[test]
+    fn partial_shipments_need_the_capability() {
+        use crate::channel::Capabilities;
+        let item = ShippedItem {
+            line_id: None,
+            sku: "A".into(),
+            name: None,
+            quantity: 1,
+        };
+        let mut spec = ChannelSpec {
+            id: "x",
+            name: "X Channel",
+            requirements: &[],
+            default_statuses: &[],
+            capabilities: Capabilities {
+                partial_shipments: false,
+                customer_email: true,
+                custom_statuses: true,
+                shipment_kinds: false,
+            },
+            modified_precision: chrono::Duration::minutes(1),
+        };
+        let partial = update(ShipmentScope::Partial(vec![item]));
+        let err = partial.check_for(&spec).unwrap_err();
+        assert!(matches!(
+            err,
+            InvalidShipment::PartialNotSupported {
+                channel: "X Channel",
+                ..
+            }
+        ));
+        assert!(err.to_string().contains("send the complete shipment"));
+        assert!(update(ShipmentScope::Complete(vec![]))
+            .check_for(&spec)
+            .is_ok());
+        spec.capabilities.partial_shipments = true;
+        assert!(partial.check_for(&spec).is_ok());
+        // An invalid update fails whatever the channel.
+        assert!(matches!(
+            update(ShipmentScope::Partial(vec![])).check_for(&spec),
+            Err(InvalidShipment::PartialWithoutItems(_))
+        ));
     }
 
     #[test]

@@ -8,15 +8,12 @@ use orderport_core::{
     StoreConfig, StoreProfile, TimeWindow,
 };
 
-use crate::client::{CustomStoreClient, Operation};
+use crate::client::CustomStoreClient;
 use crate::export::{parse_page, ParseContext};
 use crate::paging::PageCursor;
 use crate::settings::CustomStoreSettings;
 use crate::ship_notice::ShipNotice;
 use crate::window::export_window;
-
-/// The `status` of a [`ChannelError::Refused`] for a request refused before it was sent.
-pub const NOT_SENT: u16 = 0;
 
 /// One store reached over the Custom Store protocol.
 #[derive(Debug, Clone)]
@@ -61,35 +58,19 @@ impl CustomStoreChannel {
         }
     }
 
-    /// The notice for `update`, after checking it. Nothing is sent when the check fails:
-    ///
-    /// - an update that fails [`ShipmentUpdate::validate`] (empty carrier or tracking number, a
-    ///   partial shipment without items, a zero quantity) is the caller's mistake:
-    ///   [`ChannelError::Configuration`] with field `shipment`, saying what to fix;
-    /// - a valid partial shipment on a channel that declares no `partial_shipments` is refused by
-    ///   the channel: [`ChannelError::Refused`] with operation `shipnotify` and status
-    ///   [`NOT_SENT`], as the test kit's `shipment-partial` check expects.
+    /// The notice for `update`, after [`ShipmentUpdate::check_for`]: an invalid update, or a
+    /// partial shipment on a channel that declares no `partial_shipments`, is
+    /// [`ChannelError::InvalidShipment`] and nothing is sent.
     pub fn ship_notice<'a>(
         &self,
         update: &'a ShipmentUpdate,
     ) -> Result<ShipNotice<'a>, ChannelError> {
-        update.validate().map_err(|e| ChannelError::Configuration {
-            store: self.profile.id.clone(),
-            field: "shipment".to_owned(),
-            detail: format!("not sent: {e}"),
-        })?;
-        if update.is_partial() && !self.spec.capabilities.partial_shipments {
-            return Err(ChannelError::Refused {
+        update
+            .check_for(self.spec)
+            .map_err(|reason| ChannelError::InvalidShipment {
                 store: self.profile.id.clone(),
-                operation: Operation::ShipNotify.as_str().to_owned(),
-                status: NOT_SENT,
-                detail: format!(
-                    "not sent: order {}: {} does not accept partial shipments; send the complete \
-                     shipment",
-                    update.order.order_number, self.spec.name
-                ),
-            });
-        }
+                reason,
+            })?;
         Ok(ShipNotice::new(update, self.profile.zone))
     }
 

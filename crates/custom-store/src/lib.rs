@@ -10,9 +10,8 @@
 //!   [`paging`]). Each page is read by the streaming, lenient [`export`] reader.
 //! - **Shipnotify**: `POST {url}?action=shipnotify&order_number=..&carrier=..&service=..&tracking_number=..`
 //!   with a [`ship_notice`] body. Nothing is sent for an update that fails
-//!   `ShipmentUpdate::validate` (`ChannelError::Configuration`, field `shipment`) or for a
-//!   partial shipment on a channel without `partial_shipments`
-//!   (`ChannelError::Refused { operation: "shipnotify", status: 0 }`); see
+//!   `ShipmentUpdate::check_for` (invalid, or partial on a channel without
+//!   `partial_shipments`): `ChannelError::InvalidShipment`; see
 //!   [`CustomStoreChannel::ship_notice`].
 //! - **HTTP** ([`client`]): 401 is an authentication error, 403 a permission error, 429 rate
 //!   limited (honouring `Retry-After`), 5xx, timeouts and connection failures transient, any

@@ -5,8 +5,8 @@ mod common;
 use chrono::{NaiveDate, TimeZone, Utc};
 use common::*;
 use orderport_core::{
-    ChannelError, OrderRef, SellingChannel, ShipmentKind, ShipmentScope, ShipmentUpdate,
-    ShippedItem,
+    shipment::InvalidShipment, ChannelError, OrderRef, SellingChannel, ShipmentKind, ShipmentScope,
+    ShipmentUpdate, ShippedItem,
 };
 use rust_decimal::Decimal;
 use wiremock::matchers::{basic_auth, body_string, header, method, query_param};
@@ -166,8 +166,13 @@ async fn a_partial_shipment_is_refused_unsent_when_the_channel_takes_none() {
         orderport_custom_store::CustomStoreChannel::new(&WHOLE_ONLY, &file.stores[0]).unwrap();
     let err = channel.push_shipment(&update()).await.unwrap_err();
     assert!(
-        matches!(&err, ChannelError::Refused { status: 0, operation, detail, .. }
-            if operation == "shipnotify" && detail.contains("partial")),
+        matches!(
+            &err,
+            ChannelError::InvalidShipment {
+                reason: InvalidShipment::PartialNotSupported { .. },
+                ..
+            }
+        ) && err.to_string().contains("partial"),
         "{err}"
     );
     // The same update, complete, is sent.
@@ -200,8 +205,8 @@ async fn an_invalid_update_is_refused_before_anything_is_sent() {
     for bad in [partial_without_items, no_tracking, zero] {
         let err = channel.push_shipment(&bad).await.unwrap_err();
         assert!(
-            matches!(&err, ChannelError::Configuration { field, detail, .. }
-                if field == "shipment" && detail.starts_with("not sent")),
+            matches!(&err, ChannelError::InvalidShipment { store, .. } if store == "hq")
+                && err.to_string().contains("not sent"),
             "{err}"
         );
         assert!(!err.is_retryable());

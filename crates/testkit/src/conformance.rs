@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{Offset, TimeZone};
 use futures::StreamExt;
+use orderport_core::shipment::InvalidShipment;
 use orderport_core::{
     pages, ChannelError, ConfigError, FetchOutcome, Order, Page, ReasonCode, Rejection,
     SellingChannel, ShipmentScope, StoreConfig, UnmappedPolicy,
@@ -827,8 +828,14 @@ async fn check_shipment(connector: &Connector, name: &str, partial: bool) -> Che
         let refuses_partial = partial && !supports_partial_shipments(connector, &run.store);
         if refuses_partial {
             check.ensure(
-                matches!(run.result, Err(ChannelError::Refused { .. })),
-                "the channel declares partial_shipments = false, so a partial shipment must be refused (ChannelError::Refused)",
+                matches!(
+                    run.result,
+                    Err(ChannelError::InvalidShipment {
+                        reason: InvalidShipment::PartialNotSupported { .. },
+                        ..
+                    })
+                ),
+                "the channel declares partial_shipments = false, so a partial shipment must be refused with ChannelError::InvalidShipment (PartialNotSupported): call ShipmentUpdate::check_for before sending",
             );
             check.ensure(
                 run.scenario.exchanges.is_empty(),
@@ -886,7 +893,7 @@ pub async fn check_shipment_full(connector: &Connector) -> CheckResult {
 
 /// `shipment-partial`: as `shipment-full`, for a `ShipmentScope::Partial` shipment. A channel
 /// whose `Capabilities::partial_shipments` is false must instead refuse it with
-/// `ChannelError::Refused` and send nothing.
+/// `ChannelError::InvalidShipment` (`PartialNotSupported`) and send nothing.
 pub async fn check_shipment_partial(connector: &Connector) -> CheckResult {
     check_shipment(connector, "shipment-partial", true).await
 }

@@ -92,6 +92,8 @@ pub enum ResultKind {
     Protocol,
     /// `ChannelError::Refused`.
     Refused,
+    /// `ChannelError::InvalidShipment`.
+    InvalidShipment,
     /// `ChannelError::Configuration`.
     Configuration,
 }
@@ -108,6 +110,7 @@ impl ResultKind {
             Err(E::Transient { .. }) => Self::Transient,
             Err(E::Protocol { .. }) => Self::Protocol,
             Err(E::Refused { .. }) => Self::Refused,
+            Err(E::InvalidShipment { .. }) => Self::InvalidShipment,
             Err(E::Configuration { .. }) => Self::Configuration,
         }
     }
@@ -123,6 +126,7 @@ impl fmt::Display for ResultKind {
             Self::Transient => "transient",
             Self::Protocol => "protocol",
             Self::Refused => "refused",
+            Self::InvalidShipment => "invalid_shipment",
             Self::Configuration => "configuration",
         })
     }

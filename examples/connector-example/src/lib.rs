@@ -246,7 +246,13 @@ impl SellingChannel for AcmeChannel {
             field: "shipment".to_owned(),
             detail,
         };
-        update.validate().map_err(|e| refuse(e.to_string()))?;
+        // Validity, and what the channel can take (partial shipments), before anything is sent.
+        update
+            .check_for(&SPEC)
+            .map_err(|reason| ChannelError::InvalidShipment {
+                store: self.profile.id.clone(),
+                reason,
+            })?;
         let id = update.order.external_id.as_deref().ok_or_else(|| {
             refuse(format!(
                 "order {}: Acme needs the order's external_id",

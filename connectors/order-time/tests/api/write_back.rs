@@ -192,9 +192,13 @@ async fn a_partial_shipment_is_refused_before_anything_is_sent() {
         .push_shipment(&update(ShipmentScope::Partial(vec![item()])))
         .await
         .unwrap_err();
-    assert!(matches!(err, ChannelError::Refused { .. }), "{err:?}");
     assert!(
-        err.to_string().contains("cannot be shipped in part"),
+        matches!(err, ChannelError::InvalidShipment { .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("Order Time does not accept partial shipments"),
         "{err}"
     );
     assert!(server.received_requests().await.unwrap().is_empty());
