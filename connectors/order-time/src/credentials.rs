@@ -35,17 +35,9 @@ impl Credentials {
     /// `dev_key` is sent instead of the password.
     pub fn from_config(config: &StoreConfig) -> Result<Self, ConfigError> {
         let email = config
-            .username
-            .as_deref()
-            .map(str::trim)
-            .filter(|u| !u.is_empty())
-            .ok_or_else(|| {
-                ConfigError::store(
-                    &config.id,
-                    "username",
-                    "set it to the Order Time API user's e-mail (the master admin's for the ShipStation integration)",
-                )
-            })?
+            .required_username(
+                "set it to the Order Time API user's e-mail (the master admin's for the ShipStation integration)",
+            )?
             .to_owned();
         if !email.contains('@') {
             return Err(ConfigError::store(

@@ -115,6 +115,16 @@ impl StoreConfig {
         result.map_err(|e| ConfigError::store(&self.id, "status_map", e.to_string()))
     }
 
+    /// The `username`, trimmed, or an error on the `username` field saying `hint` (how to fill it)
+    /// when it is missing or blank.
+    pub fn required_username(&self, hint: &str) -> Result<&str, ConfigError> {
+        self.username
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .ok_or_else(|| ConfigError::store(&self.id, "username", hint))
+    }
+
     /// A connector-specific string setting.
     pub fn setting_str(&self, key: &str) -> Result<Option<&str>, ConfigError> {
         match self.settings.get(key) {

@@ -167,6 +167,21 @@ fn an_unset_secret_variable_names_the_variable() {
 }
 
 #[test]
+fn a_blank_username_is_an_error_naming_the_field_with_the_hint() {
+    let file = parse(&format!("{HEAD}username = \"  \"\n")).unwrap();
+    let err = file.stores[0]
+        .required_username("copy it from the channel")
+        .unwrap_err();
+    assert_eq!(
+        (err.store.as_deref(), err.field.as_str()),
+        (Some("s1"), "username")
+    );
+    assert!(err.to_string().contains("copy it from the channel"));
+    let file = parse(&format!("{HEAD}username = \" vendor \"\n")).unwrap();
+    assert_eq!(file.stores[0].required_username("x"), Ok("vendor"));
+}
+
+#[test]
 fn duplicate_ids_and_missing_fields_are_refused() {
     let err = parse(&format!("{HEAD}{HEAD}")).unwrap_err();
     assert_eq!(err.field, "id");

@@ -48,18 +48,9 @@ impl Credentials {
 
     /// The store's `username` and `password`, both required.
     pub fn from_config(config: &StoreConfig) -> Result<Self, ConfigError> {
-        let username = config
-            .username
-            .as_deref()
-            .map(str::trim)
-            .filter(|u| !u.is_empty())
-            .ok_or_else(|| {
-                ConfigError::store(
-                    &config.id,
-                    "username",
-                    "the Custom Store user name is missing; copy it from the channel's ShipStation settings",
-                )
-            })?;
+        let username = config.required_username(
+            "the Custom Store user name is missing; copy it from the channel's ShipStation settings",
+        )?;
         let password = config
             .secrets
             .password
