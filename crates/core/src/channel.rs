@@ -55,6 +55,8 @@ pub struct StoreProfile {
     pub zone: StoreZone,
     /// The resolved status mapping.
     pub statuses: StatusMapping,
+    /// The most pages one window's walk may take ([`StoreConfig::max_pages_per_window`]).
+    pub max_pages_per_window: u32,
 }
 
 impl StoreProfile {
@@ -72,6 +74,7 @@ impl StoreProfile {
             name: config.name.clone(),
             zone: config.timezone,
             statuses: config.status_mapping(spec.default_statuses)?,
+            max_pages_per_window: config.max_pages_per_window,
         })
     }
 }

@@ -11,6 +11,8 @@
 //! timezone = "America/Chicago"    # the store server's IANA zone; default UTC
 //! unmapped_status = "reject"      # or a canonical status to use instead
 //! status_match = "case_sensitive" # or "case_insensitive"
+//! allow_insecure_http = false     # plain http:// to a non-loopback host is refused unless true
+//! max_pages_per_window = 10000    # a walk of one window that needs more pages fails
 //! [store.status_map]              # canonical status -> the channel's raw strings
 //! awaiting_payment = ["unpaid"]
 //! awaiting_shipment = ["paid"]
@@ -90,9 +92,20 @@ pub struct StoreConfig {
     pub status_match: StatusMatch,
     /// The store's own mapping, replacing the connector's default when present.
     pub status_map: Option<BTreeMap<CanonicalStatus, Vec<String>>>,
+    /// Whether plain `http://` may carry this store's credentials to a host that is not
+    /// loopback (`allow_insecure_http = true`). Off by default: such a URL is refused when the
+    /// channel is built.
+    pub allow_insecure_http: bool,
+    /// The most pages one window's walk may take (`max_pages_per_window`, default
+    /// [`DEFAULT_MAX_PAGES_PER_WINDOW`]); a walk that needs more fails with a clear error
+    /// instead of running forever on a server that never stops paging.
+    pub max_pages_per_window: u32,
     /// Connector-specific settings.
     pub settings: toml::Table,
 }
+
+/// The default of [`StoreConfig::max_pages_per_window`].
+pub const DEFAULT_MAX_PAGES_PER_WINDOW: u32 = 10_000;
 
 impl StoreConfig {
     /// The store's status mapping: its own `status_map`, or else the connector's default.
@@ -201,6 +214,8 @@ struct RawStore {
     unmapped_status: Option<String>,
     status_match: Option<StatusMatch>,
     status_map: Option<BTreeMap<String, Vec<String>>>,
+    allow_insecure_http: Option<bool>,
+    max_pages_per_window: Option<i64>,
     #[serde(flatten)]
     rest: toml::Table,
 }
@@ -296,6 +311,19 @@ fn parse_store(
         .status_map
         .map(|map| parse_status_map(&id, map))
         .transpose()?;
+    let max_pages_per_window = match raw.max_pages_per_window {
+        None => DEFAULT_MAX_PAGES_PER_WINDOW,
+        Some(n) => u32::try_from(n).ok().filter(|n| *n >= 1).ok_or_else(|| {
+            ConfigError::store(
+                &id,
+                "max_pages_per_window",
+                format!(
+                    "{n} is out of range; use 1 to {} (default {DEFAULT_MAX_PAGES_PER_WINDOW})",
+                    u32::MAX
+                ),
+            )
+        })?,
+    };
     let mut rest = raw.rest;
     let secrets = take_secrets(&id, &mut rest, env)?;
     let config = StoreConfig {
@@ -309,6 +337,8 @@ fn parse_store(
         unmapped_status,
         status_match: raw.status_match.unwrap_or_default(),
         status_map,
+        allow_insecure_http: raw.allow_insecure_http.unwrap_or(false),
+        max_pages_per_window,
         settings: rest,
     };
     // Check duplicates now so that a bad mapping fails at load, not at the first order.

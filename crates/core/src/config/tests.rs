@@ -190,3 +190,30 @@ fn duplicate_ids_and_missing_fields_are_refused() {
     assert!(err.to_string().contains("channel"), "{err}");
     assert!(parse("[[stores]]\nid = 1\n").is_err());
 }
+
+#[test]
+fn insecure_http_and_the_page_limit_are_common_store_keys() {
+    let file = parse(GOOD).unwrap();
+    let store = file.store("spark-hq").unwrap();
+    assert!(!store.allow_insecure_http);
+    assert_eq!(store.max_pages_per_window, DEFAULT_MAX_PAGES_PER_WINDOW);
+    assert!(store.settings.is_empty(), "{:?}", store.settings);
+
+    let text = GOOD.replace(
+        "timezone = \"America/Chicago\"",
+        "timezone = \"America/Chicago\"\nallow_insecure_http = true\nmax_pages_per_window = 50",
+    );
+    let file = parse(&text).unwrap();
+    let store = file.store("spark-hq").unwrap();
+    assert!(store.allow_insecure_http);
+    assert_eq!(store.max_pages_per_window, 50);
+    assert!(store.settings.is_empty(), "{:?}", store.settings);
+
+    for bad in ["0", "-3", "99999999999"] {
+        let text = GOOD.replace(
+            "timezone = \"America/Chicago\"",
+            &format!("timezone = \"America/Chicago\"\nmax_pages_per_window = {bad}"),
+        );
+        expect_error(&text, "spark-hq", "max_pages_per_window", "out of range");
+    }
+}

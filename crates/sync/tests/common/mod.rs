@@ -116,6 +116,7 @@ impl FakeChannel {
                 name: "Store One".into(),
                 zone,
                 statuses: mapping,
+                max_pages_per_window: orderport_core::config::DEFAULT_MAX_PAGES_PER_WINDOW,
             },
             data: Mutex::new(Vec::new()),
             page_size,
