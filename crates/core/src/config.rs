@@ -140,28 +140,34 @@ impl StoreConfig {
 
     /// A connector-specific string setting.
     pub fn setting_str(&self, key: &str) -> Result<Option<&str>, ConfigError> {
-        match self.settings.get(key) {
-            None => Ok(None),
-            Some(toml::Value::String(s)) => Ok(Some(s)),
-            Some(other) => Err(ConfigError::store(
-                &self.id,
-                key,
-                format!("expected a string, found {}", other.type_str()),
-            )),
-        }
+        crate::settings::get_str(&self.settings, key).map_err(|e| self.setting_error(e))
     }
 
     /// A connector-specific integer setting.
     pub fn setting_u64(&self, key: &str) -> Result<Option<u64>, ConfigError> {
-        match self.settings.get(key) {
-            None => Ok(None),
-            Some(toml::Value::Integer(i)) if *i >= 0 => Ok(Some(*i as u64)),
-            Some(other) => Err(ConfigError::store(
-                &self.id,
-                key,
-                format!("expected a non-negative integer, found {other}"),
-            )),
-        }
+        crate::settings::get_u64(&self.settings, key).map_err(|e| self.setting_error(e))
+    }
+
+    /// A connector-specific boolean setting.
+    pub fn setting_bool(&self, key: &str) -> Result<Option<bool>, ConfigError> {
+        crate::settings::get_bool(&self.settings, key).map_err(|e| self.setting_error(e))
+    }
+
+    /// A connector-specific integer setting in `min..=max`, `default` when absent.
+    pub fn setting_ranged(
+        &self,
+        key: &str,
+        min: u64,
+        max: u64,
+        default: u64,
+    ) -> Result<u64, ConfigError> {
+        crate::settings::ranged(&self.settings, key, min, max, default)
+            .map_err(|e| self.setting_error(e))
+    }
+
+    /// A [`SettingError`](crate::settings::SettingError) on one of this store's keys.
+    pub fn setting_error(&self, error: crate::settings::SettingError) -> ConfigError {
+        ConfigError::store(&self.id, error.key, error.message)
     }
 
     /// Fails on a setting the connector does not know, so that typos do not pass silently.

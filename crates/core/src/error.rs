@@ -66,6 +66,19 @@ pub enum ChannelError {
         /// What the channel said.
         detail: String,
     },
+    /// The channel answered with a redirect. No redirect is followed: the request would carry
+    /// the store's credentials to whatever address the redirect names.
+    #[error("store {store}: {operation} was answered with HTTP {status}, a redirect to {target}; orderport follows no redirect, since it would carry the credentials there: if that address is really the channel's, set the store's url to it")]
+    Redirected {
+        /// The store's id.
+        store: String,
+        /// The call that was redirected.
+        operation: String,
+        /// The HTTP status (301, 302, 303, 307, 308).
+        status: u16,
+        /// The host the redirect points to (never the whole URL, which may carry credentials).
+        target: String,
+    },
     /// A shipment update that was not sent: it is invalid, or the channel cannot take it.
     #[error("store {store}: shipment not sent: {reason}")]
     InvalidShipment {

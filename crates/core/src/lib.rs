@@ -49,6 +49,7 @@ pub mod order;
 pub mod rejection;
 pub mod requirements;
 pub mod retry;
+pub mod settings;
 pub mod shipment;
 pub mod status;
 pub mod store_time;

@@ -1,5 +1,7 @@
 //! Retrying channel calls: 429 honours the server's Retry-After, transient failures back off
-//! exponentially with jitter up to a bound, and everything else fails at once.
+//! exponentially with jitter up to a bound, and everything else fails at once. A Retry-After
+//! longer than `max_delay` is not waited for: retrying sooner would only be refused again, so
+//! the call fails at once with the wait the server asked for.
 
 use std::future::Future;
 use std::time::Duration;
@@ -15,7 +17,7 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
     /// The first backoff; each later one doubles, with full jitter.
     pub base_delay: Duration,
-    /// No single wait is longer, whatever the server asks for.
+    /// No single wait is longer. A server asking for a longer `Retry-After` is not retried.
     pub max_delay: Duration,
 }
 
@@ -30,8 +32,9 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// The wait before attempt `attempt + 1` after `error`, or `None` when it must not be retried
-    /// or the attempts are used up. `attempt` counts from 1.
+    /// The wait before attempt `attempt + 1` after `error`, or `None` when it must not be retried,
+    /// the attempts are used up, or the server's Retry-After is over `max_delay`. `attempt`
+    /// counts from 1.
     pub fn delay_after(&self, attempt: u32, error: &ChannelError) -> Option<Duration> {
         if attempt >= self.max_attempts {
             return None;
@@ -40,7 +43,7 @@ impl RetryPolicy {
             ChannelError::RateLimited {
                 retry_after: Some(wait),
                 ..
-            } => Some((*wait).min(self.max_delay)),
+            } => (*wait <= self.max_delay).then_some(*wait),
             ChannelError::RateLimited { .. } | ChannelError::Transient { .. } => {
                 Some(self.backoff(attempt))
             }
@@ -102,7 +105,7 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_is_honoured_up_to_the_bound() {
+    fn retry_after_is_honoured_and_a_longer_one_is_not_waited_for() {
         let policy = RetryPolicy::default();
         let limited = ChannelError::RateLimited {
             store: "s".into(),
@@ -116,7 +119,7 @@ mod tests {
             store: "s".into(),
             retry_after: Some(Duration::from_secs(3600)),
         };
-        assert_eq!(policy.delay_after(1, &huge), Some(policy.max_delay));
+        assert_eq!(policy.delay_after(1, &huge), None);
     }
 
     #[test]

@@ -1,0 +1,81 @@
+//! [`HttpClient`]: the `reqwest::Client` requests go through. By default one client per
+//! process ([`HttpClient::shared`]), so connections are pooled across stores; a host platform
+//! can hand in its own (connection pool, TLS roots, proxy) with [`HttpClient::from_reqwest`].
+//!
+//! orderport's own client follows **no redirect** and sends **no `Referer`**: reqwest strips
+//! `Authorization` on a cross-host hop but forwards custom credential headers (`apiKey`), and
+//! its `Referer` carries the previous URL, query-string secrets included. A redirect therefore
+//! comes back as a 3xx reply, which [`crate::HttpService`] reports as
+//! `ChannelError::Redirected` naming the target host. A host-supplied client should be built
+//! from [`client_builder`] for the same reason; if it follows a redirect anyway, the reply is
+//! refused and reported the same way, though its credentials have then already travelled.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// How long connecting may take on orderport's own client.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The `User-Agent` of orderport's own client.
+pub const USER_AGENT: &str = concat!("orderport/", env!("CARGO_PKG_VERSION"));
+
+/// A `reqwest::ClientBuilder` with orderport's safety settings: no redirects, no `Referer`, a
+/// connect timeout and orderport's user agent. Start a host-supplied client from it.
+pub fn client_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .referer(false)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .user_agent(USER_AGENT)
+}
+
+/// The client requests are sent with. Cheap to clone (reqwest's client is a handle to a
+/// shared pool).
+#[derive(Debug, Clone)]
+pub struct HttpClient {
+    inner: reqwest::Client,
+    host_supplied: bool,
+}
+
+/// orderport's own client could not be built (the TLS backend failed to initialise).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot build the HTTP client: {0}")]
+pub struct ClientError(pub String);
+
+impl HttpClient {
+    /// The process-wide client built from [`client_builder`], created on first use.
+    pub fn shared() -> Result<Self, ClientError> {
+        static SHARED: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
+        let built = SHARED.get_or_init(|| {
+            client_builder()
+                .build()
+                .map_err(|e| e.without_url().to_string())
+        });
+        match built {
+            Ok(client) => Ok(Self {
+                inner: client.clone(),
+                host_supplied: false,
+            }),
+            Err(e) => Err(ClientError(e.clone())),
+        }
+    }
+
+    /// A client the host platform built (its pool, TLS roots, proxy). Build it from
+    /// [`client_builder`] so that it follows no redirect and sends no `Referer`.
+    pub fn from_reqwest(client: reqwest::Client) -> Self {
+        Self {
+            inner: client,
+            host_supplied: true,
+        }
+    }
+
+    /// The reqwest client.
+    pub fn reqwest(&self) -> &reqwest::Client {
+        &self.inner
+    }
+
+    /// Whether the host platform supplied it.
+    pub fn is_host_supplied(&self) -> bool {
+        self.host_supplied
+    }
+}
