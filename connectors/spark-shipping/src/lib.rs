@@ -74,6 +74,7 @@ mod tests;
 
 use orderport_core::{ConfigError, SellingChannel, StoreConfig};
 use orderport_custom_store::CustomStoreChannel;
+use orderport_http::HttpClient;
 
 pub use spec::SPEC;
 
@@ -86,4 +87,17 @@ pub use orderport_custom_store::SETTINGS;
 /// inconsistent, or a setting is unknown or out of range.
 pub fn connect(config: &StoreConfig) -> Result<Box<dyn SellingChannel>, ConfigError> {
     Ok(Box::new(CustomStoreChannel::new(&SPEC, config)?))
+}
+
+/// [`connect`], sending through the host platform's HTTP client (build it from
+/// [`orderport_http::client_builder`] so that it follows no redirect).
+pub fn connect_with(
+    config: &StoreConfig,
+    client: &HttpClient,
+) -> Result<Box<dyn SellingChannel>, ConfigError> {
+    Ok(Box::new(CustomStoreChannel::with_client(
+        &SPEC,
+        config,
+        client.clone(),
+    )?))
 }

@@ -8,6 +8,8 @@ use orderport_core::{
     StoreConfig, StoreProfile, TimeWindow,
 };
 
+use orderport_http::HttpClient;
+
 use crate::client::CustomStoreClient;
 use crate::export::{parse_page, ParseContext};
 use crate::paging::PageCursor;
@@ -28,9 +30,21 @@ impl CustomStoreChannel {
     /// the URL is not http(s), the user name or password is missing, the status mapping is
     /// inconsistent, or a setting is unknown or out of range.
     pub fn new(spec: &'static ChannelSpec, config: &StoreConfig) -> Result<Self, ConfigError> {
+        let client = HttpClient::shared()
+            .map_err(|e| ConfigError::store(&config.id, "url", e.to_string()))?;
+        Self::with_client(spec, config, client)
+    }
+
+    /// [`new`](Self::new), sending through `client` (a host platform's own pool, TLS roots or
+    /// proxy; build it from [`orderport_http::client_builder`]).
+    pub fn with_client(
+        spec: &'static ChannelSpec,
+        config: &StoreConfig,
+        client: HttpClient,
+    ) -> Result<Self, ConfigError> {
         let profile = StoreProfile::new(config, spec)?;
         let settings = CustomStoreSettings::from_config(config)?;
-        let client = CustomStoreClient::from_config(config, settings)?;
+        let client = CustomStoreClient::from_config(config, settings, client)?;
         Ok(Self {
             spec,
             profile,
@@ -55,6 +69,7 @@ impl CustomStoreChannel {
             store: &self.profile,
             window,
             default_weight_unit: self.settings().default_weight_unit,
+            max_orders: self.settings().max_orders_per_page,
         }
     }
 

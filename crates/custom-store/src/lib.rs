@@ -13,10 +13,11 @@
 //!   `ShipmentUpdate::check_for` (invalid, or partial on a channel without
 //!   `partial_shipments`): `ChannelError::InvalidShipment`; see
 //!   [`CustomStoreChannel::ship_notice`].
-//! - **HTTP** ([`client`]): 401 is an authentication error, 403 a permission error, 429 rate
-//!   limited (honouring `Retry-After`), 5xx, timeouts and connection failures transient, any
-//!   other 4xx refused. Retries follow the store's [`settings`]. No message, error or log line
-//!   ever carries the password.
+//! - **HTTP** ([`client`], over the shared [`orderport_http`] layer): 401 is an authentication
+//!   error, 403 a permission error, 429 rate limited (honouring `Retry-After`), 5xx, timeouts
+//!   and connection failures transient, any other 4xx refused, a redirect refused (never
+//!   followed). Retries follow the store's [`settings`]; a shipnotify is retried only when the
+//!   server surely did not process it. No message, error or log line ever carries the password.
 //!
 //! # The export window
 //!

@@ -6,15 +6,16 @@
 //! | `request_timeout_secs` | 60 | one HTTP request, body included |
 //! | `retry_max_attempts` | 5 | attempts per request, the first included; 1 disables retries |
 //! | `retry_base_delay_ms` | 500 | the first backoff; later ones double, with jitter |
-//! | `retry_max_delay_ms` | 60000 | the longest single wait, `Retry-After` included |
+//! | `retry_max_delay_ms` | 60000 | the longest single wait; a longer `Retry-After` is not waited for |
+//! | `max_orders_per_page` | 10000 | a page holding more `<Order>` elements is a protocol error |
 //! | `default_weight_units` | `pounds` | the unit of a weight sent without `WeightUnits` |
 //!
-//! The store's zone (`timezone`) and status mapping are common store keys, read by
+//! The HTTP keys are read by [`orderport_http::HttpSettings`], with the same ranges for every
+//! channel. The store's zone (`timezone`) and status mapping are common store keys, read by
 //! [`orderport_core::StoreProfile`].
 
-use std::time::Duration;
-
-use orderport_core::{ConfigError, RetryPolicy, StoreConfig, WeightUnit};
+use orderport_core::{ConfigError, StoreConfig, WeightUnit};
+use orderport_http::HttpSettings;
 
 /// Every setting key a Custom Store channel knows; any other is a configuration error.
 pub const SETTINGS: &[&str] = &[
@@ -23,24 +24,22 @@ pub const SETTINGS: &[&str] = &[
     "retry_max_attempts",
     "retry_base_delay_ms",
     "retry_max_delay_ms",
+    "max_orders_per_page",
     "default_weight_units",
 ];
 
-/// The default reply size limit: 32 MiB.
-pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 32 * 1024 * 1024;
-
-/// The default request timeout.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// The default of `max_orders_per_page`: far above what any endpoint sends (100 to 500), and
+/// low enough that a page of empty `<Order/>` elements, each a rejection with its reasons,
+/// stays within a few tens of MiB.
+pub const DEFAULT_MAX_ORDERS_PER_PAGE: u64 = 10_000;
 
 /// A store's Custom Store settings, validated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CustomStoreSettings {
-    /// The largest reply read, in bytes.
-    pub max_response_bytes: u64,
-    /// The timeout of one HTTP request.
-    pub request_timeout: Duration,
-    /// How requests are retried.
-    pub retry: RetryPolicy,
+    /// Timeouts, the reply size limit and retries.
+    pub http: HttpSettings,
+    /// The most orders one page may hold.
+    pub max_orders_per_page: usize,
     /// The unit of a weight sent without `WeightUnits`.
     pub default_weight_unit: WeightUnit,
 }
@@ -48,9 +47,8 @@ pub struct CustomStoreSettings {
 impl Default for CustomStoreSettings {
     fn default() -> Self {
         Self {
-            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
-            request_timeout: DEFAULT_REQUEST_TIMEOUT,
-            retry: RetryPolicy::default(),
+            http: HttpSettings::default(),
+            max_orders_per_page: DEFAULT_MAX_ORDERS_PER_PAGE as usize,
             default_weight_unit: WeightUnit::Pounds,
         }
     }
@@ -61,67 +59,17 @@ impl CustomStoreSettings {
     pub fn from_config(config: &StoreConfig) -> Result<Self, ConfigError> {
         config.reject_unknown_settings(SETTINGS)?;
         let defaults = Self::default();
-        let ranged = |key: &str, min: u64, max: u64, default: u64| -> Result<u64, ConfigError> {
-            let value = config.setting_u64(key)?.unwrap_or(default);
-            if (min..=max).contains(&value) {
-                Ok(value)
-            } else {
-                Err(ConfigError::store(
-                    &config.id,
-                    key,
-                    format!("{value} is out of range; use a value from {min} to {max}"),
-                ))
-            }
-        };
-        let max_response_bytes = ranged(
-            "max_response_bytes",
-            1,
-            u64::MAX,
-            defaults.max_response_bytes,
-        )?;
-        let timeout = ranged("request_timeout_secs", 1, 3600, 60)?;
-        let attempts = ranged(
-            "retry_max_attempts",
-            1,
-            20,
-            u64::from(defaults.retry.max_attempts),
-        )?;
-        let base = ranged(
-            "retry_base_delay_ms",
-            0,
-            3_600_000,
-            millis(defaults.retry.base_delay),
-        )?;
-        let max = ranged(
-            "retry_max_delay_ms",
-            0,
-            3_600_000,
-            millis(defaults.retry.max_delay),
-        )?;
-        if base > max {
-            return Err(ConfigError::store(
-                &config.id,
-                "retry_base_delay_ms",
-                format!(
-                    "{base} is above retry_max_delay_ms ({max}); lower it or raise the maximum"
-                ),
-            ));
-        }
         Ok(Self {
-            max_response_bytes,
-            request_timeout: Duration::from_secs(timeout),
-            retry: RetryPolicy {
-                max_attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-                base_delay: Duration::from_millis(base),
-                max_delay: Duration::from_millis(max),
-            },
+            http: HttpSettings::from_store(config, defaults.http)?,
+            max_orders_per_page: config.setting_ranged(
+                "max_orders_per_page",
+                1,
+                1_000_000,
+                DEFAULT_MAX_ORDERS_PER_PAGE,
+            )? as usize,
             default_weight_unit: weight_unit(config)?,
         })
     }
-}
-
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn weight_unit(config: &StoreConfig) -> Result<WeightUnit, ConfigError> {
@@ -141,6 +89,8 @@ fn weight_unit(config: &StoreConfig) -> Result<WeightUnit, ConfigError> {
 mod tests {
     use orderport_core::StoresFile;
 
+    use std::time::Duration;
+
     use super::*;
 
     fn config(extra: &str) -> StoreConfig {
@@ -157,22 +107,25 @@ mod tests {
     fn defaults_apply_when_nothing_is_set() {
         let settings = CustomStoreSettings::from_config(&config("")).unwrap();
         assert_eq!(settings, CustomStoreSettings::default());
-        assert_eq!(settings.max_response_bytes, 32 * 1024 * 1024);
-        assert_eq!(settings.request_timeout, Duration::from_secs(60));
+        assert_eq!(settings.http.max_response_bytes, 32 * 1024 * 1024);
+        assert_eq!(settings.http.request_timeout, Duration::from_secs(60));
+        assert_eq!(settings.max_orders_per_page, 10_000);
     }
 
     #[test]
     fn every_setting_is_read() {
         let settings = CustomStoreSettings::from_config(&config(
             "max_response_bytes = 2048\nrequest_timeout_secs = 5\nretry_max_attempts = 2\n\
-             retry_base_delay_ms = 10\nretry_max_delay_ms = 20\ndefault_weight_units = \"oz\"",
+             retry_base_delay_ms = 10\nretry_max_delay_ms = 20\ndefault_weight_units = \"oz\"\n\
+             max_orders_per_page = 500",
         ))
         .unwrap();
-        assert_eq!(settings.max_response_bytes, 2048);
-        assert_eq!(settings.request_timeout, Duration::from_secs(5));
-        assert_eq!(settings.retry.max_attempts, 2);
-        assert_eq!(settings.retry.base_delay, Duration::from_millis(10));
-        assert_eq!(settings.retry.max_delay, Duration::from_millis(20));
+        assert_eq!(settings.http.max_response_bytes, 2048);
+        assert_eq!(settings.http.request_timeout, Duration::from_secs(5));
+        assert_eq!(settings.http.retry.max_attempts, 2);
+        assert_eq!(settings.http.retry.base_delay, Duration::from_millis(10));
+        assert_eq!(settings.http.retry.max_delay, Duration::from_millis(20));
+        assert_eq!(settings.max_orders_per_page, 500);
         assert_eq!(settings.default_weight_unit, WeightUnit::Ounces);
     }
 
@@ -194,6 +147,7 @@ mod tests {
                 "retry_base_delay_ms",
             ),
             ("default_weight_units = \"stone\"", "default_weight_units"),
+            ("max_orders_per_page = 0", "max_orders_per_page"),
         ] {
             let err = CustomStoreSettings::from_config(&config(extra)).unwrap_err();
             assert_eq!(err.field, field, "{extra}");

@@ -120,11 +120,23 @@ async fn the_label_date_is_written_in_the_store_wall_clock() {
 }
 
 #[tokio::test]
-async fn any_non_2xx_reply_is_an_error() {
-    for (status, retried) in [(404, false), (400, false), (401, false), (500, true)] {
+async fn any_non_2xx_reply_is_an_error_and_only_a_429_is_retried() {
+    // A shipnotify sent twice may notify the buyer twice: only a 429 (refused before it was
+    // processed) is retried, never a 5xx, which may come after the store processed it.
+    for (status, retried) in [
+        (404, false),
+        (400, false),
+        (401, false),
+        (500, false),
+        (429, true),
+    ] {
         let server = MockServer::start().await;
         Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(status).set_body_string("unknown order"))
+            .respond_with(
+                ResponseTemplate::new(status)
+                    .insert_header("Retry-After", "0")
+                    .set_body_string("unknown order"),
+            )
             .expect(if retried { 3 } else { 1 })
             .mount(&server)
             .await;
@@ -136,6 +148,7 @@ async fn any_non_2xx_reply_is_an_error() {
                 "{err}"
             ),
             401 => assert!(matches!(err, ChannelError::Authentication { .. }), "{err}"),
+            429 => assert!(matches!(err, ChannelError::RateLimited { .. }), "{err}"),
             _ => assert!(matches!(err, ChannelError::Transient { .. }), "{err}"),
         }
     }

@@ -138,7 +138,14 @@ impl Failures {
         }
     }
 
-    fn add(&mut self, check: &str, message: impl Into<String>) {
+    /// A single failure of `check`.
+    pub(crate) fn one(check: &str, message: impl Into<String>) -> Self {
+        let mut failures = Self::default();
+        failures.add(check, message);
+        failures
+    }
+
+    pub(crate) fn add(&mut self, check: &str, message: impl Into<String>) {
         self.0.push(Failure {
             check: check.to_owned(),
             message: message.into(),
@@ -1210,6 +1217,10 @@ pub async fn conformance_report(connector: &Connector) -> CheckResult {
     failures.absorb(check_unavailable(connector).await);
     failures.absorb(check_html_error(connector).await);
     failures.absorb(check_connector_scenarios(connector).await);
+    failures.absorb(crate::hostile::check_redirects(connector).await);
+    failures.absorb(crate::hostile::check_echoed_secrets(connector).await);
+    failures.absorb(crate::hostile::check_insecure_http(connector).await);
+    failures.absorb(crate::hostile::check_body_limit(connector).await);
     failures.into_result()
 }
 

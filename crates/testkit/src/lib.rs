@@ -8,6 +8,8 @@
 //!   explicitly, that the connector made exactly the recorded requests.
 //! - [`conformance`]: the checks (`check_multi_page`, `check_rate_limited`, …) and
 //!   [`run_conformance`], which runs them all and every connector-specific scenario.
+//! - [`hostile`]: checks against hostile servers on loopback (redirects, echoed secrets, plain
+//!   http, oversized replies), part of [`run_conformance`].
 //! - [`hygiene`]: fixtures never hold real-looking credentials, e-mail addresses or phone numbers.
 //! - [`xsd`]: XML Schema validation with the system libxml2, so that bodies marked strict follow
 //!   the published schema and bodies marked lenient really do not.
@@ -53,6 +55,7 @@
 #![warn(missing_docs)]
 
 pub mod conformance;
+pub mod hostile;
 pub mod hygiene;
 pub mod replay;
 pub mod scenario;

@@ -92,6 +92,8 @@ pub enum ResultKind {
     Protocol,
     /// `ChannelError::Refused`.
     Refused,
+    /// `ChannelError::Redirected`.
+    Redirected,
     /// `ChannelError::InvalidShipment`.
     InvalidShipment,
     /// `ChannelError::Configuration`.
@@ -110,6 +112,7 @@ impl ResultKind {
             Err(E::Transient { .. }) => Self::Transient,
             Err(E::Protocol { .. }) => Self::Protocol,
             Err(E::Refused { .. }) => Self::Refused,
+            Err(E::Redirected { .. }) => Self::Redirected,
             Err(E::InvalidShipment { .. }) => Self::InvalidShipment,
             Err(E::Configuration { .. }) => Self::Configuration,
         }
@@ -126,6 +129,7 @@ impl fmt::Display for ResultKind {
             Self::Transient => "transient",
             Self::Protocol => "protocol",
             Self::Refused => "refused",
+            Self::Redirected => "redirected",
             Self::InvalidShipment => "invalid_shipment",
             Self::Configuration => "configuration",
         })

@@ -1,30 +1,23 @@
-//! The store's user name and password, and the scrubbing that keeps the password out of every
-//! message.
+//! The store's user name and password, and how they are sent.
 
 use std::fmt;
 
 use orderport_core::secrecy::{ExposeSecret, SecretString};
 use orderport_core::{ConfigError, StoreConfig};
-use url::form_urlencoded;
-
-/// What replaces the password wherever it shows up in text.
-pub const REDACTED: &str = "[REDACTED]";
+use orderport_http::Auth;
 
 /// A Custom Store login. Debug output never shows the password.
 #[derive(Clone)]
 pub struct Credentials {
     username: String,
     password: SecretString,
-    /// The spellings of the password that could appear in text: raw, form-encoded,
-    /// percent-encoded. Longest first.
-    spellings: Vec<SecretString>,
 }
 
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Credentials")
             .field("username", &self.username)
-            .field("password", &REDACTED)
+            .field("password", &orderport_http::REDACTED)
             .finish()
     }
 }
@@ -32,17 +25,9 @@ impl fmt::Debug for Credentials {
 impl Credentials {
     /// A login from a user name and a password.
     pub fn new(username: impl Into<String>, password: SecretString) -> Self {
-        let raw = password.expose_secret();
-        let form: String = form_urlencoded::byte_serialize(raw.as_bytes()).collect();
-        let percent = form.replace('+', "%20");
-        let mut spellings: Vec<String> = vec![raw.to_owned(), form, percent];
-        spellings.retain(|s| !s.is_empty());
-        spellings.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        spellings.dedup();
         Self {
             username: username.into(),
             password,
-            spellings: spellings.into_iter().map(SecretString::from).collect(),
         }
     }
 
@@ -71,36 +56,11 @@ impl Credentials {
         &self.username
     }
 
-    /// The password, for the request only.
-    pub(crate) fn password(&self) -> &str {
-        self.password.expose_secret()
-    }
-
-    /// `text` with every spelling of the password replaced by `[REDACTED]`.
-    pub fn redact(&self, text: &str) -> String {
-        let mut text = text.to_owned();
-        for spelling in &self.spellings {
-            let spelling = spelling.expose_secret();
-            if text.contains(spelling) {
-                text = text.replace(spelling, REDACTED);
-            }
-        }
-        text
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_spelling_of_the_password_is_redacted() {
-        let credentials = Credentials::new("vendor", SecretString::from("p@ss w/rd&1"));
-        let text = "raw p@ss w/rd&1, form p%40ss+w%2Frd%261, percent p%40ss%20w%2Frd%261";
-        let clean = credentials.redact(text);
-        assert!(!clean.contains("p@ss"), "{clean}");
-        assert!(!clean.contains("p%40ss"), "{clean}");
-        assert_eq!(clean.matches(REDACTED).count(), 3, "{clean}");
-        assert!(!format!("{credentials:?}").contains("p@ss"));
+    /// How ShipStation sends them: HTTP Basic, and `SS-UserName`/`SS-Password` at the end of
+    /// the query string.
+    pub fn auth(&self) -> Auth {
+        Auth::basic(self.username.clone(), self.password.clone())
+            .with_plain_query("SS-UserName", self.username.clone())
+            .with_query("SS-Password", self.password.clone())
     }
 }

@@ -73,16 +73,21 @@ pub struct ParseContext<'a> {
     pub window: Option<TimeWindow>,
     /// The unit of a weight sent without `WeightUnits`.
     pub default_weight_unit: WeightUnit,
+    /// The most `<Order>` elements a page may hold: past it the page is refused before the
+    /// next order is built, so memory stays bounded whatever the reply.
+    pub max_orders: usize,
 }
 
 impl<'a> ParseContext<'a> {
-    /// A context without a window filter, with weights in pounds by default.
+    /// A context without a window filter, with weights in pounds by default and at most
+    /// [`DEFAULT_MAX_ORDERS_PER_PAGE`](crate::settings::DEFAULT_MAX_ORDERS_PER_PAGE) orders.
     pub fn new(spec: &'a ChannelSpec, store: &'a StoreProfile) -> Self {
         Self {
             spec,
             store,
             window: None,
             default_weight_unit: WeightUnit::Pounds,
+            max_orders: crate::settings::DEFAULT_MAX_ORDERS_PER_PAGE as usize,
         }
     }
 
@@ -136,6 +141,12 @@ pub enum ExportError {
         position: u64,
         /// What the XML reader said.
         message: String,
+    },
+    /// More `<Order>` elements than a page may hold.
+    #[error("the page holds more than {limit} orders (max_orders_per_page); a Custom Store page holds a few hundred: the server is broken, or raise max_orders_per_page")]
+    TooManyOrders {
+        /// The limit.
+        limit: usize,
     },
     /// The document stops before `</Orders>`.
     #[error("the XML ends before </Orders>; the reply was cut off")]

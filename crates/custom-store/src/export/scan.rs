@@ -105,6 +105,11 @@ impl<'c, 'a> Scanner<'c, 'a> {
                 scope => scope,
             },
         };
+        if scope == Scope::Order && self.page.orders_read >= self.ctx.max_orders {
+            return Err(ExportError::TooManyOrders {
+                limit: self.ctx.max_orders,
+            });
+        }
         // The order draft needs no reset: finishing an order leaves a fresh one.
         if let Scope::Leaf(_) = scope {
             self.text.clear();

@@ -1022,3 +1022,32 @@ fn an_adjustment_too_large_to_multiply_is_a_reason_not_a_panic() {
         [("discounts[0].amount", ReasonCode::InvalidValue)]
     );
 }
+
+#[test]
+fn a_page_with_more_orders_than_allowed_is_refused_before_building_them() {
+    let store = profile();
+    let page = |n: usize| format!("<Orders pages=\"1\">{}</Orders>", "<Order/>".repeat(n));
+    let ctx = ParseContext {
+        max_orders: 3,
+        ..ParseContext::new(&SPEC, &store)
+    };
+    let read = parse_page(page(3).as_bytes(), &ctx).unwrap();
+    assert_eq!(read.outcomes.len(), 3);
+    assert!(read
+        .outcomes
+        .iter()
+        .all(|o| matches!(o, FetchOutcome::Rejected(_))));
+    assert_eq!(
+        parse_page(page(4).as_bytes(), &ctx),
+        Err(ExportError::TooManyOrders { limit: 3 })
+    );
+    // An 8 MB page of empty orders (a million rejections of ~1.6 KB each, 1.6 GB, before the
+    // limit) stops at the default limit.
+    let ctx = ParseContext::new(&SPEC, &store);
+    let huge = page(1_000_000);
+    assert!(huge.len() > 8_000_000);
+    assert_eq!(
+        parse_page(huge.as_bytes(), &ctx),
+        Err(ExportError::TooManyOrders { limit: 10_000 })
+    );
+}
