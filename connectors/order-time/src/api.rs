@@ -1,53 +1,47 @@
-//! The HTTP calls to Order Time, each retried by the store's [`RetryPolicy`]: 429 (honouring
-//! `Retry-After`), 5xx, timeouts and dropped connections are retried; other 4xx never.
-//!
-//! [`RetryPolicy`]: orderport_core::RetryPolicy
+//! The HTTP calls to Order Time, sent through the shared [`orderport_http::HttpService`]: the
+//! REST calls with the `apiKey`/`email`/`password` (or `DevKey`) headers, and the Custom Store
+//! `shipnotify` with HTTP Basic. Reads are retried on 429, 5xx, timeouts and dropped
+//! connections; writes only when Order Time surely did not process them (429, no connection).
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use orderport_core::{ChannelError, ConfigError};
+use orderport_core::{ChannelError, ConfigError, StoreConfig};
 use orderport_custom_store::client::SHIP_NOTICE_CONTENT_TYPE;
-use reqwest::header::{HeaderValue, CONTENT_TYPE};
-use reqwest::{Client, Method, RequestBuilder};
+use orderport_http::{endpoint, HttpClient, HttpService, Idempotency, Request};
+use reqwest::Method;
 use serde::Serialize;
 use serde_json::Value;
 use url::Url;
 
-use crate::reply::{self, Operation, Reply};
-use crate::settings::{self, Settings};
+use crate::reply::{self, Operation, OrderTimeStatuses};
+use crate::settings::Settings;
 
 /// An Order Time tenant's API, bound to one store.
 #[derive(Debug, Clone)]
 pub struct Api {
-    http: Client,
-    store: String,
+    rest: HttpService,
+    shipnotify: HttpService,
     settings: Arc<Settings>,
 }
 
-/// How a call authenticates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Auth {
-    /// The REST headers `apiKey`, `email`, and `password` or `DevKey`.
-    Rest,
-    /// HTTP Basic with the e-mail and the API key (the Custom Store endpoint).
-    Basic,
-}
-
 impl Api {
-    /// A client for one store.
-    pub fn new(store: &str, settings: Settings) -> Result<Self, ConfigError> {
-        let http = Client::builder()
-            .timeout(settings.request_timeout)
-            .connect_timeout(settings.request_timeout.min(Duration::from_secs(30)))
-            .user_agent(concat!("orderport-order-time/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| {
-                ConfigError::store(store, "url", format!("cannot build an HTTP client: {e}"))
-            })?;
+    /// A client for one store, sending through `client`.
+    pub fn new(
+        config: &StoreConfig,
+        settings: Settings,
+        client: HttpClient,
+    ) -> Result<Self, ConfigError> {
+        let credentials = &settings.credentials;
+        let rest_auth = credentials
+            .rest_auth()
+            .map_err(|e| ConfigError::store(&config.id, "api_key", e.to_string()))?;
+        let rest = HttpService::new(client, &config.id, rest_auth, settings.http)
+            .with_redactor(credentials.redactor())
+            .with_hook(Arc::new(OrderTimeStatuses));
+        let shipnotify = rest.with_auth(credentials.basic_auth());
         Ok(Self {
-            http,
-            store: store.to_owned(),
+            rest,
+            shipnotify,
             settings: Arc::new(settings),
         })
     }
@@ -59,26 +53,68 @@ impl Api {
 
     /// The store's id.
     pub fn store(&self) -> &str {
-        &self.store
+        self.rest.owner()
+    }
+
+    /// The REST service, for protocol errors quoting a reply.
+    pub fn http(&self) -> &HttpService {
+        &self.rest
     }
 
     /// `{base}/{segment}`.
     pub fn endpoint(&self, segment: &str) -> Result<Url, ChannelError> {
-        settings::join_url(&self.settings.base, segment).ok_or_else(|| {
-            ChannelError::Configuration {
-                store: self.store.clone(),
-                field: "url".into(),
-                detail: "the API base cannot hold a path".into(),
-            }
+        endpoint::join(&self.settings.base, segment).ok_or_else(|| ChannelError::Configuration {
+            store: self.store().to_owned(),
+            field: "url".into(),
+            detail: "the API base cannot hold a path".into(),
         })
+    }
+
+    /// `GET`s with the REST headers: the raw body of a 2xx reply that is not an HTML page.
+    pub async fn get(&self, url: Url, operation: &Operation) -> Result<Vec<u8>, ChannelError> {
+        self.rest_call::<()>(Method::GET, url, None, operation)
+            .await
     }
 
     /// `GET`s with the REST headers and reads a JSON reply.
     pub async fn get_json(&self, url: Url, operation: &Operation) -> Result<Value, ChannelError> {
-        self.json::<()>(Method::GET, url, None, operation).await
+        let body = self.get(url, operation).await?;
+        self.parse_json(&body, operation)
     }
 
-    /// Sends `body` as JSON with the REST headers and reads a JSON reply.
+    /// Sends `body` as JSON with the REST headers: the raw body of a 2xx reply that is not an
+    /// HTML page. A `POST /list` is a query: it is retried like a read.
+    pub async fn rest_call<B: Serialize + ?Sized + Sync>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&B>,
+        operation: &Operation,
+    ) -> Result<Vec<u8>, ChannelError> {
+        let mut request =
+            Request::new(method, url, operation.name.clone()).idempotency(operation.idempotency);
+        if let Some(body) = body {
+            request = request.json(body).map_err(|e| {
+                self.rest.protocol_error(
+                    format!("{}: the request cannot be written: {e}", operation.name),
+                    &[],
+                )
+            })?;
+        }
+        let reply = self.rest.send(request).await?;
+        if reply::looks_like_html(&reply.body) {
+            return Err(self.rest.protocol_error(
+                format!(
+                    "{} answered with an HTML page instead of JSON; check the url",
+                    operation.name
+                ),
+                &reply.body,
+            ));
+        }
+        Ok(reply.body)
+    }
+
+    /// [`rest_call`](Self::rest_call) reading a JSON reply.
     pub async fn json<B: Serialize + ?Sized + Sync>(
         &self,
         method: Method,
@@ -86,33 +122,18 @@ impl Api {
         body: Option<&B>,
         operation: &Operation,
     ) -> Result<Value, ChannelError> {
-        let bytes = self
-            .send(operation, Auth::Rest, || {
-                let request = self.http.request(method.clone(), url.clone());
-                match body {
-                    Some(body) => request.json(body),
-                    None => request,
-                }
-            })
-            .await?;
-        if reply::looks_like_html(&bytes) {
-            return Err(ChannelError::protocol(
-                &self.store,
-                format!(
-                    "{} answered with an HTML page instead of JSON; check the url",
-                    operation.name
-                ),
-                &bytes,
-            ));
-        }
-        serde_json::from_slice(&bytes).map_err(|e| {
-            ChannelError::protocol(
-                &self.store,
+        let bytes = self.rest_call(method, url, body, operation).await?;
+        self.parse_json(&bytes, operation)
+    }
+
+    fn parse_json(&self, bytes: &[u8], operation: &Operation) -> Result<Value, ChannelError> {
+        serde_json::from_slice(bytes).map_err(|e| {
+            self.rest.protocol_error(
                 format!(
                     "{} answered with JSON that cannot be read: {e}",
                     operation.name
                 ),
-                &bytes,
+                bytes,
             )
         })
     }
@@ -125,104 +146,19 @@ impl Api {
         xml: Vec<u8>,
         operation: &Operation,
     ) -> Result<(), ChannelError> {
-        let bytes = self
-            .send(operation, Auth::Basic, || {
-                self.http
-                    .post(url.clone())
-                    .header(
-                        CONTENT_TYPE,
-                        HeaderValue::from_static(SHIP_NOTICE_CONTENT_TYPE),
-                    )
-                    .body(xml.clone())
-            })
-            .await?;
-        if reply::looks_like_html(&bytes) {
-            return Err(ChannelError::protocol(
-                &self.store,
+        let request = Request::post(url, operation.name.clone())
+            .body(xml, SHIP_NOTICE_CONTENT_TYPE)
+            .idempotency(Idempotency::RateLimitOnly);
+        let reply = self.shipnotify.send(request).await?;
+        if reply::looks_like_html(&reply.body) {
+            return Err(self.rest.protocol_error(
                 format!(
                     "{} answered 2xx with an HTML page; check shipnotify_url",
                     operation.name
                 ),
-                &bytes,
+                &reply.body,
             ));
         }
         Ok(())
-    }
-
-    /// Sends a request built by `build`, retrying by the store's policy, and returns the body of
-    /// a 2xx reply.
-    async fn send(
-        &self,
-        operation: &Operation,
-        auth: Auth,
-        build: impl Fn() -> RequestBuilder,
-    ) -> Result<Vec<u8>, ChannelError> {
-        self.settings
-            .retry
-            .run(
-                || self.attempt(operation, auth, build()),
-                |error, wait| {
-                    tracing::warn!(store = %self.store, operation = %operation.name, ?wait, "retrying: {error}");
-                },
-            )
-            .await
-    }
-
-    async fn attempt(
-        &self,
-        operation: &Operation,
-        auth: Auth,
-        request: RequestBuilder,
-    ) -> Result<Vec<u8>, ChannelError> {
-        let credentials = &self.settings.credentials;
-        let request = match auth {
-            Auth::Rest => request.headers(credentials.rest_headers()),
-            Auth::Basic => credentials.basic_auth(request),
-        };
-        tracing::debug!(store = %self.store, operation = %operation.name, "calling Order Time");
-        let response = request
-            .send()
-            .await
-            .map_err(|e| self.transport_error(operation, e))?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| self.transport_error(operation, e))?;
-        let reply = Reply {
-            status,
-            headers: &headers,
-            body: &body,
-        };
-        reply::check(&reply, operation, &self.store, &|text| {
-            credentials.redact(text)
-        })?;
-        Ok(body.to_vec())
-    }
-
-    /// A failure before a reply: a timeout or a dropped connection, safe to retry. The URL is
-    /// left out of the message.
-    fn transport_error(&self, operation: &Operation, error: reqwest::Error) -> ChannelError {
-        let kind = if error.is_timeout() {
-            "timed out"
-        } else if error.is_connect() {
-            "could not connect"
-        } else {
-            "failed"
-        };
-        let builder = error.is_builder();
-        let detail = format!("{} {kind}: {}", operation.name, error.without_url());
-        if builder {
-            return ChannelError::Configuration {
-                store: self.store.clone(),
-                field: "url".into(),
-                detail: self.settings.credentials.redact(&detail),
-            };
-        }
-        ChannelError::Transient {
-            store: self.store.clone(),
-            detail: self.settings.credentials.redact(&detail),
-        }
     }
 }

@@ -5,6 +5,7 @@ use orderport_core::{
     ChannelError, ChannelSpec, ConfigError, Page, PageToken, SellingChannel, ShipmentUpdate,
     StoreConfig, StoreProfile, TimeWindow,
 };
+use orderport_http::HttpClient;
 use reqwest::Method;
 
 use crate::api::Api;
@@ -23,10 +24,18 @@ pub struct OrderTimeChannel {
 impl OrderTimeChannel {
     /// Builds the channel for a store, checking every setting.
     pub fn new(config: &StoreConfig) -> Result<Self, ConfigError> {
+        let client = HttpClient::shared()
+            .map_err(|e| ConfigError::store(&config.id, "url", e.to_string()))?;
+        Self::with_client(config, client)
+    }
+
+    /// [`new`](Self::new), sending through `client` (a host platform's own; build it from
+    /// [`orderport_http::client_builder`]).
+    pub fn with_client(config: &StoreConfig, client: HttpClient) -> Result<Self, ConfigError> {
         let profile = StoreProfile::new(config, &SPEC)?;
         let settings = Settings::from_config(config)?;
         Ok(Self {
-            api: Api::new(&config.id, settings)?,
+            api: Api::new(config, settings, client)?,
             profile,
         })
     }

@@ -3,13 +3,12 @@
 //! Order Time's REST API takes the headers `apiKey` and `email` on every call, plus `password`,
 //! or `DevKey` instead of the password (help.ordertime.com, "Order Time REST API"). Its Custom
 //! Store endpoint takes HTTP Basic with the e-mail and the API key. The secrets live in
-//! [`SecretString`]s, so Debug output shows `[REDACTED]`, and every header carrying one is marked
-//! sensitive.
+//! [`SecretString`]s, so Debug output shows `[REDACTED]`; they are sent through
+//! [`orderport_http::Auth`], which marks every header carrying one sensitive.
 
 use orderport_core::secrecy::{ExposeSecret, SecretString};
 use orderport_core::{ConfigError, StoreConfig};
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use reqwest::RequestBuilder;
+use orderport_http::{Auth, InvalidCredential, Redactor};
 
 /// What the API user signs in with besides the API key.
 #[derive(Debug, Clone)]
@@ -77,43 +76,32 @@ impl Credentials {
         })
     }
 
-    /// The headers of a REST call: `apiKey`, `email`, and `password` or `DevKey`.
-    pub fn rest_headers(&self) -> HeaderMap {
+    /// How a REST call authenticates: the headers `apiKey`, `email`, and `password` or
+    /// `DevKey`.
+    pub fn rest_auth(&self) -> Result<Auth, InvalidCredential> {
         let (login_name, login_secret) = match &self.login {
             Login::Password(secret) => ("password", secret),
             Login::DevKey(secret) => ("DevKey", secret),
         };
-        let mut headers = HeaderMap::new();
-        for (name, value, sensitive) in [
-            ("apiKey", self.api_key.expose_secret(), true),
-            ("email", self.email.as_str(), false),
-            (login_name, login_secret.expose_secret(), true),
-        ] {
-            if let (Ok(name), Ok(mut value)) = (
-                HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(value),
-            ) {
-                value.set_sensitive(sensitive);
-                headers.insert(name, value);
-            }
+        Auth::none()
+            .with_header("apiKey", self.api_key.clone())?
+            .with_plain_header("email", &self.email)?
+            .with_header(login_name, login_secret.clone())
+    }
+
+    /// How the Custom Store endpoint Order Time hosts authenticates: HTTP Basic with the e-mail
+    /// and the API key.
+    pub fn basic_auth(&self) -> Auth {
+        Auth::basic(self.email.clone(), self.api_key.clone())
+    }
+
+    /// A redactor for every secret the store configured, sent or not, in every spelling.
+    pub fn redactor(&self) -> Redactor {
+        let mut builder = Redactor::builder().basic(&self.email, &self.api_key);
+        for secret in &self.configured {
+            builder = builder.secret(secret);
         }
-        headers
-    }
-
-    /// Adds HTTP Basic auth with the e-mail and the API key, as Order Time's Custom Store
-    /// endpoint expects.
-    pub fn basic_auth(&self, request: RequestBuilder) -> RequestBuilder {
-        request.basic_auth(&self.email, Some(self.api_key.expose_secret()))
-    }
-
-    /// `text` with every secret replaced by `[REDACTED]`, for error details that quote a reply.
-    pub fn redact(&self, text: &str) -> String {
-        self.configured
-            .iter()
-            .map(ExposeSecret::expose_secret)
-            .fold(text.to_owned(), |acc, secret| {
-                acc.replace(secret, "[REDACTED]")
-            })
+        builder.build()
     }
 }
 

@@ -11,6 +11,7 @@ use crate::api::Api;
 use crate::list::{self, PRECISION};
 use crate::normalize::normalize;
 use crate::reply::Operation;
+use crate::rows;
 use crate::settings::FetchDetails;
 use crate::ship_doc::Record;
 
@@ -26,21 +27,25 @@ pub async fn page(
     let bounds = list::wall_bounds(profile.zone, window);
     let body = list::body(settings, &bounds, number);
     let reply = api
-        .json(
+        .rest_call(
             Method::POST,
             api.endpoint("list")?,
             Some(&body),
             &Operation::list(),
         )
         .await?;
-    let rows = rows(api.store(), reply)?;
+    let rows = rows::split(&reply, settings.page_size as usize).map_err(|e| {
+        api.http()
+            .protocol_error(format!("list ship docs page {number}: {e}"), &reply)
+    })?;
     let next = list::next_page(number, rows.len(), settings.page_size);
     let path = settings.modified_property.as_str();
     let candidates: Vec<Record> = rows
         .into_iter()
-        .map(Record::parse)
+        .map(Record::from_bytes)
         .filter(|record| may_be_in(record, window, profile, path))
         .collect();
+    drop(reply);
     let completed: Vec<Record> = stream::iter(candidates)
         .map(|record| complete(api, record))
         .buffered(settings.fetch_concurrency)
@@ -54,18 +59,6 @@ pub async fn page(
     Ok(Page { outcomes, next })
 }
 
-/// The rows of a `/list` reply: a JSON array of records.
-fn rows(store: &str, reply: Value) -> Result<Vec<Value>, ChannelError> {
-    match reply {
-        Value::Array(rows) => Ok(rows),
-        other => Err(ChannelError::protocol(
-            store,
-            "list ship docs answered with something other than a JSON array",
-            other.to_string().as_bytes(),
-        )),
-    }
-}
-
 /// False only for a record whose modification time is known and outside the window. A record
 /// without a readable time is kept, to be completed or rejected with a reason.
 fn may_be_in(record: &Record, window: &TimeWindow, profile: &StoreProfile, path: &str) -> bool {
@@ -76,41 +69,50 @@ fn may_be_in(record: &Record, window: &TimeWindow, profile: &StoreProfile, path:
 }
 
 /// The record with its details: as listed when it has them, else merged with
-/// `GET /shipdoc?docNo=N` (the full record's fields win).
+/// `GET /shipdoc?docNo=N` (the full record's fields win). A detail reply that cannot be read,
+/// or a doc that is gone, rejects that record alone; a failure of the call itself (auth, 5xx
+/// after retries) fails the page.
 async fn complete(api: &Api, record: Record) -> Result<Record, ChannelError> {
-    let wanted = match api.settings().fetch_details {
-        FetchDetails::Always => true,
-        FetchDetails::WhenMissing => record.needs_details(&api.settings().modified_property),
-    };
+    // A row whose bytes were not JSON has nothing to complete.
+    let wanted = !record.raw.is_null()
+        && match api.settings().fetch_details {
+            FetchDetails::Always => true,
+            FetchDetails::WhenMissing => record.needs_details(&api.settings().modified_property),
+        };
     let Some(doc_no) = record.doc_no().filter(|_| wanted) else {
         return Ok(record);
     };
     let mut url = api.endpoint("shipdoc")?;
     url.query_pairs_mut().append_pair("docNo", &doc_no);
     let operation = Operation::get(&doc_no);
-    let full = api.get_json(url, &operation).await?;
-    Ok(Record::parse(merge(
-        record.raw,
-        single(api.store(), &operation, full)?,
-    )))
+    let body = match api.get(url, &operation).await {
+        Ok(body) => body,
+        Err(ChannelError::Refused { status: 404, .. }) => {
+            return Ok(record.unreadable(format!(
+                "Order Time listed ship doc {doc_no} but no longer finds it (404 on its details); it was probably deleted"
+            )))
+        }
+        Err(e) => return Err(e),
+    };
+    let full = match serde_json::from_slice::<Value>(&body).map_err(|e| e.to_string()) {
+        Ok(value) => single(value),
+        Err(e) => Err(format!("its JSON cannot be read: {e}")),
+    };
+    Ok(match full {
+        Ok(full) => Record::parse(merge(record.raw, full)),
+        Err(reason) => record.unreadable(format!("the details of ship doc {doc_no}: {reason}")),
+    })
 }
 
 /// The record of a `GET /shipdoc` reply: an object, or an array holding one.
-fn single(store: &str, operation: &Operation, reply: Value) -> Result<Value, ChannelError> {
+fn single(reply: Value) -> Result<Value, String> {
     let reply = match reply {
         Value::Array(items) if items.len() == 1 => items.into_iter().next().unwrap_or_default(),
         other => other,
     };
     match reply {
         Value::Object(_) => Ok(reply),
-        other => Err(ChannelError::protocol(
-            store,
-            format!(
-                "{} answered with something other than a ship doc object",
-                operation.name
-            ),
-            other.to_string().as_bytes(),
-        )),
+        _ => Err("the reply is not a ship doc object".to_owned()),
     }
 }
 
@@ -144,12 +146,9 @@ mod tests {
 
     #[test]
     fn a_ship_doc_reply_is_one_object() {
-        let op = Operation::get("5");
-        assert!(single("s", &op, json!({"DocNo": 5})).is_ok());
-        assert!(single("s", &op, json!([{"DocNo": 5}])).is_ok());
-        assert!(matches!(
-            single("s", &op, json!("nope")),
-            Err(ChannelError::Protocol { .. })
-        ));
+        assert!(single(json!({"DocNo": 5})).is_ok());
+        assert!(single(json!([{"DocNo": 5}])).is_ok());
+        assert!(single(json!("nope")).is_err());
+        assert!(single(json!([{"DocNo": 5}, {"DocNo": 6}])).is_err());
     }
 }

@@ -68,6 +68,7 @@ mod fetch;
 mod list;
 mod normalize;
 mod reply;
+mod rows;
 mod settings;
 mod ship_doc;
 mod ship_notice;
@@ -78,6 +79,7 @@ use orderport_core::{
     CanonicalStatus, Capabilities, ChannelSpec, ConfigError, Requirement, SellingChannel,
     StoreConfig,
 };
+use orderport_http::HttpClient;
 
 pub use channel::OrderTimeChannel;
 pub use settings::SETTINGS;
@@ -114,4 +116,16 @@ pub static SPEC: ChannelSpec = ChannelSpec {
 /// Builds the channel for a store whose `channel` is `order-time`, checking every setting.
 pub fn connect(config: &StoreConfig) -> Result<Box<dyn SellingChannel>, ConfigError> {
     Ok(Box::new(OrderTimeChannel::new(config)?))
+}
+
+/// [`connect`], sending through the host platform's HTTP client (build it from
+/// [`orderport_http::client_builder`] so that it follows no redirect).
+pub fn connect_with(
+    config: &StoreConfig,
+    client: &HttpClient,
+) -> Result<Box<dyn SellingChannel>, ConfigError> {
+    Ok(Box::new(OrderTimeChannel::with_client(
+        config,
+        client.clone(),
+    )?))
 }

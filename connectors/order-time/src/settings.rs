@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use orderport_core::{ConfigError, RetryPolicy, StoreConfig};
+use orderport_core::{ConfigError, StoreConfig};
+use orderport_http::{endpoint, HttpSettings};
 use url::Url;
 
 use crate::credentials::Credentials;
@@ -22,6 +23,7 @@ pub const SETTINGS: &[&str] = &[
     "retry_base_delay_ms",
     "retry_max_delay_ms",
     "request_timeout_secs",
+    "max_response_bytes",
 ];
 
 /// Order Time's documented cap on records per list query.
@@ -36,8 +38,8 @@ pub const MAX_FETCH_CONCURRENCY: u64 = 32;
 pub const SHIP_DOC_RECORD_TYPE: u64 = 4;
 /// The property the list filter compares with the window (observed, not documented).
 pub const MODIFIED_PROPERTY: &str = "RecordInfo.ModifiedDate";
-/// Seconds one HTTP call may take unless `request_timeout_secs` says otherwise.
-pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 30;
+/// How long one HTTP call may take unless `request_timeout_secs` says otherwise.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// When list rows are completed with `GET /shipdoc?docNo=`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,10 +80,8 @@ pub struct Settings {
     pub modified_property: String,
     /// The status to set after a shipment, if any.
     pub shipped_status: Option<StatusRef>,
-    /// How calls are retried.
-    pub retry: RetryPolicy,
-    /// The limit on one HTTP call.
-    pub request_timeout: Duration,
+    /// Timeouts, the reply size limit and retries.
+    pub http: HttpSettings,
 }
 
 impl Settings {
@@ -95,13 +95,13 @@ impl Settings {
         };
         Ok(Self {
             credentials: Credentials::from_config(config)?,
-            page_size: bounded(config, "page_size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)? as u32,
-            fetch_concurrency: bounded(
-                config,
+            page_size: config.setting_ranged("page_size", 1, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)?
+                as u32,
+            fetch_concurrency: config.setting_ranged(
                 "fetch_concurrency",
-                DEFAULT_FETCH_CONCURRENCY,
                 1,
                 MAX_FETCH_CONCURRENCY,
+                DEFAULT_FETCH_CONCURRENCY,
             )? as usize,
             fetch_details: fetch_details(config)?,
             record_type: config
@@ -111,14 +111,10 @@ impl Settings {
                 .unwrap_or(MODIFIED_PROPERTY)
                 .to_owned(),
             shipped_status: shipped_status(config)?,
-            retry: retry_policy(config)?,
-            request_timeout: Duration::from_secs(bounded(
+            http: HttpSettings::from_store(
                 config,
-                "request_timeout_secs",
-                DEFAULT_REQUEST_TIMEOUT_SECS,
-                1,
-                3600,
-            )?),
+                HttpSettings::default().with_request_timeout(DEFAULT_REQUEST_TIMEOUT),
+            )?,
             base,
             shipnotify_url,
         })
@@ -131,51 +127,13 @@ fn base_url(config: &StoreConfig) -> Result<Url, ConfigError> {
 }
 
 fn parse_url(config: &StoreConfig, field: &str, text: &str) -> Result<Url, ConfigError> {
-    let url = Url::parse(text.trim()).map_err(|e| {
-        ConfigError::store(
-            &config.id,
-            field,
-            format!("{e}; use the API base, such as \"https://services.ordertime.com/api\""),
-        )
-    })?;
-    if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
-        return Err(ConfigError::store(
-            &config.id,
-            field,
-            "must be an http or https URL, such as \"https://services.ordertime.com/api\"",
-        ));
-    }
-    Ok(url)
-}
-
-/// `base` + `/segment`, keeping the base's path; `None` for a base that cannot hold a path.
-pub fn join_url(base: &Url, segment: &str) -> Option<Url> {
-    let mut url = base.clone();
-    url.path_segments_mut().ok()?.pop_if_empty().push(segment);
-    Some(url)
+    endpoint::parse(text, config.allow_insecure_http)
+        .map_err(|e| ConfigError::store(&config.id, field, e.to_string()))
 }
 
 fn join(config: &StoreConfig, base: &Url, segment: &str) -> Result<Url, ConfigError> {
-    join_url(base, segment)
+    endpoint::join(base, segment)
         .ok_or_else(|| ConfigError::store(&config.id, "url", "cannot hold a path"))
-}
-
-fn bounded(
-    config: &StoreConfig,
-    key: &str,
-    default: u64,
-    min: u64,
-    max: u64,
-) -> Result<u64, ConfigError> {
-    let value = config.setting_u64(key)?.unwrap_or(default);
-    if !(min..=max).contains(&value) {
-        return Err(ConfigError::store(
-            &config.id,
-            key,
-            format!("{value} is out of range; use {min} to {max} (default {default})"),
-        ));
-    }
-    Ok(value)
 }
 
 fn non_empty<'a>(config: &'a StoreConfig, key: &str) -> Result<Option<&'a str>, ConfigError> {
@@ -205,44 +163,6 @@ fn shipped_status(config: &StoreConfig) -> Result<Option<StatusRef>, ConfigError
     let name = non_empty(config, "shipped_status_ref")?.map(str::to_owned);
     let id = config.setting_u64("shipped_status_ref_id")?;
     Ok((name.is_some() || id.is_some()).then_some(StatusRef { id, name }))
-}
-
-fn retry_policy(config: &StoreConfig) -> Result<RetryPolicy, ConfigError> {
-    let defaults = RetryPolicy::default();
-    let millis = |d: Duration| d.as_millis().min(u128::from(u64::MAX)) as u64;
-    let max_attempts = bounded(
-        config,
-        "retry_max_attempts",
-        u64::from(defaults.max_attempts),
-        1,
-        20,
-    )? as u32;
-    let base_delay = bounded(
-        config,
-        "retry_base_delay_ms",
-        millis(defaults.base_delay),
-        1,
-        600_000,
-    )?;
-    let max_delay = bounded(
-        config,
-        "retry_max_delay_ms",
-        millis(defaults.max_delay),
-        1,
-        3_600_000,
-    )?;
-    if max_delay < base_delay {
-        return Err(ConfigError::store(
-            &config.id,
-            "retry_max_delay_ms",
-            format!("{max_delay} is below retry_base_delay_ms ({base_delay}); raise it"),
-        ));
-    }
-    Ok(RetryPolicy {
-        max_attempts,
-        base_delay: Duration::from_millis(base_delay),
-        max_delay: Duration::from_millis(max_delay),
-    })
 }
 
 #[cfg(test)]

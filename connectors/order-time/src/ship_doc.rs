@@ -182,23 +182,44 @@ impl ShipDoc {
 /// parsed form, or why it could not be parsed.
 #[derive(Debug, Clone)]
 pub struct Record {
-    /// The record's JSON.
+    /// The record's JSON (`null` when its bytes were not JSON).
     pub raw: Value,
-    /// The parsed record, or the parse error.
+    /// The parsed record, or why it cannot be read.
     pub doc: Result<ShipDoc, String>,
+    /// The document number, known even when the record does not parse.
+    doc_no: Option<String>,
 }
 
 impl Record {
     /// Parses one record.
     pub fn parse(raw: Value) -> Self {
         let doc = ShipDoc::deserialize(&raw).map_err(|e| e.to_string());
-        Self { raw, doc }
+        let doc_no = raw.get("DocNo").and_then(scalar_text);
+        Self { raw, doc, doc_no }
     }
 
-    /// The document number, read from the raw JSON so that it is known even when the record
-    /// does not parse.
+    /// Reads one row's bytes: a record, or, for bytes that are not JSON (a number out of
+    /// range, a byte that is not UTF-8), a record that is rejected alone with the reason.
+    pub fn from_bytes(row: &[u8]) -> Self {
+        match serde_json::from_slice::<Value>(row) {
+            Ok(raw) => Self::parse(raw),
+            Err(e) => Self {
+                raw: Value::Null,
+                doc: Err(format!("its JSON cannot be read: {e}")),
+                doc_no: crate::rows::doc_no_hint(row),
+            },
+        }
+    }
+
+    /// The same record, rejected with `reason` (its details could not be read).
+    pub fn unreadable(mut self, reason: String) -> Self {
+        self.doc = Err(reason);
+        self
+    }
+
+    /// The document number.
     pub fn doc_no(&self) -> Option<String> {
-        self.raw.get("DocNo").and_then(scalar_text)
+        self.doc_no.clone()
     }
 
     /// The text at a dotted path such as `RecordInfo.ModifiedDate`.

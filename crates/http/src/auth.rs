@@ -39,6 +39,10 @@ enum Part {
         name: String,
         value: String,
     },
+    PlainHeader {
+        name: HeaderName,
+        value: HeaderValue,
+    },
 }
 
 /// The credentials every request of a service carries: HTTP Basic, credential headers and
@@ -67,6 +71,12 @@ impl fmt::Debug for Auth {
                 Part::Header { name, .. } => format!("header({name}: [REDACTED])"),
                 Part::Query { name, .. } => format!("query({name}=[REDACTED])"),
                 Part::PlainQuery { name, value } => format!("query({name}={value})"),
+                Part::PlainHeader { name, value } => {
+                    format!(
+                        "header({name}: {})",
+                        String::from_utf8_lossy(value.as_bytes())
+                    )
+                }
             })
             .collect();
         f.debug_tuple("Auth").field(&parts).finish()
@@ -144,6 +154,23 @@ impl Auth {
         self
     }
 
+    /// Adds a header that is not secret but belongs with the credentials, such as
+    /// `email: …` beside an API key.
+    pub fn with_plain_header(mut self, name: &str, value: &str) -> Result<Self, InvalidCredential> {
+        let invalid = |why| InvalidCredential {
+            name: name.to_owned(),
+            why,
+        };
+        let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid("bad name"))?;
+        let value = HeaderValue::from_str(value)
+            .map_err(|_| invalid("a character a header value cannot hold"))?;
+        self.parts.push(Part::PlainHeader {
+            name: header,
+            value,
+        });
+        Ok(self)
+    }
+
     /// A redactor builder holding every secret these credentials send; add secrets that are
     /// configured but not sent with [`RedactorBuilder::secret`].
     pub fn redactor_builder(&self) -> RedactorBuilder {
@@ -179,7 +206,7 @@ impl Auth {
                 Part::PlainQuery { name, value } => {
                     pairs.append_pair(name, value);
                 }
-                Part::Basic { .. } | Part::Header { .. } => {}
+                Part::Basic { .. } | Part::Header { .. } | Part::PlainHeader { .. } => {}
             }
         }
     }
@@ -192,7 +219,7 @@ impl Auth {
                 Part::Basic { user, password } => {
                     request = request.basic_auth(user, Some(password.expose_secret()));
                 }
-                Part::Header { name, value } => {
+                Part::Header { name, value } | Part::PlainHeader { name, value } => {
                     headers.insert(name.clone(), value.clone());
                 }
                 Part::Query { .. } | Part::PlainQuery { .. } => {}

@@ -30,8 +30,8 @@ fn defaults() {
     assert_eq!(settings.record_type, 4);
     assert_eq!(settings.modified_property, "RecordInfo.ModifiedDate");
     assert_eq!(settings.shipped_status, None);
-    assert_eq!(settings.retry, RetryPolicy::default());
-    assert_eq!(settings.request_timeout, Duration::from_secs(30));
+    assert_eq!(settings.http.retry, orderport_core::RetryPolicy::default());
+    assert_eq!(settings.http.request_timeout, Duration::from_secs(30));
 }
 
 #[test]
@@ -60,10 +60,10 @@ fn every_setting_is_read() {
         settings.shipnotify_url.as_str(),
         "https://ss.example.com/notify"
     );
-    assert_eq!(settings.retry.max_attempts, 2);
-    assert_eq!(settings.retry.base_delay, Duration::from_millis(10));
-    assert_eq!(settings.retry.max_delay, Duration::from_millis(20));
-    assert_eq!(settings.request_timeout, Duration::from_secs(5));
+    assert_eq!(settings.http.retry.max_attempts, 2);
+    assert_eq!(settings.http.retry.base_delay, Duration::from_millis(10));
+    assert_eq!(settings.http.retry.max_delay, Duration::from_millis(20));
+    assert_eq!(settings.http.request_timeout, Duration::from_secs(5));
 }
 
 #[test]
@@ -89,7 +89,7 @@ fn unknown_and_malformed_settings_are_refused() {
     );
     assert_eq!(
         error("retry_base_delay_ms = 500\nretry_max_delay_ms = 100").field,
-        "retry_max_delay_ms"
+        "retry_base_delay_ms"
     );
 }
 
@@ -111,6 +111,12 @@ fn credentials_are_required() {
     let mut config = config("");
     config.url = "ftp://services.ordertime.com/api".into();
     assert_eq!(Settings::from_config(&config).unwrap_err().field, "url");
+    config.url = "http://services.ordertime.com/api".into();
+    let err = Settings::from_config(&config).unwrap_err();
+    assert_eq!(err.field, "url");
+    assert!(err.message.contains("allow_insecure_http"), "{err}");
+    config.allow_insecure_http = true;
+    assert!(Settings::from_config(&config).is_ok());
 }
 
 #[test]

@@ -114,13 +114,20 @@ async fn a_409_surfaces_the_validation_results_with_the_doc_number() {
         .mount(&server)
         .await;
     let err = fetch_error(&server, "").await;
-    let ChannelError::Refused { status, detail, .. } = &err else {
+    let ChannelError::Refused {
+        status,
+        detail,
+        operation,
+        ..
+    } = &err
+    else {
         panic!("{err:?}")
     };
     assert_eq!(*status, 409);
+    assert_eq!(operation, "get ship doc 1042");
     assert_eq!(
         detail,
-        "ship doc 1042: Order Time's validation failed: CustomerRef: Customer is inactive"
+        "Order Time's validation failed: CustomerRef: Customer is inactive"
     );
 }
 

@@ -4,4 +4,5 @@ mod auth;
 mod common;
 mod errors;
 mod fetch;
+mod hostile;
 mod write_back;
