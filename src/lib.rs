@@ -32,6 +32,10 @@
 //! ```
 
 pub use orderport_core::*;
+/// The shared HTTP layer, for a host platform that hands in its own client
+/// ([`connect_with`]).
+pub use orderport_http as http;
+pub use orderport_http::HttpClient;
 
 #[cfg(feature = "listing-mirror")]
 pub use orderport_listing_mirror as listing_mirror;
@@ -40,32 +44,71 @@ pub use orderport_order_time as order_time;
 #[cfg(feature = "spark-shipping")]
 pub use orderport_spark_shipping as spark_shipping;
 
-/// The specs of every connector compiled in, in a stable order.
-pub fn channels() -> Vec<&'static ChannelSpec> {
-    vec![
-        #[cfg(feature = "spark-shipping")]
-        &spark_shipping::SPEC,
-        #[cfg(feature = "order-time")]
-        &order_time::SPEC,
-        #[cfg(feature = "listing-mirror")]
-        &listing_mirror::SPEC,
-    ]
+/// A connector's constructor, sending through the given HTTP client.
+pub type Constructor =
+    fn(&StoreConfig, &HttpClient) -> Result<Box<dyn SellingChannel>, ConfigError>;
+
+/// A connector compiled into this build: its declaration and its constructor.
+#[derive(Clone, Copy)]
+pub struct Registration {
+    /// The connector's spec; stores name it by `spec.id`.
+    pub spec: &'static ChannelSpec,
+    /// Builds the channel for a store.
+    pub connect: Constructor,
 }
 
-/// Builds the channel for a store, by its `channel` setting.
+impl Registration {
+    /// A connector's entry.
+    pub const fn new(spec: &'static ChannelSpec, connect: Constructor) -> Self {
+        Self { spec, connect }
+    }
+}
+
+impl std::fmt::Debug for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration")
+            .field("channel", &self.spec.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every connector compiled in, in a stable order: one entry per connector, behind its feature.
+pub const REGISTRY: &[Registration] = &[
+    #[cfg(feature = "spark-shipping")]
+    Registration::new(&spark_shipping::SPEC, spark_shipping::connect_with),
+    #[cfg(feature = "order-time")]
+    Registration::new(&order_time::SPEC, order_time::connect_with),
+    #[cfg(feature = "listing-mirror")]
+    Registration::new(&listing_mirror::SPEC, listing_mirror::connect_with),
+];
+
+/// The specs of every connector compiled in, in a stable order.
+pub fn channels() -> Vec<&'static ChannelSpec> {
+    REGISTRY.iter().map(|r| r.spec).collect()
+}
+
+/// Builds the channel for a store, by its `channel` setting, on the process-wide HTTP client.
 pub fn connect(config: &StoreConfig) -> Result<Box<dyn SellingChannel>, ConfigError> {
-    match config.channel.as_str() {
-        #[cfg(feature = "spark-shipping")]
-        id if id == spark_shipping::SPEC.id => spark_shipping::connect(config),
-        #[cfg(feature = "order-time")]
-        id if id == order_time::SPEC.id => order_time::connect(config),
-        #[cfg(feature = "listing-mirror")]
-        id if id == listing_mirror::SPEC.id => listing_mirror::connect(config),
-        other => Err(ConfigError::store(
+    let client =
+        HttpClient::shared().map_err(|e| ConfigError::store(&config.id, "url", e.to_string()))?;
+    connect_with(config, &client)
+}
+
+/// Builds the channel for a store on the host platform's HTTP client (its connection pool,
+/// TLS roots, proxy). Build the client from [`http::client_builder`], which follows no
+/// redirect and sends no `Referer`.
+pub fn connect_with(
+    config: &StoreConfig,
+    client: &HttpClient,
+) -> Result<Box<dyn SellingChannel>, ConfigError> {
+    match REGISTRY.iter().find(|r| r.spec.id == config.channel) {
+        Some(registration) => (registration.connect)(config, client),
+        None => Err(ConfigError::store(
             &config.id,
             "channel",
             format!(
-                "unknown channel {other:?}; this build knows: {}",
+                "unknown channel {:?}; this build knows: {}",
+                config.channel,
                 channels()
                     .iter()
                     .map(|spec| spec.id)
@@ -89,8 +132,9 @@ mod tests {
         .unwrap();
         let err = connect(&file.stores[0]).err().unwrap();
         assert_eq!(err.field, "channel");
-        for id in ["spark-shipping", "order-time", "listing-mirror"] {
-            assert!(err.to_string().contains(id), "{err}");
+        assert!(!channels().is_empty());
+        for spec in channels() {
+            assert!(err.to_string().contains(spec.id), "{err}");
         }
     }
 }

@@ -215,7 +215,10 @@ impl ChannelSim {
             let _ = writeln!(out, "timezone = {}", toml_string(s.timezone.name()));
             let _ = writeln!(out, "retry_max_attempts = 6");
             let _ = writeln!(out, "retry_base_delay_ms = 10");
-            let _ = writeln!(out, "retry_max_delay_ms = 200");
+            // A Retry-After longer than the longest wait is not waited for: allow the one
+            // the simulator sends.
+            let max_delay = (self.shared.faults.retry_after() * 1000).max(200);
+            let _ = writeln!(out, "retry_max_delay_ms = {max_delay}");
             let _ = writeln!(out, "request_timeout_secs = {timeout}");
             out.push('\n');
         }
