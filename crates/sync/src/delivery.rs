@@ -141,8 +141,9 @@ pub struct DeliveryOutcome {
     /// pending, so an outage costs one page of requests, not one per page of the outbox.
     /// Refused events do not halt a pass: they are recorded and the pass goes on past them.
     pub halted: bool,
-    /// Set when the cancellation token of [`deliver_pending_until`] fired before the sink's
-    /// pass was done: the page in hand was abandoned and everything not recorded stays pending.
+    /// Set when the cancellation token of [`deliver_pending_until`] fired while the sink still
+    /// had pending events: the page in hand was abandoned, and it and every later event stay
+    /// pending.
     pub cancelled: bool,
     /// Set when the state could not be read or written; the sink's remaining events stay
     /// pending.
@@ -295,14 +296,15 @@ async fn deliver_one(
     let name = sink.name();
     let mut after = 0i64;
     loop {
-        if cancel.is_cancelled() {
-            outcome.cancelled = true;
-            return Ok(());
-        }
         let page = state.pending_events(name, store, after, batch).await?;
         let Some(last) = page.last().map(|e| e.id) else {
             return Ok(());
         };
+        if cancel.is_cancelled() {
+            // Only a pass that leaves events pending is cut short.
+            outcome.cancelled = true;
+            return Ok(());
+        }
         after = last;
         let report = tokio::select! {
             report = sink.deliver(&page) => report,

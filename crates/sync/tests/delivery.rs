@@ -681,4 +681,9 @@ async fn a_cancelled_delivery_returns_and_leaves_the_page_pending() {
         .await
         .unwrap()
         .is_empty());
+    // A sink with nothing pending is not "cut short" by a cancelled token.
+    let done = FakeSink::named("done");
+    h.engine.deliver_pending(&[&done], None, 0).await;
+    let out = deliver_pending_until(h.state.as_ref(), &[&done], None, 3, &cancel).await;
+    assert!(!out[0].cancelled && out[0].finished(), "{out:?}");
 }
