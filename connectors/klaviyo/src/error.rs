@@ -45,7 +45,9 @@ pub enum DeliveryError {
         /// What Klaviyo said.
         detail: String,
     },
-    /// A 4xx other than 401, 403 and 429: the request itself is wrong. Never retried.
+    /// A 4xx other than 401, 403 and 429: the request itself is wrong. Never retried. When the
+    /// request carried one event and the status is one an event can cause
+    /// ([`DeliveryError::refuses_the_event`]), that event is refused for good.
     #[error("Klaviyo rejected the request with HTTP {status} ({detail}); not retried")]
     Rejected {
         /// The HTTP status.
@@ -82,4 +84,23 @@ pub enum DeliveryError {
         /// What Klaviyo said.
         detail: String,
     },
+}
+
+/// Statuses with which Klaviyo refuses what a request carries rather than how it was sent:
+/// `400` (invalid), `409` (conflict), `413` (too large), `422` (unprocessable). Not `401`/`403`
+/// (the key), `404`/`405`/`410` (the URL), `408`/`429` (try later) or `415` (our content type):
+/// those are no event's fault, and the event must stay pending until they are fixed.
+pub(crate) fn refuses_content(status: u16) -> bool {
+    matches!(status, 400 | 409 | 413 | 422)
+}
+
+impl DeliveryError {
+    /// Whether a request carrying a single event failed because of that event: Klaviyo
+    /// rejected it with a status only its content can cause (400, 409, 413, 422). Sending it
+    /// again would fail the same way, so the sink reports the event refused for good instead
+    /// of leaving it pending. False for a refused key (401/403), an outage, a wrong URL, a
+    /// timeout or a rate limit.
+    pub fn refuses_the_event(&self) -> bool {
+        matches!(self, Self::Rejected { status, .. } if refuses_content(*status))
+    }
 }

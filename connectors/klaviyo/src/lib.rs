@@ -18,7 +18,9 @@
 //! - **Rate limits and retries**: each endpoint is paced to its published burst and steady
 //!   limits; 429, 503, 504 and 524 (and network errors) are retried, honouring Retry-After,
 //!   with jittered backoff from [`RetryPolicy`](orderport_core::RetryPolicy); other 4xx never
-//!   are. An event is delivered only once Klaviyo answers `202`.
+//!   are. An event is delivered only once Klaviyo answers `202`. An event Klaviyo refuses on
+//!   its own with 400, 409, 413 or 422 is refused for good ([`DeliveryReport::refused`]): it
+//!   leaves the outbox with its reason instead of blocking the events behind it.
 //!
 //! See `docs/sinks/klaviyo.md` for the payload and the rules.
 //!
@@ -42,7 +44,8 @@
 //! # let _ = &sink;
 //! // Then, in an async context:
 //! // let report = sink.deliver(&events).await;
-//! // outbox.remove(&report.delivered); outbox.remove(skipped ids); report.failed stays.
+//! // outbox.remove(&report.delivered); outbox.remove(skipped and refused ids);
+//! // report.failed stays.
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

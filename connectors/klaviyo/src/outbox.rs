@@ -69,6 +69,7 @@ impl EventSink for KlaviyoEventSink {
                     detail: reason.to_string(),
                 })
                 .collect(),
+            refused: report.refused,
             failed: report.failed,
         }
     }

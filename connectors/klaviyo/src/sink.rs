@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::config::KlaviyoConfig;
-use crate::error::{DeliveryError, KlaviyoError};
+use crate::error::{refuses_content, DeliveryError, KlaviyoError};
 use crate::event::{prepare, Prepared, ProfileId, SinkEvent, SkipReason};
 use crate::pace::Pacer;
 use crate::{JSON_API, MAX_BULK_EVENTS, MAX_PAYLOAD_BYTES, REVISION, SINGLE_EVENT_THRESHOLD};
@@ -23,7 +23,12 @@ pub struct DeliveryReport {
     pub delivered: Vec<i64>,
     /// Outbox ids not sent, and why: take them out of the outbox, and count them.
     pub skipped: Vec<(i64, SkipReason)>,
-    /// Outbox ids whose request failed for good, and why: they stay in the outbox.
+    /// Outbox ids Klaviyo refused for good when sent on their own (HTTP 400, 409, 413 or 422
+    /// to a Create Event request), and why: take them out of the outbox, record the reason,
+    /// never send them again.
+    pub refused: Vec<(i64, String)>,
+    /// Outbox ids whose request failed this time (an outage, a refused key, a timeout, a
+    /// wrong URL), and why: they stay in the outbox and are sent again.
     pub failed: Vec<(i64, String)>,
     /// HTTP requests made, retries included.
     pub requests: u32,
@@ -191,7 +196,7 @@ impl KlaviyoSink {
                                 if matches!(error, DeliveryError::Unauthorized { .. }) {
                                     halted = Some(error.to_string());
                                 }
-                                fail(&mut report, &prepared, &[i], &error.to_string());
+                                settle_single(&mut report, &prepared[i], &error);
                             }
                         }
                     }
@@ -201,13 +206,19 @@ impl KlaviyoSink {
                     if matches!(error, DeliveryError::Unauthorized { .. }) {
                         halted = Some(error.to_string());
                     }
-                    fail(&mut report, &prepared, &indices, &error.to_string());
+                    match &planned {
+                        Planned::Single(i) => settle_single(&mut report, &prepared[*i], &error),
+                        Planned::Bulk(_) => {
+                            fail(&mut report, &prepared, &indices, &error.to_string());
+                        }
+                    }
                 }
             }
         }
         tracing::info!(
             delivered = report.delivered.len(),
             skipped = report.skipped.len(),
+            refused = report.refused.len(),
             failed = report.failed.len(),
             requests = report.requests,
             "Klaviyo delivery done"
@@ -329,7 +340,22 @@ impl KlaviyoSink {
 /// 4xx answers to a bulk job that may come from one event of it, so its events are worth
 /// sending one by one. Not 401/403 (the key), 404/405 (the URL), 415 (our content type).
 fn splittable(status: u16) -> bool {
-    matches!(status, 400 | 409 | 413 | 422)
+    refuses_content(status)
+}
+
+/// Reports a Create Event request (one event, perhaps under several outbox ids) that failed:
+/// refused for good when Klaviyo refused the event itself, else failed (it stays pending).
+fn settle_single(report: &mut DeliveryReport, event: &Prepared, error: &DeliveryError) {
+    if error.refuses_the_event() {
+        tracing::warn!(%error, outbox_ids = ?event.ids, "Klaviyo refused the event for good; it will not be sent again");
+        for &id in &event.ids {
+            report.refused.push((id, error.to_string()));
+        }
+    } else {
+        for &id in &event.ids {
+            report.failed.push((id, error.to_string()));
+        }
+    }
 }
 
 fn deliver(report: &mut DeliveryReport, prepared: &[Prepared], indices: &[usize]) {

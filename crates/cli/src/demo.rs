@@ -17,9 +17,10 @@ use orderport::{
 use orderport_sim::{ChannelSim, Faults, Flavor, GeneratorConfig, SimClock};
 use serde::Serialize;
 
-use crate::exit::Failure;
+use crate::exit::{Failure, INTERRUPTED};
 use crate::import::write_line;
 use crate::progress::Progress;
+use crate::shutdown::Shutdown;
 use crate::walk::{walk, Tally, WalkError};
 
 /// Arguments of `orderport demo`.
@@ -64,8 +65,10 @@ struct ShipmentReport {
     received_by_simulator: bool,
 }
 
-/// Runs the demo.
+/// Runs the demo. SIGTERM or Ctrl-C stops it at once with exit 130 (the temporary directory
+/// is removed as usual).
 pub async fn run(args: DemoArgs, json: bool) -> Result<(), Failure> {
+    let shutdown = Shutdown::listen();
     let temp = match &args.dir {
         Some(_) => None,
         None => Some(
@@ -115,7 +118,7 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<(), Failure> {
             .iter()
             .find(|sim| sim.stores().iter().any(|s| s.id == store.id))
             .ok_or_else(|| Failure::usage(anyhow!("no simulator serves store {}", store.id)))?;
-        reports.push(run_store(store, sim, window, &dir, json).await?);
+        reports.push(run_store(store, sim, window, &dir, json, &shutdown).await?);
     }
     for sim in sims {
         sim.shutdown().await;
@@ -168,6 +171,7 @@ async fn run_store(
     window: TimeWindow,
     dir: &Path,
     json: bool,
+    shutdown: &Shutdown,
 ) -> Result<StoreReport, Failure> {
     let started = Instant::now();
     let channel = orderport::connect(store)?;
@@ -182,6 +186,7 @@ async fn run_store(
         channel.as_ref(),
         window,
         &progress,
+        shutdown.token(),
         |outcome| {
             let mut w = writers.borrow_mut();
             match outcome {
@@ -206,6 +211,15 @@ async fn run_store(
         Ok(()) => {}
         Err(WalkError::Channel(e)) => return Err(e.into()),
         Err(WalkError::Handler(e)) => return Err(e.into()),
+        Err(WalkError::Cancelled) => {
+            return Err(Failure {
+                code: INTERRUPTED,
+                error: anyhow!(
+                    "demo stopped by {}",
+                    shutdown.signal().unwrap_or("a signal")
+                ),
+            })
+        }
     }
     let shipment = match to_ship {
         Some(order) => Some(ship(channel.as_ref(), &order, sim).await?),

@@ -9,8 +9,9 @@ use chrono::{DateTime, Utc};
 use clap::Args;
 use orderport::{FetchOutcome, Rejection, TimeWindow};
 
-use crate::exit::Failure;
+use crate::exit::{Failure, INTERRUPTED};
 use crate::progress::Progress;
+use crate::shutdown::Shutdown;
 use crate::stores;
 use crate::walk::{walk, WalkError};
 
@@ -35,8 +36,10 @@ pub struct ImportArgs {
 }
 
 /// Runs the import. Exit status 0 means the whole window was fetched; rejections alone do not
-/// fail it. With `json`, the closing summary goes to stderr as one JSON object.
+/// fail it. With `json`, the closing summary goes to stderr as one JSON object. SIGTERM or
+/// Ctrl-C stops it at once (the pages written so far are complete lines) with exit 130.
 pub async fn run(args: ImportArgs, json: bool) -> Result<(), Failure> {
+    let shutdown = Shutdown::listen();
     let window = TimeWindow::new(args.from, args.to).map_err(Failure::usage)?;
     let (config, channel) = stores::open(&args.config, &args.store)?;
     let rejects = args
@@ -57,6 +60,7 @@ pub async fn run(args: ImportArgs, json: bool) -> Result<(), Failure> {
         channel.as_ref(),
         window,
         &progress,
+        shutdown.token(),
         |outcome| match outcome {
             FetchOutcome::Accepted(order) => write_line(&mut *out.borrow_mut(), &order),
             FetchOutcome::Rejected(rejection) => {
@@ -92,6 +96,19 @@ pub async fn run(args: ImportArgs, json: bool) -> Result<(), Failure> {
         Ok(()) => Ok(()),
         Err(WalkError::Channel(e)) => Err(Failure::from(e)),
         Err(WalkError::Handler(e)) => Err(Failure::from(e)),
+        Err(WalkError::Cancelled) => {
+            // Every page handled so far is written out: what is on stdout is whole lines.
+            out.borrow_mut().flush()?;
+            Err(Failure {
+                code: INTERRUPTED,
+                error: anyhow::anyhow!(
+                    "store {}: stopped by {} after {} page(s); the output is partial: import the same window again",
+                    config.id,
+                    shutdown.signal().unwrap_or("a signal"),
+                    tally.pages
+                ),
+            })
+        }
     }
 }
 

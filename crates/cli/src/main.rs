@@ -7,6 +7,7 @@ mod import;
 mod progress;
 mod push_shipment;
 mod reconcile;
+mod shutdown;
 mod simulate;
 mod sinks;
 mod stored;

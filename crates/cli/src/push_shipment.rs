@@ -14,6 +14,7 @@ use rust_decimal::Decimal;
 use orderport_sync::{SqliteState, SyncEngine};
 
 use crate::exit::{Failure, CHANNEL_FAILED};
+use crate::shutdown::Shutdown;
 use crate::stores;
 
 /// Arguments of `orderport push-shipment`.
@@ -98,6 +99,9 @@ impl FromStr for ItemArg {
 
 /// Sends the shipment.
 pub async fn run(args: PushShipmentArgs, json: bool) -> Result<(), Failure> {
+    // A signal cuts the delivery after the push short (within the grace period); the events
+    // stay pending for the next `orderport sync`.
+    let shutdown = Shutdown::listen();
     let (config, channel) = stores::open(&args.config, &args.store)?;
     let now = Utc::now();
     let items: Vec<ShippedItem> = args.items.into_iter().map(|i| i.0).collect();
@@ -145,7 +149,7 @@ pub async fn run(args: PushShipmentArgs, json: bool) -> Result<(), Failure> {
     };
     channel.push_shipment(&update).await?;
     let mut recorded = serde_json::Value::Null;
-    let mut undelivered = 0;
+    let mut undelivered = crate::sinks::Undelivered::default();
     if let Some((engine, sinks)) = &recorder {
         let event = engine
             .record_shipment(&config.id, &update)
@@ -174,7 +178,9 @@ pub async fn run(args: PushShipmentArgs, json: bool) -> Result<(), Failure> {
                 ),
             }
         }
-        undelivered = crate::sinks::deliver(engine, sinks, Some(&config.id), json).await;
+        undelivered =
+            crate::sinks::deliver(engine, sinks, Some(&config.id), json, shutdown.deliveries())
+                .await;
     }
     if json {
         let report = serde_json::json!({
@@ -189,12 +195,10 @@ pub async fn run(args: PushShipmentArgs, json: bool) -> Result<(), Failure> {
             "shipment sent"
         );
     }
-    if undelivered > 0 {
+    if !undelivered.is_none() {
         return Err(Failure {
             code: CHANNEL_FAILED,
-            error: anyhow!(
-                "{undelivered} event(s) were not delivered; they stay in the outbox and go out on the next `orderport sync`"
-            ),
+            error: anyhow!(undelivered.describe()),
         });
     }
     Ok(())

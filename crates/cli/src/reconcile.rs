@@ -13,7 +13,7 @@ use anyhow::{anyhow, Context};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use clap::{Args, ValueEnum};
 use futures::TryStreamExt;
-use orderport::{CanonicalStatus, StoreZone, StoresFile};
+use orderport::{CanonicalStatus, StoreZone};
 use orderport_sync::SqliteState;
 
 use crate::exit::Failure;
@@ -68,9 +68,8 @@ pub async fn run(args: ReconcileArgs) -> Result<(), Failure> {
     if args.days == 0 {
         return Err(Failure::usage(anyhow!("--days must be at least 1")));
     }
-    let file = StoresFile::load(&args.config)
-        .with_context(|| format!("loading {}", args.config.display()))
-        .map_err(Failure::usage)?;
+    let file = crate::stores::load(&args.config)?;
+    crate::stores::check_selected(&file, &args.config, std::slice::from_ref(&args.store))?;
     let sinks: HashSet<String> = file
         .sinks
         .iter()
@@ -89,15 +88,7 @@ pub async fn run(args: ReconcileArgs) -> Result<(), Failure> {
             args.config.display()
         )));
     }
-    if !args.db.exists() {
-        return Err(Failure::usage(anyhow!(
-            "no state database at {}; run `orderport sync` first or pass --db",
-            args.db.display()
-        )));
-    }
-    let state = SqliteState::open(&args.db)
-        .with_context(|| format!("opening {}", args.db.display()))
-        .map_err(Failure::usage)?;
+    let state = crate::stored::open_read_only(&args.db)?;
     let today = zone.to_wall(Utc::now()).date();
     let first = today - Duration::days(i64::from(args.days) - 1);
     let table = tally(&state, &args.store, zone, first, today, &sinks)

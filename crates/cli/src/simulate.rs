@@ -10,6 +10,7 @@ use orderport_sim::{
 };
 
 use crate::exit::Failure;
+use crate::shutdown::Shutdown;
 
 /// Arguments of `orderport simulate`.
 #[derive(Debug, Args)]
@@ -102,8 +103,9 @@ impl SimulateArgs {
     }
 }
 
-/// Serves until Ctrl-C.
+/// Serves until SIGTERM or Ctrl-C, then exits 0.
 pub async fn run(args: SimulateArgs, json: bool) -> Result<(), Failure> {
+    let shutdown = Shutdown::listen();
     let clock = SimClock::system();
     let mut sims = Vec::new();
     for (i, flavor) in Flavor::ALL.into_iter().enumerate() {
@@ -134,10 +136,7 @@ pub async fn run(args: SimulateArgs, json: bool) -> Result<(), Failure> {
             .map_err(Failure::usage)?;
     }
     print_endpoints(&sims, &klaviyo, &toml, json);
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")
-        .map_err(Failure::usage)?;
+    shutdown.token().cancelled().await;
     for sim in sims {
         eprintln!(
             "{}: {} requests served",
@@ -170,7 +169,9 @@ fn print_endpoints(sims: &[ChannelSim], klaviyo: &KlaviyoSim, toml: &str, json: 
         );
         return;
     }
-    println!("Simulators on loopback (fake credentials, for local use only). Ctrl-C stops them.\n");
+    println!(
+        "Simulators on loopback (fake credentials, for local use only). Ctrl-C (or SIGTERM) stops them.\n"
+    );
     for sim in sims {
         for s in sim.stores() {
             println!(

@@ -6,7 +6,9 @@ use std::collections::HashSet;
 use anyhow::anyhow;
 use orderport::StoresFile;
 use orderport_klaviyo::{KlaviyoConfig, KlaviyoEventSink, KlaviyoSink};
-use orderport_sync::{DeliveryOutcome, EventSink, SyncEngine};
+use orderport_sync::{
+    deliver_pending_until, CancellationToken, DeliveryOutcome, EventSink, SyncEngine,
+};
 
 use crate::exit::Failure;
 
@@ -65,25 +67,62 @@ pub fn build(file: &StoresFile) -> Result<Vec<Box<dyn EventSink>>, Failure> {
     Ok(sinks)
 }
 
+/// What a delivery left undone, over every sink.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Undelivered {
+    /// Events that failed, or whose verdict could not be stored: they stay pending.
+    pub events: u64,
+    /// Whether some sink's pass did not get through its pending events (a halted pass, a
+    /// state error, a shutdown cutting it short), so more may be pending than `events`.
+    pub cut_short: bool,
+}
+
+impl Undelivered {
+    /// Whether every pending event got its verdict (refused events count as done).
+    pub fn is_none(&self) -> bool {
+        self.events == 0 && !self.cut_short
+    }
+
+    /// Adds another delivery's.
+    pub fn add(&mut self, other: Self) {
+        self.events += other.events;
+        self.cut_short |= other.cut_short;
+    }
+
+    /// What to tell the operator.
+    pub fn describe(&self) -> String {
+        match (self.events, self.cut_short) {
+            (0, _) => "delivery did not get through every pending event; they stay in the outbox and go out on the next run".to_owned(),
+            (n, _) => format!(
+                "{n} event(s) were not delivered; they stay in the outbox and go out on the next run"
+            ),
+        }
+    }
+}
+
 /// Delivers every sink's pending events (optionally of one store), prints one line (or JSON
-/// object) per sink, and returns how many events failed (they stay pending).
+/// object) per sink, and returns what stayed pending. A pass still running when `cancel` fires
+/// (a shutdown's grace period is over) is cut short; what it did not deliver stays pending.
 pub async fn deliver(
     engine: &SyncEngine,
     sinks: &[Box<dyn EventSink>],
     store: Option<&str>,
     json: bool,
-) -> u64 {
+    cancel: &CancellationToken,
+) -> Undelivered {
+    let mut undelivered = Undelivered::default();
     if sinks.is_empty() {
-        return 0;
+        return undelivered;
     }
     let refs: Vec<&dyn EventSink> = sinks.iter().map(|s| s.as_ref()).collect();
-    let outcomes = engine.deliver_pending(&refs, store, BATCH).await;
-    let mut failed = 0;
+    let outcomes =
+        deliver_pending_until(engine.state().as_ref(), &refs, store, BATCH, cancel).await;
     for outcome in &outcomes {
-        failed += outcome.failed + u64::from(outcome.error.is_some());
+        undelivered.events += outcome.failed + outcome.unrecorded;
+        undelivered.cut_short |= !outcome.finished();
         print_outcome(outcome, json);
     }
-    failed
+    undelivered
 }
 
 fn print_outcome(o: &DeliveryOutcome, json: bool) {
@@ -98,12 +137,24 @@ fn print_outcome(o: &DeliveryOutcome, json: bool) {
         format!("skipped {} ({})", o.skipped_total(), parts.join(", "))
     };
     println!(
-        "sink {}: delivered {}, {}, failed {} (still pending)",
-        o.sink, o.delivered, skipped, o.failed
+        "sink {}: delivered {}, {}, refused {}, failed {} (still pending)",
+        o.sink, o.delivered, skipped, o.refused, o.failed
     );
+    for (id, why) in &o.refusals {
+        eprintln!(
+            "sink {}: event {id} refused for good, not sent again (`orderport events` shows it): {why}",
+            o.sink
+        );
+    }
     if o.halted {
         eprintln!(
-            "sink {}: a whole batch failed, so the rest was not tried; it stays pending for the next run",
+            "sink {}: nothing of a batch was delivered and some of it failed, so the rest was not tried; it stays pending for the next run",
+            o.sink
+        );
+    }
+    if o.cancelled {
+        eprintln!(
+            "sink {}: delivery cut short by the shutdown; what was not delivered stays pending for the next run",
             o.sink
         );
     }

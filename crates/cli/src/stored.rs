@@ -1,8 +1,8 @@
 //! `orderport orders`, `events` and `quarantine`: what the sync engine stored, streamed from the
-//! state database as JSON lines or CSV.
+//! state database (opened read-only) as JSON lines, CSV or text.
 
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
@@ -20,8 +20,10 @@ const PAGE: usize = 500;
 pub enum Format {
     /// One JSON object per line.
     Json,
-    /// CSV with a header row (the order snapshot and reasons as JSON text).
+    /// CSV with a header row (the order snapshot, reasons and delivery verdicts as JSON text).
     Csv,
+    /// One line per row, for people.
+    Text,
 }
 
 /// Arguments shared by the three listing commands.
@@ -49,17 +51,23 @@ pub enum Listing {
     Quarantine,
 }
 
-/// Streams the rows to stdout.
-pub async fn run(listing: Listing, args: ListArgs) -> Result<(), Failure> {
-    if !args.db.exists() {
+/// Opens the state database for reading only: nothing is written (no schema change, no
+/// journal file created where SQLite cannot), so a database on read-only media can be read.
+pub fn open_read_only(db: &Path) -> Result<SqliteState, Failure> {
+    if !db.exists() {
         return Err(Failure::usage(anyhow::anyhow!(
             "no state database at {}; run `orderport sync` first or pass --db",
-            args.db.display()
+            db.display()
         )));
     }
-    let state = SqliteState::open(&args.db)
-        .with_context(|| format!("opening {}", args.db.display()))
-        .map_err(Failure::usage)?;
+    SqliteState::open_read_only(db)
+        .with_context(|| format!("opening {} read-only", db.display()))
+        .map_err(Failure::usage)
+}
+
+/// Streams the rows to stdout.
+pub async fn run(listing: Listing, args: ListArgs) -> Result<(), Failure> {
+    let state = open_read_only(&args.db)?;
     let stdout = std::io::stdout();
     let out = BufWriter::new(stdout.lock());
     let store = args.store.clone();
@@ -68,6 +76,7 @@ pub async fn run(listing: Listing, args: ListArgs) -> Result<(), Failure> {
             let csv = Csv {
                 columns: ORDER_COLUMNS,
                 row: order_csv,
+                text: order_text,
             };
             emit(state.orders(store, PAGE), out, args.format, csv).await
         }
@@ -75,6 +84,7 @@ pub async fn run(listing: Listing, args: ListArgs) -> Result<(), Failure> {
             let csv = Csv {
                 columns: EVENT_COLUMNS,
                 row: event_csv,
+                text: event_text,
             };
             emit(state.events(store, PAGE), out, args.format, csv).await
         }
@@ -82,16 +92,18 @@ pub async fn run(listing: Listing, args: ListArgs) -> Result<(), Failure> {
             let csv = Csv {
                 columns: QUARANTINE_COLUMNS,
                 row: quarantine_csv,
+                text: quarantine_text,
             };
             emit(state.quarantine(store, PAGE), out, args.format, csv).await
         }
     }
 }
 
-/// How one kind of row is written as CSV.
+/// How one kind of row is written as CSV and as text.
 struct Csv<T> {
     columns: &'static [&'static str],
     row: fn(&T) -> Vec<String>,
+    text: fn(&T) -> String,
 }
 
 async fn emit<T: serde::Serialize, W: Write>(
@@ -106,6 +118,12 @@ async fn emit<T: serde::Serialize, W: Write>(
         Format::Json => {
             while let Some(row) = rows.try_next().await.map_err(state_failure)? {
                 write_line(&mut json_out, &row)?;
+            }
+            json_out.flush()?;
+        }
+        Format::Text => {
+            while let Some(row) = rows.try_next().await.map_err(state_failure)? {
+                writeln!(json_out, "{}", (layout.text)(&row))?;
             }
             json_out.flush()?;
         }
@@ -164,6 +182,7 @@ const EVENT_COLUMNS: &[&str] = &[
     "label",
     "recorded_at",
     "backfill",
+    "deliveries",
 ];
 
 fn event_csv(r: &EventRow) -> Vec<String> {
@@ -180,7 +199,80 @@ fn event_csv(r: &EventRow) -> Vec<String> {
         r.label.to_string(),
         r.recorded_at.clone(),
         r.backfill.to_string(),
+        serde_json::to_string(&r.deliveries).unwrap_or_default(),
     ]
+}
+
+fn order_text(r: &OrderRow) -> String {
+    format!(
+        "{} {} order {} ({}): {}, modified {}",
+        r.seq, r.store_id, r.order_number, r.external_id, r.status, r.modified_at
+    )
+}
+
+/// One event and each sink's verdict; an event with no verdict for a sink is pending there.
+fn event_text(r: &EventRow) -> String {
+    let mut flags = Vec::new();
+    if r.label {
+        flags.push("label");
+    }
+    if r.backfill {
+        flags.push("backfill");
+    }
+    let flags = if flags.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", flags.join(", "))
+    };
+    let verdicts = if r.deliveries.is_empty() {
+        "no verdict yet (pending)".to_owned()
+    } else {
+        r.deliveries
+            .iter()
+            .map(|d| match &d.reason {
+                Some(reason) => format!("{} {} ({reason})", d.sink, d.state),
+                None => format!("{} {}", d.sink, d.state),
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    format!(
+        "{} {} order {}: {} -> {} at {}{flags}: {verdicts}",
+        r.id,
+        r.store_id,
+        r.order_number,
+        r.from.as_deref().unwrap_or("(new)"),
+        r.to,
+        r.at
+    )
+}
+
+fn quarantine_text(r: &QuarantineRow) -> String {
+    let reasons = r
+        .reasons
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .map(|x| {
+                    format!(
+                        "{}: {}",
+                        x["field"].as_str().unwrap_or("?"),
+                        x["message"].as_str().unwrap_or("?")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+        .unwrap_or_else(|| r.reasons.to_string());
+    format!(
+        "{} {} order {}: {reasons}",
+        r.id,
+        r.store_id,
+        r.order_number
+            .as_deref()
+            .or(r.external_id.as_deref())
+            .unwrap_or("(unknown)")
+    )
 }
 
 const QUARANTINE_COLUMNS: &[&str] = &[

@@ -2,17 +2,51 @@
 
 use std::path::Path;
 
-use anyhow::Context;
+use anyhow::{anyhow, Context};
 use orderport::{SellingChannel, StoreConfig, StoresFile};
 
 use crate::exit::Failure;
 
-/// Loads `path` and returns the store with id `store` (without its `sync_*` settings), with
-/// its channel connected.
-pub fn open(path: &Path, store: &str) -> Result<(StoreConfig, Box<dyn SellingChannel>), Failure> {
+/// Loads the stores file at `path`. A file with no `[[store]]` table is a usage error: every
+/// command that reads it needs a store, and doing nothing in silence would hide the mistake.
+pub fn load(path: &Path) -> Result<StoresFile, Failure> {
     let file = StoresFile::load(path)
         .with_context(|| format!("loading {}", path.display()))
         .map_err(Failure::usage)?;
+    if file.stores.is_empty() {
+        return Err(Failure::usage(anyhow!(
+            "{} has no [[store]] table; add one (docs/cli.md shows one), or pass the right --config",
+            path.display()
+        )));
+    }
+    Ok(file)
+}
+
+/// Checks that every id of `ids` is a store of `file` (loaded from `path`); an unknown one is
+/// a usage error naming it and listing the known ids.
+pub fn check_selected(file: &StoresFile, path: &Path, ids: &[String]) -> Result<(), Failure> {
+    let unknown: Vec<&str> = ids
+        .iter()
+        .filter(|id| !file.stores.iter().any(|s| &s.id == *id))
+        .map(String::as_str)
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let known: Vec<&str> = file.stores.iter().map(|s| s.id.as_str()).collect();
+    Err(Failure::usage(anyhow!(
+        "unknown store {} in {}; its stores are: {}",
+        unknown.join(", "),
+        path.display(),
+        known.join(", ")
+    )))
+}
+
+/// Loads `path` and returns the store with id `store` (without its `sync_*` settings), with
+/// its channel connected.
+pub fn open(path: &Path, store: &str) -> Result<(StoreConfig, Box<dyn SellingChannel>), Failure> {
+    let file = load(path)?;
+    check_selected(&file, path, &[store.to_owned()])?;
     let config = file.store(store)?.clone();
     // The sync_* settings are the engine's, not the connector's (which refuses unknown keys).
     let (config, _) = orderport_sync::split_sync_settings(&config).map_err(Failure::usage)?;

@@ -1,17 +1,19 @@
 //! `orderport sync`: keep every store of a stores file current in the state database.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use clap::Args;
-use orderport::StoresFile;
 use orderport_sync::{
-    credential_key, split_sync_settings, CancellationToken, RunReport, ScheduledStore, Scheduler,
-    SchedulerOptions, SqliteState, SyncEngine, SyncError, DEFAULT_DB,
+    credential_key, split_sync_settings, RunReport, ScheduledStore, Scheduler, SchedulerOptions,
+    SqliteState, SyncEngine, SyncError, DEFAULT_DB,
 };
 
 use crate::exit::{Failure, CHANNEL_FAILED};
+use crate::shutdown::Shutdown;
+use crate::sinks::Undelivered;
 
 /// Arguments of `orderport sync`.
 #[derive(Debug, Args)]
@@ -25,7 +27,8 @@ pub struct SyncArgs {
     /// Run every store once and exit (the default).
     #[arg(long, conflicts_with = "watch")]
     once: bool,
-    /// Keep running: each store every `sync_interval` (30 minutes by default) until Ctrl-C.
+    /// Keep running: each store every `sync_interval` (30 minutes by default) until SIGTERM or
+    /// Ctrl-C.
     #[arg(long)]
     watch: bool,
     /// Only these stores (repeatable); all stores by default.
@@ -36,9 +39,36 @@ pub struct SyncArgs {
     max_concurrent: usize,
 }
 
-/// Runs the sync. Exits 0 when every store's run succeeded.
+/// Whether each store's latest finished run failed. A run cut short by a signal finished
+/// nothing, so it leaves the store's previous verdict.
+#[derive(Default)]
+struct Verdicts(Mutex<BTreeMap<String, bool>>);
+
+impl Verdicts {
+    fn record(&self, result: &Result<RunReport, SyncError>) {
+        let (store, failed) = match result {
+            Ok(r) if r.cancelled => return,
+            Ok(r) => (r.store_id.clone(), false),
+            Err(e) => (e.store().to_owned(), true),
+        };
+        if let Ok(mut map) = self.0.lock() {
+            map.insert(store, failed);
+        }
+    }
+
+    fn failed(&self) -> usize {
+        self.0
+            .lock()
+            .map_or(0, |map| map.values().filter(|f| **f).count())
+    }
+}
+
+/// Runs the sync. Exits 0 when every store's latest run succeeded (or was stopped by a
+/// signal) and every pending event got its verdict; 1 otherwise, signal or not.
 pub async fn run(args: SyncArgs, json: bool) -> Result<(), Failure> {
-    let file = StoresFile::load(&args.config).map_err(Failure::usage)?;
+    let shutdown = Shutdown::listen();
+    let file = crate::stores::load(&args.config)?;
+    crate::stores::check_selected(&file, &args.config, &args.stores)?;
     let sinks = Arc::new(crate::sinks::build(&file)?);
     let mut scheduled = Vec::new();
     for store in &file.stores {
@@ -64,72 +94,60 @@ pub async fn run(args: SyncArgs, json: bool) -> Result<(), Failure> {
         ..SchedulerOptions::default()
     };
     let scheduler = Scheduler::new(engine.clone(), scheduled, options);
-    let cancel = CancellationToken::new();
-    let on_signal = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            tracing::info!("Ctrl-C: finishing the current pages, then stopping");
-            on_signal.cancel();
-        }
-    });
-    let failed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let undelivered = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let cancel = shutdown.token().clone();
+    let verdicts = Arc::new(Verdicts::default());
     // Deliveries run after store runs: after the round with --once; with --watch, after each
-    // store run (a task woken by the report callback), and once more when stopping.
+    // store run (a task woken by the report callback), and once more when stopping. After a
+    // signal they get `GRACE`; what is not delivered by then stays pending.
     let ran = Arc::new(tokio::sync::Notify::new());
     // With --store, only those stores' events are delivered.
     let only: Arc<Vec<String>> = Arc::new(args.stores.clone());
     let report = {
-        let (failed, ran) = (failed.clone(), ran.clone());
+        let (verdicts, ran) = (verdicts.clone(), ran.clone());
         move |result: Result<RunReport, SyncError>| {
-            if result.is_err() {
-                failed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            }
+            verdicts.record(&result);
             print_run(&result, json);
             ran.notify_one();
         }
     };
-    if args.watch {
+    let undelivered = if args.watch {
         let deliveries = {
-            let (engine, sinks, cancel, ran, undelivered, only) = (
+            let (engine, sinks, shutdown, ran, only) = (
                 engine.clone(),
                 sinks.clone(),
-                cancel.clone(),
+                shutdown.clone(),
                 ran.clone(),
-                undelivered.clone(),
                 only.clone(),
             );
             tokio::spawn(async move {
                 loop {
                     tokio::select! {
                         () = ran.notified() => {}
-                        () = cancel.cancelled() => break,
+                        () = shutdown.token().cancelled() => break,
                     }
-                    let n = deliver_selected(&engine, &sinks, &only, json).await;
-                    undelivered.store(n, std::sync::atomic::Ordering::SeqCst);
+                    deliver_selected(&engine, &sinks, &only, json, shutdown.deliveries()).await;
                 }
             })
         };
         scheduler.run(&cancel, &report).await;
         cancel.cancel();
         let _ = deliveries.await;
-        let n = deliver_selected(&engine, &sinks, &only, json).await;
-        undelivered.store(n, std::sync::atomic::Ordering::SeqCst);
+        // The final pass decides the exit code: what is still pending after it.
+        deliver_selected(&engine, &sinks, &only, json, shutdown.deliveries()).await
     } else {
         for result in scheduler.run_once(&cancel).await {
             report(result);
         }
-        let n = deliver_selected(&engine, &sinks, &only, json).await;
-        undelivered.store(n, std::sync::atomic::Ordering::SeqCst);
+        deliver_selected(&engine, &sinks, &only, json, shutdown.deliveries()).await
+    };
+    if let Some(signal) = shutdown.signal() {
+        tracing::info!("stopped by {signal}; stores resume from their cursors on the next run");
     }
-    let undelivered = undelivered.load(std::sync::atomic::Ordering::SeqCst);
-    match failed.load(std::sync::atomic::Ordering::SeqCst) {
-        0 if undelivered == 0 => Ok(()),
+    match verdicts.failed() {
+        0 if undelivered.is_none() => Ok(()),
         0 => Err(Failure {
             code: CHANNEL_FAILED,
-            error: anyhow::anyhow!(
-                "{undelivered} event(s) were not delivered; they stay in the outbox and go out on the next run"
-            ),
+            error: anyhow::anyhow!(undelivered.describe()),
         }),
         n => Err(Failure {
             code: CHANNEL_FAILED,
@@ -140,22 +158,23 @@ pub async fn run(args: SyncArgs, json: bool) -> Result<(), Failure> {
     }
 }
 
-/// Delivers the events of the selected stores (all when none is selected); returns how many
-/// failed.
+/// Delivers the events of the selected stores (all when none is selected); returns what
+/// stayed pending.
 async fn deliver_selected(
     engine: &SyncEngine,
     sinks: &[Box<dyn orderport_sync::EventSink>],
     only: &[String],
     json: bool,
-) -> u64 {
+    cancel: &orderport_sync::CancellationToken,
+) -> Undelivered {
     if only.is_empty() {
-        return crate::sinks::deliver(engine, sinks, None, json).await;
+        return crate::sinks::deliver(engine, sinks, None, json, cancel).await;
     }
-    let mut failed = 0;
+    let mut undelivered = Undelivered::default();
     for store in only {
-        failed += crate::sinks::deliver(engine, sinks, Some(store), json).await;
+        undelivered.add(crate::sinks::deliver(engine, sinks, Some(store), json, cancel).await);
     }
-    failed
+    undelivered
 }
 
 fn print_run(result: &Result<RunReport, SyncError>, json: bool) {
@@ -166,7 +185,7 @@ fn print_run(result: &Result<RunReport, SyncError>, json: bool) {
             serde_json::json!({ "ok": false, "store": e.store(), "error": e.to_string() })
         ),
         (Ok(r), false) => println!(
-            "{}: fetched {}, new {}, updated {}, unchanged {}, rejected {}, events {}, pages {}, retries {}, {:.1}s",
+            "{}: fetched {}, new {}, updated {}, unchanged {}, rejected {}, events {}, pages {}, retries {}, {:.1}s{}",
             r.store_id,
             r.fetched,
             r.new,
@@ -176,7 +195,12 @@ fn print_run(result: &Result<RunReport, SyncError>, json: bool) {
             r.events,
             r.pages,
             r.retries,
-            r.duration_ms as f64 / 1000.0
+            r.duration_ms as f64 / 1000.0,
+            if r.cancelled {
+                " (stopped by a signal; resumes from its cursor on the next run)"
+            } else {
+                ""
+            }
         ),
         (Err(e), false) => eprintln!("error: {e}"),
     }

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use futures::TryStreamExt;
 use orderport::{pages, CanonicalStatus, ChannelError, FetchOutcome, SellingChannel, TimeWindow};
+use orderport_sync::CancellationToken;
 
 use crate::progress::Progress;
 
@@ -58,21 +59,31 @@ pub enum WalkError<E> {
     Channel(ChannelError),
     /// The caller's handler failed (for example, writing the output).
     Handler(E),
+    /// `cancel` fired (a signal): the request or retry wait in flight was abandoned; every page
+    /// before it was handled.
+    Cancelled,
 }
 
 /// Fetches every page of `window`, handing each outcome to `handle` and calling `page_done`
 /// after each page so that output can be flushed before the next request. Memory is one page.
+/// When `cancel` fires, the request in flight (or the connector's retry wait) is dropped and
+/// the walk ends with [`WalkError::Cancelled`].
 pub async fn walk<E>(
     channel: &dyn SellingChannel,
     window: TimeWindow,
     progress: &Progress,
+    cancel: &CancellationToken,
     mut handle: impl FnMut(FetchOutcome) -> Result<(), E>,
     mut page_done: impl FnMut() -> Result<(), E>,
 ) -> (Tally, Result<(), WalkError<E>>) {
     let mut tally = Tally::default();
     let mut stream = Box::pin(pages(channel, window));
     loop {
-        let page = match stream.try_next().await {
+        let next = tokio::select! {
+            next = stream.try_next() => next,
+            () = cancel.cancelled() => return (tally, Err(WalkError::Cancelled)),
+        };
+        let page = match next {
             Ok(Some(page)) => page,
             Ok(None) => return (tally, Ok(())),
             Err(e) => return (tally, Err(WalkError::Channel(e))),

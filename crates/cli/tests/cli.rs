@@ -205,6 +205,83 @@ async fn usage_and_config_errors_exit_2() {
         .is_empty());
 }
 
+/// `sync --store` with an id the file does not have, and a stores file without any
+/// `[[store]]`, are usage errors (exit 2) that say what is wrong, for every command that takes
+/// the file; before, `sync` exited 0 having done nothing.
+#[tokio::test]
+async fn unknown_stores_and_a_file_without_stores_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = MockServer::start().await;
+    write_config(dir.path(), &server);
+    let out = run(
+        dir.path(),
+        &[
+            "sync",
+            "--config",
+            "stores.toml",
+            "--db",
+            "state.db",
+            "--store",
+            "nope",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("unknown store nope") && stderr.contains("spark-hq"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("state.db").exists(), "nothing was opened");
+    let out = run(
+        dir.path(),
+        &[
+            "reconcile",
+            "--config",
+            "stores.toml",
+            "--db",
+            "state.db",
+            "--store",
+            "nope",
+            "--tz",
+            "UTC",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("unknown store nope"), "{stderr}");
+
+    // A file with a sink but no store, and an empty file.
+    std::fs::write(
+        dir.path().join("sinks-only.toml"),
+        "[[sink]]\nkind = \"klaviyo\"\napi_key = \"pk_x\"\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("empty.toml"), "").unwrap();
+    for file in ["sinks-only.toml", "empty.toml"] {
+        let mut import = vec!["import", "--config", file, "--store", "spark-hq"];
+        import.extend(WINDOW);
+        for args in [
+            vec!["sync", "--config", file, "--db", "state.db"],
+            vec!["sync", "--config", file, "--db", "state.db", "--watch"],
+            vec!["check", "--config", file, "--store", "spark-hq"],
+            import,
+        ] {
+            let out = run(dir.path(), &args);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+            assert!(
+                stderr.contains(file) && stderr.contains("no [[store]]"),
+                "{args:?}: {stderr}"
+            );
+        }
+    }
+    assert!(server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .is_empty());
+}
+
 #[tokio::test]
 async fn push_shipment_sends_every_field() {
     let dir = tempfile::tempdir().unwrap();
@@ -729,7 +806,7 @@ async fn push_shipment_records_labels_and_marks_and_reconcile_flags_the_day() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.contains("sink klaviyo: delivered 2, skipped 0, failed 0"),
+        stdout.contains("sink klaviyo: delivered 2, skipped 0, refused 0, failed 0"),
         "{stdout}"
     );
     // The first sync's events are backfill.
@@ -737,10 +814,18 @@ async fn push_shipment_records_labels_and_marks_and_reconcile_flags_the_day() {
         dir.path(),
         &["events", "--db", "state.db", "--format", "csv"],
     );
-    let csv = String::from_utf8_lossy(&out.stdout);
-    let lines: Vec<&str> = csv.lines().collect();
-    assert!(lines[0].ends_with(",backfill"), "{csv}");
-    assert!(lines[1..].iter().all(|l| l.ends_with(",true")), "{csv}");
+    let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
+    let header = reader.headers().unwrap().clone();
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (backfill, deliveries) = (column("backfill"), column("deliveries"));
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|r| &r[backfill] == "true"), "{rows:?}");
+    assert!(
+        rows.iter()
+            .all(|r| r[deliveries].contains(r#""sink":"klaviyo","state":"delivered""#)),
+        "{rows:?}"
+    );
     assert!(klaviyo
         .events()
         .iter()
@@ -810,7 +895,8 @@ async fn push_shipment_records_labels_and_marks_and_reconcile_flags_the_day() {
     );
     assert!(stdout.contains("events 1,"), "{stdout}");
     assert!(
-        stdout.contains("sink klaviyo: delivered 0, skipped 1 (not_a_label 1), failed 0"),
+        stdout
+            .contains("sink klaviyo: delivered 0, skipped 1 (not_a_label 1), refused 0, failed 0"),
         "{stdout}"
     );
     let shipped: Vec<String> = klaviyo

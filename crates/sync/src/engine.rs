@@ -315,7 +315,10 @@ impl SyncEngine {
         }
     }
 
-    /// One page with retries; `None` when cancelled while waiting to retry.
+    /// One page with retries; `None` when cancelled. The request races the cancellation: when
+    /// it fires, the request in flight is dropped, which aborts the HTTP request and any retry
+    /// wait inside the connector (or a pacer's wait), so a shutdown never waits for a slow
+    /// server or a long `Retry-After`. Nothing of an abandoned page is committed.
     async fn fetch(
         &self,
         run: &mut Run<'_>,
@@ -324,7 +327,14 @@ impl SyncEngine {
     ) -> Result<Option<Page>, SyncError> {
         let mut attempt = 1;
         loop {
-            match run.channel.fetch_page(window, token).await {
+            let fetched = tokio::select! {
+                fetched = run.channel.fetch_page(window, token) => fetched,
+                () = run.cancel.cancelled() => {
+                    tracing::debug!(store = %run.report.store_id, "cancelled: the page request in flight is abandoned");
+                    return Ok(None);
+                }
+            };
+            match fetched {
                 Ok(page) => return Ok(Some(page)),
                 Err(error) => match self.retry.delay_after(attempt, &error) {
                     Some(wait) => {

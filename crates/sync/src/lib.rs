@@ -11,8 +11,8 @@
 //! - **State** ([`State`]): a trait; [`SqliteState`] is the embedded default. Hosts that want
 //!   orders and events delivered to themselves implement it.
 //! - **Delivery** ([`delivery`]): an [`EventSink`] (Klaviyo, …) gets its pending events in
-//!   outbox order; delivered and skipped verdicts are recorded per sink, failed events stay
-//!   pending for the next run. Events of a store's first sync carry `backfill`.
+//!   outbox order; delivered, skipped and refused verdicts are recorded per sink, failed events
+//!   stay pending for the next run. Events of a store's first sync carry `backfill`.
 //! - **Scheduler** ([`Scheduler`]): per-store interval and jitter, bounded concurrency,
 //!   per-credential pacing, graceful shutdown.
 //!
@@ -57,8 +57,8 @@ pub mod window;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use delivery::{
-    deliver_pending, DeliveryMark, DeliveryOutcome, EventSink, OutboxEvent, ShipmentNote,
-    SinkReport, Skip,
+    deliver_pending, deliver_pending_until, DeliveryMark, DeliveryOutcome, EventSink, OutboxEvent,
+    ShipmentNote, SinkReport, Skip,
 };
 pub use engine::SyncEngine;
 pub use error::{StateError, SyncError};
@@ -69,7 +69,8 @@ pub use settings::{
     SyncSettings, SyncSetup, SYNC_SETTINGS,
 };
 pub use sqlite::{
-    CursorRow, DeliveryRow, EventRow, OrderRow, QuarantineRow, SqliteState, DEFAULT_DB,
+    CursorRow, DeliveryRow, EventDelivery, EventRow, OrderRow, QuarantineRow, SqliteState,
+    BUSY_TIMEOUT, DEFAULT_DB,
 };
 pub use state::{
     Cursor, Known, Lease, LeaseGrant, OrderLookup, OrderWrite, PageCommit, QuarantineWrite,

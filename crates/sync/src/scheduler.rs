@@ -1,5 +1,6 @@
 //! Runs many stores on their intervals, with bounded concurrency, per-credential pacing and
-//! graceful shutdown.
+//! graceful shutdown: on cancellation, runs stop at once (the engine abandons a request, retry
+//! or pacer wait in flight), commit nothing more and release their leases.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -150,14 +151,24 @@ impl Scheduler {
     }
 
     /// Runs every store once, at most `max_concurrent` at a time, and returns each result in
-    /// the stores' order. Cancellation stops each run after its current page.
+    /// the stores' order. Cancellation stops each run promptly: a request in flight, a retry
+    /// wait or a pacer wait is abandoned, the pages committed stay, and the lease is released.
+    /// A store still waiting for its turn when cancellation fires is not started: its report
+    /// has `cancelled` set and nothing else.
     pub async fn run_once(&self, cancel: &CancellationToken) -> Vec<Result<RunReport, SyncError>> {
         let semaphore = Semaphore::new(self.options.max_concurrent.max(1));
         let runs = self.stores.iter().map(|(channel, sync)| {
             let semaphore = &semaphore;
             async move {
-                let _permit = semaphore.acquire().await;
-                self.engine.run_store(channel.as_ref(), sync, cancel).await
+                let permit = tokio::select! {
+                    biased;
+                    () = cancel.cancelled() => None,
+                    p = semaphore.acquire() => Some(p),
+                };
+                match permit {
+                    Some(_permit) => self.engine.run_store(channel.as_ref(), sync, cancel).await,
+                    None => Ok(not_started(channel.store())),
+                }
             }
         });
         futures::future::join_all(runs).await
@@ -201,6 +212,16 @@ impl Scheduler {
             }
         });
         futures::future::join_all(loops).await;
+    }
+}
+
+/// The report of a store whose run was cancelled before it started.
+fn not_started(store: &StoreProfile) -> RunReport {
+    RunReport {
+        store_id: store.id.clone(),
+        store_name: store.name.clone(),
+        cancelled: true,
+        ..RunReport::default()
     }
 }
 

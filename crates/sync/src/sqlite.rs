@@ -3,15 +3,25 @@
 //!
 //! Calls run on tokio's blocking pool around one connection behind a mutex; SQLite serializes
 //! writers anyway, and a page commit is one short transaction.
+//!
+//! Several processes may open the same file at once (`orderport sync` beside `orderport
+//! push-shipment --db`): every connection waits up to [`BUSY_TIMEOUT`] for a lock instead of
+//! failing with "database is locked", and every write transaction takes the write lock when it
+//! begins (`BEGIN IMMEDIATE`), so that the schema is created and migrated once and a
+//! transaction that read first is never refused its write. Read commands open the file with
+//! [`SqliteState::open_read_only`], which writes nothing and works on read-only media.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration as StdDuration, Instant};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use futures::stream::{self, Stream};
 use orderport_core::{CanonicalStatus, OrderKey, ShipmentKind, ShipmentUpdate, TimeWindow};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{
+    params, Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
+};
 use serde::Serialize;
 
 use crate::delivery::{DeliveryMark, OutboxEvent, ShipmentNote};
@@ -118,7 +128,13 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1');
 "#;
 
 /// The schema version this code writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
+
+/// The oldest schema version [`SqliteState::open_read_only`] can read (it cannot migrate).
+const OLDEST_READABLE: i64 = 2;
+
+/// How long a connection waits for another one's lock before it gives up.
+pub const BUSY_TIMEOUT: StdDuration = StdDuration::from_secs(30);
 
 /// Version 1 → 2: per-sink delivery verdicts, the backfill flag of events and the first run's
 /// bound. Existing events get `backfill = 0` (no sink had seen them as backfill) and no
@@ -136,6 +152,26 @@ CREATE TABLE deliveries (
 );
 CREATE INDEX deliveries_by_sink ON deliveries (sink, event_id);
 UPDATE meta SET value = '2' WHERE key = 'schema_version';
+"#;
+
+/// Version 2 → 3: a delivery may be `refused` for good by the destination, with its reason.
+/// SQLite cannot change a CHECK constraint in place, so the table is copied into a new one;
+/// every verdict is kept.
+const MIGRATE_2_TO_3: &str = r#"
+CREATE TABLE deliveries_v3 (
+    event_id INTEGER NOT NULL REFERENCES events (id),
+    sink     TEXT NOT NULL,
+    state    TEXT NOT NULL CHECK (state IN ('delivered', 'skipped', 'refused')),
+    reason   TEXT,
+    at       TEXT NOT NULL,
+    PRIMARY KEY (event_id, sink)
+);
+INSERT INTO deliveries_v3 (event_id, sink, state, reason, at)
+    SELECT event_id, sink, state, reason, at FROM deliveries;
+DROP TABLE deliveries;
+ALTER TABLE deliveries_v3 RENAME TO deliveries;
+CREATE INDEX deliveries_by_sink ON deliveries (sink, event_id);
+UPDATE meta SET value = '3' WHERE key = 'schema_version';
 "#;
 
 /// The SQLite state store. Cheap to clone; clones share the connection.
@@ -248,6 +284,22 @@ pub struct EventRow {
     pub recorded_at: String,
     /// The order at the time.
     pub snapshot: serde_json::Value,
+    /// Each sink's verdict on it, by sink name. A sink with no verdict here has the event
+    /// pending.
+    pub deliveries: Vec<EventDelivery>,
+}
+
+/// One sink's verdict on an event, as [`EventRow`] carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct EventDelivery {
+    /// The sink's name.
+    pub sink: String,
+    /// `delivered`, `skipped` or `refused`.
+    pub state: String,
+    /// For `skipped`: the reason code; for `refused`: what the destination said.
+    pub reason: Option<String>,
+    /// When it was recorded.
+    pub at: String,
 }
 
 /// One quarantined order.
@@ -282,9 +334,9 @@ pub struct DeliveryRow {
     pub event_id: i64,
     /// The sink's name.
     pub sink: String,
-    /// `delivered` or `skipped`.
+    /// `delivered`, `skipped` or `refused`.
     pub state: String,
-    /// For `skipped`: the reason code.
+    /// For `skipped`: the reason code; for `refused`: what the destination said.
     pub reason: Option<String>,
     /// When it was recorded.
     pub at: String,
@@ -320,10 +372,52 @@ fn quarantine_key(external_id: Option<&str>, order_number: Option<&str>, reasons
 }
 
 impl SqliteState {
-    /// Opens (creating if needed) the database at `path` and applies the schema.
+    /// Opens (creating if needed) the database at `path` and applies the schema. Safe while
+    /// other processes open or write the same file: it waits for their locks (up to
+    /// [`BUSY_TIMEOUT`]) and creates and migrates the schema once.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StateError> {
         let conn = Connection::open(path.as_ref()).ctx("*", "open the database")?;
         Self::init(conn)
+    }
+
+    /// Opens the database at `path` for reading only, for commands that list what is stored.
+    /// Nothing is written: no schema change, no migration. A database on read-only media (a
+    /// read-only mount, a snapshot) opens too: when SQLite cannot open its shared-memory file
+    /// there, the file is opened as immutable (`immutable=1`), which assumes nobody writes it;
+    /// a write-ahead log left beside it (`<db>-wal`, after a crash) cannot be read that way, and
+    /// a warning says so. A missing file is an error; a database of an older schema than this
+    /// release can read must be opened once with [`SqliteState::open`] to migrate it.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Self, StateError> {
+        let path = path.as_ref();
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).ctx("*", "open the database")?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .ctx("*", "set the busy timeout")?;
+        let conn = match read_version(&conn) {
+            Ok(version) => {
+                check_readable(version)?;
+                conn
+            }
+            Err(e) if cannot_share_memory(&e) => {
+                drop(conn);
+                let wal = wal_path(path);
+                if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+                    tracing::warn!(
+                        wal = %wal.display(),
+                        "the database is on read-only media and has a write-ahead log that cannot be read there: its newest commits may be missing; copy the database and its -wal file to writable storage to read them"
+                    );
+                }
+                let uri = immutable_uri(path)?;
+                let conn = Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
+                    .ctx("*", "open the database read-only")?;
+                check_readable(read_version(&conn).ctx("*", "read the schema version")?)?;
+                conn
+            }
+            Err(e) => return Err(e).ctx("*", "read the schema version"),
+        };
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
     }
 
     /// An in-memory database, for tests and dry runs.
@@ -333,15 +427,16 @@ impl SqliteState {
     }
 
     fn init(mut conn: Connection) -> Result<Self, StateError> {
-        conn.busy_timeout(std::time::Duration::from_secs(10))
+        conn.busy_timeout(BUSY_TIMEOUT)
             .ctx("*", "set the busy timeout")?;
         // WAL: readers never block the writer. FULL: a returned commit is on disk.
-        let _: String = conn
-            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
-            .ctx("*", "enable WAL")?;
+        enable_wal(&conn)?;
         conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
             .ctx("*", "set durability")?;
-        conn.execute_batch(SCHEMA).ctx("*", "apply the schema")?;
+        // One writer creates the schema; the others wait for its lock and find it there.
+        let tx = write_tx(&mut conn).ctx("*", "apply the schema")?;
+        tx.execute_batch(SCHEMA).ctx("*", "apply the schema")?;
+        tx.commit().ctx("*", "apply the schema")?;
         migrate(&mut conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
@@ -425,7 +520,11 @@ impl SqliteState {
             let mut stmt = c
                 .prepare_cached(
                     "SELECT id, channel, store_id, store_name, external_id, order_number,
-                            from_status, to_status, at, label, recorded_at, snapshot, backfill
+                            from_status, to_status, at, label, recorded_at, snapshot, backfill,
+                            (SELECT json_group_array(json_object('sink', d.sink,
+                                        'state', d.state, 'reason', d.reason, 'at', d.at))
+                             FROM (SELECT * FROM deliveries WHERE event_id = events.id
+                                   ORDER BY sink) d)
                      FROM events WHERE id > ?1 AND (?2 IS NULL OR store_id = ?2)
                      ORDER BY id LIMIT ?3",
                 )
@@ -446,6 +545,8 @@ impl SqliteState {
                         recorded_at: r.get(10)?,
                         snapshot: json(&r.get::<_, String>(11)?),
                         backfill: r.get::<_, i64>(12)? != 0,
+                        deliveries: serde_json::from_str(&r.get::<_, String>(13)?)
+                            .unwrap_or_default(),
                     })
                 })
                 .ctx(&label, "list events")?;
@@ -606,34 +707,143 @@ impl SqliteState {
     }
 }
 
+/// A transaction that takes the write lock when it begins (`BEGIN IMMEDIATE`), waiting for it
+/// up to the busy timeout. A deferred transaction that reads first and writes later can be
+/// refused its write at once ("database is locked") when another connection wrote in between;
+/// this one cannot.
+fn write_tx(conn: &mut Connection) -> rusqlite::Result<Transaction<'_>> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+    )
+}
+
+/// Switches the database to WAL. Changing the journal mode takes an exclusive lock and SQLite
+/// does not call the busy handler for it, so two processes creating the same file at once
+/// would fail with "database is locked": wait and try again, up to [`BUSY_TIMEOUT`].
+fn enable_wal(conn: &Connection) -> Result<(), StateError> {
+    let started = Instant::now();
+    let mut pause = StdDuration::from_millis(2);
+    loop {
+        let mode = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0))
+            .and_then(|mode| {
+                if mode.eq_ignore_ascii_case("wal") || mode.eq_ignore_ascii_case("memory") {
+                    Ok(mode)
+                } else {
+                    conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0))
+                }
+            });
+        match mode {
+            Ok(_) => return Ok(()),
+            Err(e) if is_busy(&e) && started.elapsed() < BUSY_TIMEOUT => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(StdDuration::from_millis(50));
+            }
+            Err(e) => return Err(e).ctx("*", "enable WAL"),
+        }
+    }
+}
+
+fn read_version(conn: &Connection) -> rusqlite::Result<String> {
+    conn.query_row(
+        "SELECT value FROM meta WHERE key = 'schema_version'",
+        [],
+        |r| r.get(0),
+    )
+}
+
+fn parse_version(version: &str) -> Result<i64, StateError> {
+    version.parse().map_err(|_| StateError::Corrupt {
+        store: "*".into(),
+        detail: format!("bad schema_version {version:?}"),
+    })
+}
+
+fn newer_schema(version: i64) -> StateError {
+    StateError::Corrupt {
+        store: "*".into(),
+        detail: format!(
+            "schema version {version} is not one this orderport knows ({SCHEMA_VERSION}); use a newer orderport"
+        ),
+    }
+}
+
+/// Whether a read-only connection can read a database of `version` (as text).
+fn check_readable(version: String) -> Result<(), StateError> {
+    match parse_version(&version)? {
+        v if v > SCHEMA_VERSION => Err(newer_schema(v)),
+        v if v < OLDEST_READABLE => Err(StateError::Backend {
+            store: "*".into(),
+            operation: "read the database",
+            detail: format!(
+                "it was written by an older orderport (schema version {v}); run `orderport sync` on it once to migrate it, then read it"
+            ),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Whether a read-only open failed because SQLite could not open or create the WAL's
+/// shared-memory file (`<db>-shm`), as on read-only media.
+fn cannot_share_memory(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly)
+    )
+}
+
+fn wal_path(path: &Path) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push("-wal");
+    std::path::PathBuf::from(name)
+}
+
+/// `file:` URI of `path` with `immutable=1`: every byte but unreserved ones and `/`
+/// percent-encoded, so that `?`, `#` and `%` in a path cannot be read as URI syntax.
+fn immutable_uri(path: &Path) -> Result<String, StateError> {
+    use std::fmt::Write as _;
+    let absolute = std::path::absolute(path).map_err(|e| StateError::Backend {
+        store: "*".into(),
+        operation: "open the database read-only",
+        detail: format!("cannot make {} absolute: {e}", path.display()),
+    })?;
+    let raw = absolute.to_string_lossy();
+    let mut uri = String::from("file://");
+    if !raw.starts_with('/') {
+        uri.push('/');
+    }
+    for byte in raw.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                uri.push(char::from(byte));
+            }
+            other => {
+                let _ = write!(uri, "%{other:02X}");
+            }
+        }
+    }
+    uri.push_str("?immutable=1");
+    Ok(uri)
+}
+
 /// Brings a database of an older schema up to [`SCHEMA_VERSION`], one transaction per step;
-/// refuses a newer one.
+/// refuses a newer one. Each step reads the version inside its own write transaction, so two
+/// processes opening an old database at once migrate it once.
 fn migrate(conn: &mut Connection) -> Result<(), StateError> {
     loop {
-        let version: String = conn
-            .query_row(
-                "SELECT value FROM meta WHERE key = 'schema_version'",
-                [],
-                |r| r.get(0),
-            )
-            .ctx("*", "read the schema version")?;
-        let version: i64 = version.parse().map_err(|_| StateError::Corrupt {
-            store: "*".into(),
-            detail: format!("bad schema_version {version:?}"),
-        })?;
+        let tx = write_tx(conn).ctx("*", "migrate the schema")?;
+        let version = parse_version(&read_version(&tx).ctx("*", "read the schema version")?)?;
         let step = match version {
             1 => MIGRATE_1_TO_2,
+            2 => MIGRATE_2_TO_3,
             SCHEMA_VERSION => return Ok(()),
-            other => {
-                return Err(StateError::Corrupt {
-                    store: "*".into(),
-                    detail: format!(
-                        "schema version {other} is not one this orderport knows ({SCHEMA_VERSION}); use a newer orderport"
-                    ),
-                })
-            }
+            other => return Err(newer_schema(other)),
         };
-        let tx = conn.transaction().ctx("*", "migrate the schema")?;
         tx.execute_batch(step).ctx("*", "migrate the schema")?;
         tx.commit().ctx("*", "migrate the schema")?;
         tracing::info!(from = version, "state database schema migrated");
@@ -947,7 +1157,7 @@ impl State for SqliteState {
     ) -> Result<LeaseGrant, StateError> {
         let (store, owner) = (store_id.to_owned(), owner.to_owned());
         self.call(store_id, move |c| {
-            let tx = c.transaction().ctx(&store, "take the lease")?;
+            let tx = write_tx(c).ctx(&store, "take the lease")?;
             let held: Option<(String, i64, String)> = tx
                 .query_row(
                     "SELECT owner, token, expires_at FROM leases WHERE store_id = ?1",
@@ -1105,7 +1315,7 @@ impl State for SqliteState {
     async fn commit_page(&self, lease: &Lease, page: PageCommit) -> Result<(), StateError> {
         let lease = lease.clone();
         self.call(&lease.store_id.clone(), move |c| {
-            let tx = c.transaction().ctx(&lease.store_id, "begin a page")?;
+            let tx = write_tx(c).ctx(&lease.store_id, "begin a page")?;
             commit(&tx, &lease, &page)?;
             tx.commit().ctx(&lease.store_id, "commit a page")
         })
@@ -1181,7 +1391,7 @@ impl State for SqliteState {
         let (lease, fp) = (lease.clone(), fingerprint.to_owned());
         self.call(&lease.store_id.clone(), move |c| {
             let store = lease.store_id.clone();
-            let tx = c.transaction().ctx(&store, "requeue quarantine")?;
+            let tx = write_tx(c).ctx(&store, "requeue quarantine")?;
             check_lease(&tx, &lease)?;
             tx.execute(
                 "INSERT INTO refetch (store_id, from_utc, to_utc, reason)
@@ -1224,7 +1434,7 @@ impl State for SqliteState {
         );
         let label_at = ts(u.label_created_at.unwrap_or(shipment.at));
         self.call(&store.clone(), move |c| {
-            let tx = c.transaction().ctx(&store, "record a shipment")?;
+            let tx = write_tx(c).ctx(&store, "record a shipment")?;
             tx.execute(
                 "INSERT INTO shipments (store_id, external_id, order_number, kind,
                      tracking_number, update_json, recorded_at)
@@ -1375,7 +1585,7 @@ impl State for SqliteState {
         }
         let (sink, marks) = (sink.to_owned(), marks.to_vec());
         self.call("*", move |c| {
-            let tx = c.transaction().ctx("*", "record deliveries")?;
+            let tx = write_tx(c).ctx("*", "record deliveries")?;
             let now = ts(Utc::now());
             {
                 let mut put = tx
@@ -1389,6 +1599,9 @@ impl State for SqliteState {
                         DeliveryMark::Delivered(id) => (*id, "delivered", None),
                         DeliveryMark::Skipped { id, reason } => {
                             (*id, "skipped", Some(reason.as_str()))
+                        }
+                        DeliveryMark::Refused { id, reason } => {
+                            (*id, "refused", Some(reason.as_str()))
                         }
                     };
                     put.execute(params![id, sink, state, reason, now])
@@ -1469,6 +1682,148 @@ mod tests {
             )
             .unwrap();
         assert_eq!(v, SCHEMA_VERSION.to_string());
+    }
+
+    /// A version 2 database (deliveries could only be `delivered` or `skipped`) is migrated to
+    /// version 3: every verdict is kept, and a `refused` verdict can be stored and read back.
+    #[tokio::test]
+    async fn a_version_2_database_keeps_its_verdicts_and_accepts_refusals() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v2.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA).unwrap();
+            conn.execute_batch(MIGRATE_1_TO_2).unwrap();
+            for id in 1..=3 {
+                conn.execute(
+                    "INSERT INTO events (channel, store_id, store_name, external_id, order_number,
+                         from_status, to_status, at, label, snapshot, recorded_at)
+                     VALUES ('fake', 's1', 'S', ?1, '#a', NULL, 'awaiting_shipment',
+                             '2026-06-01T10:00:00.000000000Z', 0, '{}',
+                             '2026-06-01T10:00:00.000000000Z')",
+                    params![format!("o{id}")],
+                )
+                .unwrap();
+            }
+            conn.execute_batch(
+                "INSERT INTO deliveries VALUES (1, 'k', 'delivered', NULL, '2026-06-01T11:00:00.000000000Z');
+                 INSERT INTO deliveries VALUES (2, 'k', 'skipped', 'not_a_label', '2026-06-01T11:00:00.000000000Z');",
+            )
+            .unwrap();
+            // Version 2 could not store a refusal.
+            assert!(conn
+                .execute(
+                    "INSERT INTO deliveries VALUES (3, 'k', 'refused', 'x', '2026-06-01T11:00:00.000000000Z')",
+                    [],
+                )
+                .is_err());
+        }
+        let state = SqliteState::open(&path).unwrap();
+        let rows = state.deliveries_page(None, 0, 10).await.unwrap();
+        let kept: Vec<(i64, &str, Option<&str>)> = rows
+            .iter()
+            .map(|r| (r.event_id, r.state.as_str(), r.reason.as_deref()))
+            .collect();
+        assert_eq!(
+            kept,
+            [(1, "delivered", None), (2, "skipped", Some("not_a_label"))]
+        );
+        state
+            .record_deliveries(
+                "k",
+                &[DeliveryMark::Refused {
+                    id: 3,
+                    reason: "HTTP 400: bad phone".into(),
+                }],
+            )
+            .await
+            .unwrap();
+        assert!(state
+            .pending_events("k", None, 0, 10)
+            .await
+            .unwrap()
+            .is_empty());
+        let events = state.events_page(None, 0, 10).await.unwrap();
+        assert_eq!(
+            events[2].deliveries,
+            [EventDelivery {
+                sink: "k".into(),
+                state: "refused".into(),
+                reason: Some("HTTP 400: bad phone".into()),
+                at: events[2].deliveries[0].at.clone(),
+            }]
+        );
+        assert!(events[0].deliveries[0].state == "delivered");
+        let v: String = read_version(&state.conn.lock().unwrap()).unwrap();
+        assert_eq!(v, SCHEMA_VERSION.to_string());
+    }
+
+    /// Processes opening an old database at the same instant migrate it once: each step reads
+    /// the version inside its own write transaction (before, the second one re-ran a step and
+    /// failed on "duplicate column name").
+    #[test]
+    fn simultaneous_opens_of_an_old_database_migrate_it_once() {
+        let dir = tempfile::tempdir().unwrap();
+        for round in 0..20 {
+            let path = dir.path().join(format!("v1-{round}.db"));
+            Connection::open(&path)
+                .unwrap()
+                .execute_batch(SCHEMA)
+                .unwrap();
+            let barrier = Arc::new(std::sync::Barrier::new(5));
+            let threads: Vec<_> = (0..5)
+                .map(|_| {
+                    let (path, barrier) = (path.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        SqliteState::open(&path).map(|_| ())
+                    })
+                })
+                .collect();
+            for t in threads {
+                let result = t.join().unwrap();
+                assert!(result.is_ok(), "round {round}: {result:?}");
+            }
+            let conn = Connection::open(&path).unwrap();
+            assert_eq!(read_version(&conn).unwrap(), SCHEMA_VERSION.to_string());
+        }
+    }
+
+    /// A read-only opening reads everything and changes nothing: the database file keeps its
+    /// bytes, and a write through it fails instead of landing. An old schema is refused with
+    /// what to do, since a read-only opening cannot migrate.
+    #[tokio::test]
+    async fn a_read_only_opening_reads_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        drop(SqliteState::open(&path).unwrap());
+        let before = std::fs::read(&path).unwrap();
+        let state = SqliteState::open_read_only(&path).unwrap();
+        assert!(state.events_page(None, 0, 10).await.unwrap().is_empty());
+        assert!(state.cursors().await.unwrap().is_empty());
+        let write = state
+            .record_deliveries("k", &[DeliveryMark::Delivered(1)])
+            .await;
+        assert!(write.is_err(), "{write:?}");
+        drop(state);
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+
+        let old = dir.path().join("v1.db");
+        Connection::open(&old)
+            .unwrap()
+            .execute_batch(SCHEMA)
+            .unwrap();
+        let err = SqliteState::open_read_only(&old).unwrap_err().to_string();
+        assert!(err.contains("orderport sync"), "{err}");
+        let missing = SqliteState::open_read_only(dir.path().join("missing.db"));
+        assert!(missing.is_err());
+        assert!(!dir.path().join("missing.db").exists());
+    }
+
+    #[test]
+    fn immutable_uris_escape_what_sqlite_would_read_as_syntax() {
+        let uri = immutable_uri(Path::new("/media/backup 1/a?b#c%d.db")).unwrap();
+        assert_eq!(uri, "file:///media/backup%201/a%3Fb%23c%25d.db?immutable=1");
     }
 
     #[test]

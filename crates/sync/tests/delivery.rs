@@ -14,15 +14,18 @@ use orderport_core::{
     CanonicalStatus, OrderRef, ShipmentKind, ShipmentScope, ShipmentUpdate, StoreZone,
 };
 use orderport_sync::{
-    EventSink, ManualClock, OutboxEvent, SinkReport, Skip, SqliteState, State, SyncEngine,
+    deliver_pending, deliver_pending_until, CancellationToken, DeliveryMark, EventSink, LeaseGrant,
+    ManualClock, OutboxEvent, SinkReport, Skip, SqliteState, State, StateError, SyncEngine,
 };
 
-/// A sink that skips shipped-without-label events, fails the ids in `fail`, forgets to
-/// mention the ids in `forget`, and delivers the rest; it records every batch.
+/// A sink that skips shipped-without-label events, fails the ids in `fail`, refuses for good
+/// the ids in `refuse`, forgets to mention the ids in `forget`, and delivers the rest; it
+/// records every batch.
 #[derive(Default)]
 struct FakeSink {
     name: String,
     fail: Mutex<HashSet<i64>>,
+    refuse: Mutex<HashSet<i64>>,
     forget: Mutex<HashSet<i64>>,
     batches: Mutex<Vec<Vec<OutboxEvent>>>,
 }
@@ -53,6 +56,7 @@ impl EventSink for FakeSink {
     async fn deliver(&self, batch: &[OutboxEvent]) -> SinkReport {
         self.batches.lock().unwrap().push(batch.to_vec());
         let fail = self.fail.lock().unwrap().clone();
+        let refuse = self.refuse.lock().unwrap().clone();
         let forget = self.forget.lock().unwrap().clone();
         let mut report = SinkReport::default();
         for e in batch {
@@ -61,6 +65,10 @@ impl EventSink for FakeSink {
             }
             if fail.contains(&e.id) {
                 report.failed.push((e.id, "HTTP 503".into()));
+            } else if refuse.contains(&e.id) {
+                report
+                    .refused
+                    .push((e.id, format!("HTTP 400: event {} is invalid", e.id)));
             } else if e.event.to == CanonicalStatus::Shipped && !e.event.label {
                 report.skipped.push(Skip {
                     id: e.id,
@@ -387,4 +395,295 @@ async fn a_label_for_an_order_not_stored_yet_marks_its_later_shipped_event() {
     let events = h.events().await;
     assert_eq!(events.len(), 1);
     assert!(events[0].label);
+}
+
+/// Seven events, one per order, in a fresh harness; returns it and the event ids in outbox order.
+async fn seven_events() -> (Harness, Vec<i64>) {
+    let now = t(2026, 6, 1, 12, 0, 0);
+    let h = Harness::new(now);
+    let ch = FakeChannel::new(&SPEC_SECONDS, StoreZone::UTC, 50);
+    for i in 0..7 {
+        ch.put(FakeOrder::new(
+            format!("o{i}"),
+            "paid",
+            now - Duration::hours(7 - i),
+        ));
+    }
+    h.run(&ch, &store_sync(&SPEC_SECONDS)).await;
+    let ids: Vec<i64> = h.events().await.iter().map(|e| e.id).collect();
+    assert_eq!(ids.len(), 7);
+    (h, ids)
+}
+
+/// Head-of-line blocking: a first page the destination refuses for good no longer halts the
+/// pass. The refusals are stored with their reason (and shown with the event), the events
+/// behind them are delivered in the same pass, and nothing refused is handed again later.
+#[tokio::test]
+async fn a_refused_first_page_does_not_hold_back_the_events_behind_it() {
+    let (h, ids) = seven_events().await;
+    let sink = FakeSink::named("k");
+    sink.refuse.lock().unwrap().extend([ids[0], ids[1], ids[2]]);
+    let out = h.engine.deliver_pending(&[&sink], None, 3).await;
+    assert_eq!((out[0].refused, out[0].delivered, out[0].failed), (3, 4, 0));
+    assert!(!out[0].halted, "{out:?}");
+    assert!(out[0].finished());
+    assert_eq!(
+        out[0].refusals[0],
+        (ids[0], format!("HTTP 400: event {} is invalid", ids[0]))
+    );
+    assert_eq!(sink.seen(), ids, "every event handed once, in outbox order");
+
+    let rows = h.state.deliveries_page(None, 0, 100).await.unwrap();
+    let refused: Vec<i64> = rows
+        .iter()
+        .filter(|r| r.state == "refused")
+        .map(|r| r.event_id)
+        .collect();
+    assert_eq!(refused, ids[..3]);
+    let events = h.events().await;
+    assert_eq!(events[1].deliveries.len(), 1);
+    assert_eq!(events[1].deliveries[0].state, "refused");
+    assert_eq!(
+        events[1].deliveries[0].reason.as_deref(),
+        Some(format!("HTTP 400: event {} is invalid", ids[1]).as_str())
+    );
+    assert_eq!(events[5].deliveries[0].state, "delivered");
+
+    // The next run hands nothing again: refused is terminal.
+    sink.refuse.lock().unwrap().clear();
+    let out = h.engine.deliver_pending(&[&sink], None, 3).await;
+    assert_eq!((out[0].refused, out[0].delivered, out[0].failed), (0, 0, 0));
+    assert_eq!(sink.seen().len(), 7);
+}
+
+/// A page with refusals and transient failures but no delivery still halts the pass (the
+/// destination may be failing); what was refused is recorded all the same.
+#[tokio::test]
+async fn refusals_are_recorded_even_when_the_page_halts_the_pass() {
+    let (h, ids) = seven_events().await;
+    let sink = FakeSink::named("k");
+    sink.refuse.lock().unwrap().insert(ids[0]);
+    sink.fail.lock().unwrap().extend([ids[1], ids[2]]);
+    let out = h.engine.deliver_pending(&[&sink], None, 3).await;
+    assert!(out[0].halted);
+    assert_eq!((out[0].refused, out[0].failed, out[0].delivered), (1, 2, 0));
+    assert_eq!(sink.seen(), ids[..3]);
+    let pending: Vec<i64> = h
+        .state
+        .pending_events("k", None, 0, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(pending, ids[1..]);
+}
+
+/// A refusal's reason is stored bounded, whatever the destination sent.
+#[tokio::test]
+async fn a_long_refusal_reason_is_stored_bounded() {
+    struct Verbose;
+    #[async_trait]
+    impl EventSink for Verbose {
+        fn name(&self) -> &str {
+            "v"
+        }
+        async fn deliver(&self, batch: &[OutboxEvent]) -> SinkReport {
+            SinkReport {
+                refused: batch.iter().map(|e| (e.id, "é".repeat(100_000))).collect(),
+                ..SinkReport::default()
+            }
+        }
+    }
+    let (h, _) = seven_events().await;
+    let out = h.engine.deliver_pending(&[&Verbose], None, 0).await;
+    assert_eq!(out[0].refused, 7);
+    for row in h.state.deliveries_page(None, 0, 100).await.unwrap() {
+        let reason = row.reason.unwrap();
+        assert!(reason.chars().count() <= orderport_sync::delivery::MAX_REASON_CHARS + 1);
+    }
+}
+
+/// A state whose `record_deliveries` fails (a full disk), delegating everything else.
+struct DiskFull(Arc<SqliteState>);
+
+#[async_trait]
+impl State for DiskFull {
+    async fn acquire_lease(
+        &self,
+        store_id: &str,
+        owner: &str,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<LeaseGrant, StateError> {
+        self.0.acquire_lease(store_id, owner, ttl, now).await
+    }
+    async fn renew_lease(
+        &self,
+        lease: &orderport_sync::Lease,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<orderport_sync::Lease, StateError> {
+        self.0.renew_lease(lease, ttl, now).await
+    }
+    async fn release_lease(&self, lease: &orderport_sync::Lease) -> Result<(), StateError> {
+        self.0.release_lease(lease).await
+    }
+    async fn cursor(&self, store_id: &str) -> Result<orderport_sync::Cursor, StateError> {
+        self.0.cursor(store_id).await
+    }
+    async fn lookup(
+        &self,
+        channel: &str,
+        store_id: &str,
+        orders: &[orderport_sync::OrderLookup],
+    ) -> Result<Vec<orderport_sync::Known>, StateError> {
+        self.0.lookup(channel, store_id, orders).await
+    }
+    async fn commit_page(
+        &self,
+        lease: &orderport_sync::Lease,
+        commit: orderport_sync::PageCommit,
+    ) -> Result<(), StateError> {
+        self.0.commit_page(lease, commit).await
+    }
+    async fn refetches(&self, store_id: &str) -> Result<Vec<orderport_sync::Refetch>, StateError> {
+        self.0.refetches(store_id).await
+    }
+    async fn walks(
+        &self,
+        store_id: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<orderport_sync::WalkRecord>, StateError> {
+        self.0.walks(store_id, since).await
+    }
+    async fn requeue_quarantine(
+        &self,
+        lease: &orderport_sync::Lease,
+        fingerprint: &str,
+    ) -> Result<usize, StateError> {
+        self.0.requeue_quarantine(lease, fingerprint).await
+    }
+    async fn record_shipment(
+        &self,
+        shipment: orderport_sync::ShipmentRecord<'_>,
+    ) -> Result<Option<i64>, StateError> {
+        self.0.record_shipment(shipment).await
+    }
+    async fn pending_events(
+        &self,
+        sink: &str,
+        store: Option<&str>,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<OutboxEvent>, StateError> {
+        self.0.pending_events(sink, store, after, limit).await
+    }
+    async fn record_deliveries(
+        &self,
+        _sink: &str,
+        _marks: &[DeliveryMark],
+    ) -> Result<(), StateError> {
+        Err(StateError::Backend {
+            store: "*".into(),
+            operation: "record deliveries",
+            detail: "database or disk is full".into(),
+        })
+    }
+}
+
+/// When the verdicts cannot be stored (disk full), nothing is counted as delivered: the
+/// outcome says the page's events stay pending, and they do (handed again once the state
+/// works).
+#[tokio::test]
+async fn verdicts_are_counted_only_once_they_are_stored() {
+    let (h, ids) = seven_events().await;
+    let full = DiskFull(h.state.clone());
+    let sink = FakeSink::named("k");
+    sink.refuse.lock().unwrap().insert(ids[0]);
+    let out = deliver_pending(&full, &[&sink], None, 3).await;
+    assert_eq!(
+        (out[0].delivered, out[0].refused, out[0].skipped_total()),
+        (0, 0, 0),
+        "{out:?}"
+    );
+    assert_eq!(out[0].unrecorded, 3);
+    assert!(!out[0].finished());
+    let error = out[0].error.clone().unwrap();
+    assert!(
+        error.contains("disk is full")
+            && error.contains("3 event(s)")
+            && error.contains("stay pending"),
+        "{error}"
+    );
+    assert_eq!(
+        sink.seen(),
+        ids[..3],
+        "the pass stopped at the failed write"
+    );
+    assert_eq!(
+        h.state
+            .pending_events("k", None, 0, 100)
+            .await
+            .unwrap()
+            .len(),
+        7
+    );
+    // With a working state, the same events go out and are recorded.
+    let out = h.engine.deliver_pending(&[&sink], None, 3).await;
+    assert_eq!(
+        (out[0].delivered, out[0].refused, out[0].unrecorded),
+        (6, 1, 0)
+    );
+}
+
+/// A sink that never answers.
+struct Hanging;
+
+#[async_trait]
+impl EventSink for Hanging {
+    fn name(&self) -> &str {
+        "hang"
+    }
+    async fn deliver(&self, _batch: &[OutboxEvent]) -> SinkReport {
+        std::future::pending().await
+    }
+}
+
+/// Cancellation (a shutdown) abandons the page in hand: the pass returns, records nothing of
+/// that page, and every event stays pending. A later sink in the list is not started.
+#[tokio::test]
+async fn a_cancelled_delivery_returns_and_leaves_the_page_pending() {
+    let (h, _) = seven_events().await;
+    let cancel = CancellationToken::new();
+    let stop = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        stop.cancel();
+    });
+    let later = FakeSink::named("later");
+    let out = deliver_pending_until(h.state.as_ref(), &[&Hanging, &later], None, 3, &cancel).await;
+    assert!(out[0].cancelled && out[1].cancelled, "{out:?}");
+    assert!(!out[0].finished());
+    assert_eq!(out[0].delivered + out[1].delivered, 0);
+    assert!(later.seen().is_empty());
+    assert_eq!(
+        h.state
+            .pending_events("hang", None, 0, 100)
+            .await
+            .unwrap()
+            .len(),
+        7
+    );
+    assert!(h
+        .state
+        .deliveries_page(None, 0, 100)
+        .await
+        .unwrap()
+        .is_empty());
+    // A sink with nothing pending is not "cut short" by a cancelled token.
+    let done = FakeSink::named("done");
+    h.engine.deliver_pending(&[&done], None, 0).await;
+    let out = deliver_pending_until(h.state.as_ref(), &[&done], None, 3, &cancel).await;
+    assert!(!out[0].cancelled && out[0].finished(), "{out:?}");
 }

@@ -423,20 +423,70 @@ async fn a_retry_after_beyond_the_policy_fails_without_an_early_retry() {
     );
 }
 
+/// A single event answered 400 is refused for good: reported in `refused` with Klaviyo's
+/// reason, not retried, not left pending.
 #[tokio::test]
-async fn a_400_is_not_retried() {
+async fn a_400_to_a_single_event_refuses_it_for_good() {
     let server = MockServer::start().await;
     scripted(&server, SINGLE, &[(400, None)]).await;
     let report = sink(config(&server.uri())).deliver(&many(1)).await;
-    assert!(report.delivered.is_empty());
+    assert!(report.delivered.is_empty() && report.failed.is_empty());
     assert_eq!(report.requests, 1);
     assert_eq!(server.received_requests().await.expect("recorded").len(), 1);
+    assert_eq!(report.refused.len(), 1);
+    assert_eq!(report.refused[0].0, 1);
     assert!(
-        report.failed[0].1.contains("HTTP 400"),
+        report.refused[0].1.contains("HTTP 400") && report.refused[0].1.contains("scripted 400"),
         "{}",
-        report.failed[0].1
+        report.refused[0].1
     );
-    assert!(report.failed[0].1.contains("scripted 400"));
+}
+
+/// Which answers to a single event refuse it for good (only what its content can cause) and
+/// which leave it pending (the key, the URL, our content type, a timeout, a rate limit).
+#[tokio::test]
+async fn only_content_errors_refuse_an_event_for_good() {
+    for (status, refused) in [
+        (400, true),
+        (409, true),
+        (413, true),
+        (422, true),
+        (401, false),
+        (403, false),
+        (404, false),
+        (405, false),
+        (408, false),
+        (410, false),
+        (415, false),
+    ] {
+        let server = MockServer::start().await;
+        scripted(&server, SINGLE, &[(status, None)]).await;
+        let mut cfg = config(&server.uri());
+        cfg.retry.max_attempts = 1;
+        let report = sink(cfg).deliver(&many(1)).await;
+        assert!(report.delivered.is_empty(), "HTTP {status}");
+        assert_eq!(
+            (report.refused.len(), report.failed.len()),
+            if refused { (1, 0) } else { (0, 1) },
+            "HTTP {status}: {report:?}"
+        );
+    }
+}
+
+/// A bulk job refused with a status that is not about its events (415: our content type) is
+/// not split: every event fails and stays pending, none is refused.
+#[tokio::test]
+async fn a_bulk_job_refused_for_its_form_fails_every_event_and_refuses_none() {
+    let server = MockServer::start().await;
+    scripted(&server, BULK, &[(415, None)]).await;
+    let events = many(4);
+    let report = sink(config(&server.uri())).deliver(&events).await;
+    assert!(report.refused.is_empty());
+    assert_eq!(
+        sorted(report.failed.iter().map(|f| f.0).collect()),
+        ids(&events)
+    );
+    assert_eq!(report.requests, 1);
 }
 
 #[tokio::test]
@@ -467,8 +517,10 @@ async fn a_refused_bulk_job_is_resent_event_by_event_once() {
     let events = many(3);
     let report = sink(config(&server.uri())).deliver(&events).await;
     assert_eq!(sorted(report.delivered), vec![1, 3]);
-    assert_eq!(report.failed.len(), 1);
-    assert_eq!(report.failed[0].0, 2);
+    // The event Klaviyo refused on its own is refused for good, the others are delivered.
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert_eq!(report.refused.len(), 1);
+    assert_eq!(report.refused[0].0, 2);
     assert_eq!(
         report.requests, 4,
         "one bulk job, three single events, no retries"

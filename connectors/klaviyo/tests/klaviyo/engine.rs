@@ -377,3 +377,92 @@ async fn undelivered_events_go_out_after_a_restart_nothing_lost_or_duplicated() 
     sim.shutdown().await;
     world.spark.shutdown().await;
 }
+
+/// Head-of-line blocking, end to end: Klaviyo refuses (400) the events of the outbox's first
+/// page, in bulk and one by one. They are recorded `refused` with Klaviyo's reason, the events
+/// behind them are delivered in the same pass (before, the pass halted on the first page and
+/// the refused events were sent again on every run), and a later pass sends nothing at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_klaviyo_refuses_are_terminal_and_do_not_hold_back_the_rest() {
+    use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+    let world = world().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let (state, engine) = engine(&world, &dir.path().join("state.db"));
+    sync_once(&world, &engine).await;
+    let outbox = state
+        .pending_events("klaviyo", None, 0, 100_000)
+        .await
+        .expect("pending");
+    assert!(outbox.len() > 6, "{} events", outbox.len());
+    // The first page (3 events): every one Klaviyo would be sent is refused.
+    let sink = klaviyo("http://127.0.0.1:9");
+    let bad: Vec<(i64, String)> = outbox[..3]
+        .iter()
+        .filter(|e| {
+            sink.sink()
+                .payload(&orderport_klaviyo::sink_event(e))
+                .is_ok()
+        })
+        .map(|e| (e.id, orderport_klaviyo::unique_id(&e.event)))
+        .collect();
+    assert!(!bad.is_empty());
+    let server = MockServer::start().await;
+    let refused_ids: Vec<String> = bad.iter().map(|(_, u)| u.clone()).collect();
+    Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(move |request: &Request| {
+            let body = String::from_utf8_lossy(&request.body);
+            if refused_ids.iter().any(|u| body.contains(u.as_str())) {
+                ResponseTemplate::new(400).set_body_raw(
+                    serde_json::json!({"errors": [{"code": "invalid", "detail": "phone_number is invalid"}]})
+                        .to_string(),
+                    "application/vnd.api+json",
+                )
+            } else {
+                ResponseTemplate::new(202)
+            }
+        })
+        .mount(&server)
+        .await;
+    let sink = klaviyo(&server.uri());
+    let out = engine.deliver_pending(&[&sink], None, 3).await;
+    assert!(!out[0].halted, "{out:?}");
+    assert_eq!(out[0].failed, 0, "{out:?}");
+    assert_eq!(out[0].refused, bad.len() as u64);
+    assert_eq!(
+        out[0].delivered + out[0].skipped_total() + out[0].refused,
+        outbox.len() as u64,
+        "every event has its verdict after one pass"
+    );
+    let rows = state
+        .deliveries_page(None, 0, 100_000)
+        .await
+        .expect("deliveries");
+    let refused: Vec<(i64, String)> = rows
+        .iter()
+        .filter(|d| d.state == "refused")
+        .map(|d| (d.event_id, d.reason.clone().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        refused.iter().map(|r| r.0).collect::<Vec<_>>(),
+        bad.iter().map(|b| b.0).collect::<Vec<_>>()
+    );
+    assert!(
+        refused
+            .iter()
+            .all(|(_, why)| why.contains("HTTP 400") && why.contains("phone_number is invalid")),
+        "{refused:?}"
+    );
+    assert!(!format!("{rows:?}").contains(crate::common::KEY));
+    // Nothing is pending, and nothing is sent again.
+    let requests = server.received_requests().await.expect("recorded").len();
+    let again = engine.deliver_pending(&[&sink], None, 3).await;
+    assert_eq!(
+        (again[0].delivered, again[0].refused, again[0].failed),
+        (0, 0, 0)
+    );
+    assert_eq!(
+        server.received_requests().await.expect("recorded").len(),
+        requests
+    );
+    world.spark.shutdown().await;
+}
