@@ -11,7 +11,9 @@
 //!   `user:password`, which is what an echoed `Authorization` header carries;
 //! - the whole value of every credential header sent (such as `Klaviyo-API-Key pk_…`).
 //!
-//! Every spelling is replaced by [`REDACTED`] in one leftmost-longest pass. An excerpt cut to a
+//! Every occurrence of every spelling is found, overlapping ones included, and each stretch of
+//! text they cover is replaced by one [`REDACTED`]: an echo that runs one spelling into another
+//! (a base64 value whose padding `=` is also a secret's first character) cannot hide either. An excerpt cut to a
 //! length also loses a trailing piece that is the start of a spelling, so that a secret cut in
 //! half by the limit does not leak its first half.
 
@@ -141,7 +143,7 @@ impl RedactorBuilder {
             return Redactor::default();
         }
         let matcher = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
+            .match_kind(MatchKind::Standard)
             .build(&spellings)
             .ok();
         Redactor {
@@ -187,7 +189,26 @@ impl Redactor {
             return text.to_owned();
         };
         if let Some(matcher) = &inner.matcher {
-            return matcher.replace_all(text, &vec![REDACTED; inner.spellings.len()]);
+            // Every occurrence, overlapping ones too, merged into covered stretches.
+            let mut covered: Vec<(usize, usize)> = Vec::new();
+            for m in matcher.find_overlapping_iter(text) {
+                match covered.last_mut() {
+                    Some(last) if m.start() <= last.1 => last.1 = last.1.max(m.end()),
+                    _ => covered.push((m.start(), m.end())),
+                }
+            }
+            if covered.is_empty() {
+                return text.to_owned();
+            }
+            let mut out = String::with_capacity(text.len());
+            let mut at = 0;
+            for (start, end) in covered {
+                out.push_str(&text[at..start]);
+                out.push_str(REDACTED);
+                at = end;
+            }
+            out.push_str(&text[at..]);
+            return out;
         }
         inner.spellings.iter().fold(text.to_owned(), |acc, s| {
             acc.replace(s.expose_secret(), REDACTED)
