@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use orderport_core::RetryPolicy;
+use orderport_http::{endpoint, EndpointLimit, HttpSettings};
 use secrecy::SecretString;
 
 use crate::error::KlaviyoError;
@@ -11,14 +11,8 @@ use crate::event::ExternalIdScope;
 /// Klaviyo's production API base.
 pub const DEFAULT_URL: &str = "https://a.klaviyo.com";
 
-/// One endpoint's published rate limits (Klaviyo counts them per account, in fixed windows).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EndpointLimit {
-    /// Requests per second (the burst window).
-    pub burst_per_second: u32,
-    /// Requests per minute (the steady window).
-    pub steady_per_minute: u32,
-}
+/// How long one request to Klaviyo may take unless `request_timeout_secs` says otherwise.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The rate limits the sink paces itself to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,17 +46,21 @@ pub struct KlaviyoConfig {
     pub url: String,
     /// The private API key (scope `events:write`).
     pub api_key: SecretString,
-    /// Retries of 429, 503, 504, 524 and network errors.
-    pub retry: RetryPolicy,
+    /// Plain `http://` to a host that is not loopback is refused unless this is set.
+    pub allow_insecure_http: bool,
+    /// Timeouts, the reply size limit, and retries of 429, 503, 504, 524 and network errors.
+    pub http: HttpSettings,
     /// Pacing per endpoint.
     pub limits: RateLimits,
-    /// Timeout of one HTTP request.
-    pub timeout: Duration,
     /// How a customer code becomes an `external_id`.
     pub external_id_scope: ExternalIdScope,
 }
 
-/// Keys a `[[sink]]` table of kind `klaviyo` may hold.
+/// Keys a `[[sink]]` table of kind `klaviyo` may hold: its own, and the HTTP keys every
+/// connector takes (`request_timeout_secs`, `max_response_bytes`, `retry_max_attempts`,
+/// `retry_base_delay_ms`, `retry_max_delay_ms`; see [`orderport_http::settings`]).
+/// `timeout_secs` and `max_attempts` are the older names of `request_timeout_secs` and
+/// `retry_max_attempts`, still read.
 pub const SINK_KEYS: &[&str] = &[
     "kind",
     "id",
@@ -70,21 +68,33 @@ pub const SINK_KEYS: &[&str] = &[
     "url",
     "api_key",
     "api_key_env",
+    "allow_insecure_http",
+    "external_id_scope",
+    "request_timeout_secs",
+    "max_response_bytes",
+    "retry_max_attempts",
+    "retry_base_delay_ms",
+    "retry_max_delay_ms",
     "timeout_secs",
     "max_attempts",
-    "external_id_scope",
+];
+
+/// The older key names and the HTTP keys they stand for.
+const ALIASES: [(&str, &str); 2] = [
+    ("timeout_secs", "request_timeout_secs"),
+    ("max_attempts", "retry_max_attempts"),
 ];
 
 impl KlaviyoConfig {
-    /// Defaults for everything but the key: production URL, the default [`RetryPolicy`], the
+    /// Defaults for everything but the key: production URL, the default retry policy, the
     /// published rate limits, a 30-second timeout, store-scoped external ids.
     pub fn new(api_key: SecretString) -> Self {
         Self {
             url: DEFAULT_URL.to_owned(),
             api_key,
-            retry: RetryPolicy::default(),
+            allow_insecure_http: false,
+            http: HttpSettings::default().with_request_timeout(DEFAULT_REQUEST_TIMEOUT),
             limits: RateLimits::default(),
-            timeout: Duration::from_secs(30),
             external_id_scope: ExternalIdScope::default(),
         }
     }
@@ -96,8 +106,8 @@ impl KlaviyoConfig {
     /// kind = "klaviyo"
     /// url = "https://a.klaviyo.com"      # optional
     /// api_key_env = "KLAVIYO_API_KEY"    # or api_key = "pk_…" inline
-    /// timeout_secs = 30                  # optional
-    /// max_attempts = 5                   # optional, the first included
+    /// request_timeout_secs = 30          # optional (timeout_secs, the older name, too)
+    /// retry_max_attempts = 5             # optional, the first included (or max_attempts)
     /// external_id_scope = "store"        # or "global"; optional
     /// ```
     pub fn from_table(table: &toml::Table) -> Result<Self, KlaviyoError> {
@@ -133,12 +143,12 @@ impl KlaviyoConfig {
                 ))
             }
         }
+        let setting =
+            |e: orderport_core::settings::SettingError| KlaviyoError::config(&e.key, e.message);
         let text = |key: &str| -> Result<Option<String>, KlaviyoError> {
-            match table.get(key) {
-                None => Ok(None),
-                Some(toml::Value::String(s)) => Ok(Some(s.clone())),
-                Some(_) => Err(KlaviyoError::config(key, "must be a string")),
-            }
+            orderport_core::settings::get_str(table, key)
+                .map(|v| v.map(str::to_owned))
+                .map_err(setting)
         };
         let api_key = match (text("api_key")?, text("api_key_env")?) {
             (Some(_), Some(_)) => {
@@ -165,29 +175,34 @@ impl KlaviyoConfig {
             return Err(KlaviyoError::config("api_key", "is empty"));
         }
         let mut config = Self::new(SecretString::from(api_key.trim().to_owned()));
+        config.allow_insecure_http =
+            orderport_core::settings::get_bool(table, "allow_insecure_http")
+                .map_err(setting)?
+                .unwrap_or(false);
         if let Some(url) = text("url")? {
-            let url = url.trim().trim_end_matches('/').to_owned();
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return Err(KlaviyoError::config(
-                    "url",
-                    format!("{url:?} is not an http(s) URL; use https://a.klaviyo.com"),
-                ));
+            config.url = url.trim().trim_end_matches('/').to_owned();
+        }
+        config.check_url()?;
+        // The older key names stand for the HTTP keys.
+        let mut http = table.clone();
+        for (old, new) in ALIASES {
+            if let Some(value) = http.remove(old) {
+                if table.contains_key(new) {
+                    return Err(KlaviyoError::config(
+                        old,
+                        format!("set {new} or its older name {old}, not both"),
+                    ));
+                }
+                http.insert(new.to_owned(), value);
             }
-            config.url = url;
         }
-        let positive = |key: &str| -> Result<Option<u64>, KlaviyoError> {
-            match table.get(key) {
-                None => Ok(None),
-                Some(toml::Value::Integer(n)) if *n > 0 => Ok(Some(*n as u64)),
-                Some(_) => Err(KlaviyoError::config(key, "must be a positive integer")),
-            }
-        };
-        if let Some(secs) = positive("timeout_secs")? {
-            config.timeout = Duration::from_secs(secs);
-        }
-        if let Some(n) = positive("max_attempts")? {
-            config.retry.max_attempts = u32::try_from(n).unwrap_or(u32::MAX);
-        }
+        config.http = HttpSettings::read(&http, config.http).map_err(|e| {
+            let key = ALIASES
+                .iter()
+                .find(|(old, new)| *new == e.key && table.contains_key(*old))
+                .map_or(e.key.as_str(), |(old, _)| old);
+            KlaviyoError::config(key, e.message.clone())
+        })?;
         match text("external_id_scope")?.as_deref() {
             None | Some("store") => {}
             Some("global") => config.external_id_scope = ExternalIdScope::Global,
@@ -199,5 +214,13 @@ impl KlaviyoConfig {
             }
         }
         Ok(config)
+    }
+
+    /// Checks `url`: an http(s) URL, and not plain http to a host that is not loopback unless
+    /// `allow_insecure_http` is set (the API key would cross the network unencrypted).
+    pub fn check_url(&self) -> Result<(), KlaviyoError> {
+        endpoint::parse(&self.url, self.allow_insecure_http)
+            .map(|_| ())
+            .map_err(|e| KlaviyoError::config("url", e.to_string()))
     }
 }

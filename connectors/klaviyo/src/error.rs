@@ -75,6 +75,13 @@ pub enum DeliveryError {
         /// The policy's bound.
         max_delay_secs: u64,
     },
+    /// The request could not be made or its answer not read: a redirect (never followed, it
+    /// would carry the key), a reply over `max_response_bytes`, a URL the HTTP client refuses.
+    #[error("Klaviyo request failed: {detail}; the events stay in the outbox")]
+    Failed {
+        /// What happened, without the key.
+        detail: String,
+    },
     /// Any other answer than `202 Accepted` that is not retried (a 500, a 502, a 2xx other
     /// than 202, a redirect). Only a 202 counts as delivered.
     #[error("Klaviyo answered HTTP {status} instead of 202 Accepted ({detail}); the events stay in the outbox")]

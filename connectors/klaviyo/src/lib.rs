@@ -16,9 +16,10 @@
 //! - **Backfill**: events of a store's first sync carry `backfill: true`, so Klaviyo records
 //!   them without firing flows.
 //! - **Rate limits and retries**: each endpoint is paced to its published burst and steady
-//!   limits; 429, 503, 504 and 524 (and network errors) are retried, honouring Retry-After,
-//!   with jittered backoff from [`RetryPolicy`](orderport_core::RetryPolicy); other 4xx never
-//!   are. An event is delivered only once Klaviyo answers `202`. An event Klaviyo refuses on
+//!   limits; 429, 503, 504 and 524 (and network errors) are retried by the shared
+//!   [`orderport_http`] layer, honouring Retry-After, with jittered backoff from
+//!   [`RetryPolicy`](orderport_core::RetryPolicy); other 4xx never are; no redirect is followed
+//!   and every spelling of the key is redacted from errors. An event is delivered only once Klaviyo answers `202`. An event Klaviyo refuses on
 //!   its own with 400, 409, 413 or 422 is refused for good ([`DeliveryReport::refused`]): it
 //!   leaves the outbox with its reason instead of blocking the events behind it.
 //!
@@ -55,17 +56,17 @@ mod config;
 mod error;
 mod event;
 mod outbox;
-mod pace;
 mod phone;
 mod sink;
 
-pub use config::{EndpointLimit, KlaviyoConfig, RateLimits, DEFAULT_URL, SINK_KEYS};
+pub use config::{KlaviyoConfig, RateLimits, DEFAULT_URL, SINK_KEYS};
 pub use error::{DeliveryError, KlaviyoError};
 pub use event::{
     metric_name, payload, profile_id, unique_id, ExternalIdScope, ProfileId, ShipmentInfo,
     SinkEvent, SkipReason, METRIC_AWAITING_PAYMENT, METRIC_AWAITING_SHIPMENT, METRIC_CANCELLED,
     METRIC_ON_HOLD, METRIC_SHIPPED,
 };
+pub use orderport_http::EndpointLimit;
 pub use outbox::{sink_event, KlaviyoEventSink};
 pub use phone::to_e164;
 pub use sink::{DeliveryReport, KlaviyoSink};

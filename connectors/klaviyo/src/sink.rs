@@ -2,18 +2,21 @@
 //! them, retries what may be retried, and reports every event's fate.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
+use std::sync::Arc;
 
-use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
+use orderport_core::ChannelError;
+use orderport_http::{
+    Auth, Failure, HttpClient, HttpService, Idempotency, Request, StatusHook, WindowPacer,
+};
+use reqwest::header::{HeaderName, HeaderValue, ACCEPT};
 use reqwest::StatusCode;
-use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde_json::{json, Value};
+use url::Url;
 
 use crate::config::KlaviyoConfig;
 use crate::error::{refuses_content, DeliveryError, KlaviyoError};
 use crate::event::{prepare, Prepared, ProfileId, SinkEvent, SkipReason};
-use crate::pace::Pacer;
 use crate::{JSON_API, MAX_BULK_EVENTS, MAX_PAYLOAD_BYTES, REVISION, SINGLE_EVENT_THRESHOLD};
 
 /// What became of each event of a delivery. Every input id is in exactly one list.
@@ -59,6 +62,13 @@ impl Endpoint {
             Self::Bulk => "/api/event-bulk-create-jobs",
         }
     }
+
+    fn operation(self) -> &'static str {
+        match self {
+            Self::Single => "Create Event",
+            Self::Bulk => "Bulk Create Events",
+        }
+    }
 }
 
 /// One planned request.
@@ -72,40 +82,62 @@ enum Planned {
 #[derive(Debug)]
 pub struct KlaviyoSink {
     config: KlaviyoConfig,
-    http: reqwest::Client,
-    auth: HeaderValue,
-    single: Pacer,
-    bulk: Pacer,
+    single: HttpService,
+    bulk: HttpService,
+    base: Url,
+}
+
+/// Klaviyo's own reading of statuses: only 429, 503, 504 and 524 are worth retrying at once; a
+/// 500, 502 or other 5xx is left pending for the next run rather than repeated now.
+#[derive(Debug)]
+struct KlaviyoStatuses;
+
+impl StatusHook for KlaviyoStatuses {
+    fn classify(&self, failure: &Failure<'_>) -> Option<ChannelError> {
+        let code = failure.status.as_u16();
+        (failure.status.is_server_error() && !matches!(code, 503 | 504 | 524)).then(|| {
+            ChannelError::Refused {
+                store: failure.owner.to_owned(),
+                operation: failure.operation.to_owned(),
+                status: code,
+                detail: failure.said(),
+            }
+        })
+    }
 }
 
 impl KlaviyoSink {
-    /// Builds the sink; fails only when the key cannot be an HTTP header or the HTTP client
+    /// Builds the sink on the process-wide HTTP client; fails when the URL may not carry the
+    /// key (see [`KlaviyoConfig::check_url`]), the key cannot be an HTTP header, or the client
     /// cannot be built.
     pub fn new(config: KlaviyoConfig) -> Result<Self, KlaviyoError> {
-        let mut auth = HeaderValue::from_str(&format!(
-            "Klaviyo-API-Key {}",
-            config.api_key.expose_secret()
-        ))
-        .map_err(|_| {
-            KlaviyoError::config(
-                "api_key",
-                "contains characters an HTTP header cannot carry (a pasted newline?)",
-            )
-        })?;
-        auth.set_sensitive(true);
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .user_agent(concat!("orderport-klaviyo/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| KlaviyoError::Client {
-                detail: e.without_url().to_string(),
+        let client = HttpClient::shared().map_err(|e| KlaviyoError::Client { detail: e.0 })?;
+        Self::with_client(config, client)
+    }
+
+    /// [`new`](Self::new), sending through the host platform's HTTP client (build it from
+    /// [`orderport_http::client_builder`], which follows no redirect).
+    pub fn with_client(config: KlaviyoConfig, client: HttpClient) -> Result<Self, KlaviyoError> {
+        config.check_url()?;
+        let base = orderport_http::endpoint::parse(&config.url, config.allow_insecure_http)
+            .map_err(|e| KlaviyoError::config("url", e.to_string()))?;
+        let auth = Auth::none()
+            .with_prefixed_header("Authorization", "Klaviyo-API-Key ", config.api_key.clone())
+            .map_err(|_| {
+                KlaviyoError::config(
+                    "api_key",
+                    "contains characters an HTTP header cannot carry (a pasted newline?)",
+                )
             })?;
+        let service = HttpService::new(client, "klaviyo", auth, config.http)
+            .with_hook(Arc::new(KlaviyoStatuses));
         Ok(Self {
-            single: Pacer::new(config.limits.single),
-            bulk: Pacer::new(config.limits.bulk),
+            single: service
+                .clone()
+                .with_pacer(Arc::new(WindowPacer::new(config.limits.single))),
+            bulk: service.with_pacer(Arc::new(WindowPacer::new(config.limits.bulk))),
+            base,
             config,
-            http,
-            auth,
         })
     }
 
@@ -235,104 +267,73 @@ impl KlaviyoSink {
         self.send(Endpoint::Single, &body, report).await
     }
 
-    /// Sends one body until Klaviyo answers 202, it fails for good, or the retries run out.
+    /// Sends one body until Klaviyo answers 202, it fails for good, or the retries run out
+    /// (the shared HTTP layer retries 429, 503, 504, 524 and network errors, honouring
+    /// Retry-After; events are idempotent by `unique_id`, so a repeat is safe).
     async fn send(
         &self,
         endpoint: Endpoint,
         body: &[u8],
         report: &mut DeliveryReport,
     ) -> Result<(), DeliveryError> {
-        let policy = &self.config.retry;
-        let url = format!("{}{}", self.config.url, endpoint.path());
-        let pacer = match endpoint {
+        let service = match endpoint {
             Endpoint::Single => &self.single,
             Endpoint::Bulk => &self.bulk,
         };
-        let mut attempt: u32 = 1;
-        loop {
-            pacer.acquire().await;
-            report.requests += 1;
-            let sent = self
-                .http
-                .post(&url)
-                .header(AUTHORIZATION, self.auth.clone())
-                .header("revision", REVISION)
-                .header(CONTENT_TYPE, JSON_API)
-                .header(ACCEPT, JSON_API)
-                .body(body.to_vec())
-                .send()
-                .await;
-            let (detail, retry_after) = match sent {
-                Err(error) => (format!("network error: {}", error.without_url()), None),
-                Ok(response) => {
-                    let status = response.status();
-                    if status == StatusCode::ACCEPTED {
-                        return Ok(());
-                    }
-                    let retry_after = response
-                        .headers()
-                        .get(RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(Duration::from_secs);
-                    let text = response.text().await.unwrap_or_default();
-                    let detail = self.scrub(&error_detail(&text));
-                    let code = status.as_u16();
-                    match code {
-                        429 | 503 | 504 | 524 => (format!("HTTP {code}: {detail}"), retry_after),
-                        401 | 403 => {
-                            return Err(DeliveryError::Unauthorized {
-                                status: code,
-                                detail,
-                            })
-                        }
-                        400..=499 => {
-                            return Err(DeliveryError::Rejected {
-                                status: code,
-                                detail,
-                            })
-                        }
-                        _ => {
-                            return Err(DeliveryError::NotAccepted {
-                                status: code,
-                                detail,
-                            })
-                        }
-                    }
-                }
-            };
-            if attempt >= policy.max_attempts {
-                return Err(DeliveryError::GaveUp {
-                    attempts: attempt,
-                    detail,
-                });
-            }
-            let wait = match retry_after {
-                Some(asked) if asked > policy.max_delay => {
-                    return Err(DeliveryError::RetryAfterTooLong {
-                        retry_after_secs: asked.as_secs(),
-                        max_delay_secs: policy.max_delay.as_secs(),
-                    })
-                }
-                // Honour Retry-After, plus jitter so that workers told the same wait do not
-                // all come back in the same instant.
-                Some(asked) => asked + policy.backoff(attempt) / 2,
-                None => policy.backoff(attempt),
-            };
-            tracing::warn!(endpoint = endpoint.path(), attempt, wait_ms = wait.as_millis() as u64, %detail, "Klaviyo request will be retried");
-            tokio::time::sleep(wait).await;
-            attempt += 1;
+        let mut url = self.base.clone();
+        url.set_path(endpoint.path());
+        let request = Request::post(url, endpoint.operation())
+            .body(body.to_vec(), JSON_API)
+            .header(ACCEPT, HeaderValue::from_static(JSON_API))
+            .header(
+                HeaderName::from_static("revision"),
+                HeaderValue::from_static(REVISION),
+            )
+            .idempotency(Idempotency::Idempotent);
+        let (result, attempts) = service.send_counted(request).await;
+        report.requests += attempts;
+        match result {
+            Ok(reply) if reply.status == StatusCode::ACCEPTED => Ok(()),
+            Ok(reply) => Err(DeliveryError::NotAccepted {
+                status: reply.status.as_u16(),
+                detail: service.redactor().excerpt(&reply.body, 300),
+            }),
+            Err(error) => Err(self.delivery_error(error, attempts)),
         }
     }
 
-    /// Removes the API key from text that came from the network, in case a proxy or a server
-    /// echoes the request's headers.
-    fn scrub(&self, text: &str) -> String {
-        let key = self.config.api_key.expose_secret();
-        if key.len() >= 4 && text.contains(key) {
-            text.replace(key, "[redacted]")
-        } else {
-            text.to_owned()
+    /// The sink's reading of a request that failed for good.
+    fn delivery_error(&self, error: ChannelError, attempts: u32) -> DeliveryError {
+        match error {
+            ChannelError::Authentication { detail, .. } => DeliveryError::Unauthorized {
+                status: 401,
+                detail,
+            },
+            ChannelError::Permission { detail, .. } => DeliveryError::Unauthorized {
+                status: 403,
+                detail,
+            },
+            ChannelError::Refused { status, detail, .. } if status < 500 => {
+                DeliveryError::Rejected { status, detail }
+            }
+            ChannelError::Refused { status, detail, .. } => {
+                DeliveryError::NotAccepted { status, detail }
+            }
+            ChannelError::RateLimited {
+                retry_after: Some(asked),
+                ..
+            } if asked > self.config.http.retry.max_delay => DeliveryError::RetryAfterTooLong {
+                retry_after_secs: asked.as_secs(),
+                max_delay_secs: self.config.http.retry.max_delay.as_secs(),
+            },
+            ChannelError::RateLimited { .. } => DeliveryError::GaveUp {
+                attempts,
+                detail: "HTTP 429: rate limited".to_owned(),
+            },
+            ChannelError::Transient { detail, .. } => DeliveryError::GaveUp { attempts, detail },
+            other => DeliveryError::Failed {
+                detail: other.to_string(),
+            },
         }
     }
 }
@@ -370,39 +371,6 @@ fn fail(report: &mut DeliveryReport, prepared: &[Prepared], indices: &[usize], r
             report.failed.push((id, reason.to_owned()));
         }
     }
-}
-
-/// Klaviyo's `{"errors":[{code, title, detail, source}]}`, as one short line; else the start
-/// of the body.
-fn error_detail(body: &str) -> String {
-    const LIMIT: usize = 300;
-    let parsed: Option<Value> = serde_json::from_str(body).ok();
-    let from_json = parsed
-        .as_ref()
-        .and_then(|v| v["errors"].as_array())
-        .map(|errors| {
-            errors
-                .iter()
-                .map(|e| {
-                    let code = e["code"].as_str().unwrap_or("error");
-                    let detail = e["detail"].as_str().or(e["title"].as_str()).unwrap_or("");
-                    match e["source"]["pointer"].as_str() {
-                        Some(at) => format!("{code}: {detail} (at {at})"),
-                        None => format!("{code}: {detail}"),
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("; ")
-        });
-    let text = from_json.unwrap_or_else(|| body.trim().to_owned());
-    if text.is_empty() {
-        return "no body".to_owned();
-    }
-    let mut end = text.len().min(LIMIT);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].to_owned()
 }
 
 /// The JSON of a bulk job with no groups, and of a group with no events, so sizes can be
@@ -491,20 +459,4 @@ fn plan_bulk(prepared: &[Prepared], max_events: usize, max_bytes: usize) -> Vec<
         }
     }
     planned
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn klaviyo_errors_become_one_short_line() {
-        let body = r#"{"errors":[{"id":"x","status":400,"code":"invalid","title":"Invalid input.","detail":"metric name is required","source":{"pointer":"/data/attributes/metric"}}]}"#;
-        assert_eq!(
-            error_detail(body),
-            "invalid: metric name is required (at /data/attributes/metric)"
-        );
-        assert_eq!(error_detail(""), "no body");
-        assert_eq!(error_detail(&"é".repeat(400)).len(), 300);
-    }
 }

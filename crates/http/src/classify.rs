@@ -156,9 +156,14 @@ fn message(body: &[u8]) -> String {
                             .get("detail")
                             .or_else(|| e.get("title"))
                             .and_then(Value::as_str)?;
-                        Some(match e.get("code").and_then(Value::as_str) {
+                        let text = match e.get("code").and_then(Value::as_str) {
                             Some(code) => format!("{code}: {detail}"),
                             None => detail.to_owned(),
+                        };
+                        // JSON:API errors point at the field at fault.
+                        Some(match e.pointer("/source/pointer").and_then(Value::as_str) {
+                            Some(at) => format!("{text} (at {at})"),
+                            None => text,
                         })
                     })
                     .collect();
@@ -237,6 +242,12 @@ mod tests {
         assert_eq!(
             said(r#"{"errors":[{"code":"invalid","detail":"metric is required"}]}"#),
             "invalid: metric is required"
+        );
+        assert_eq!(
+            said(
+                r#"{"errors":[{"id":"x","status":400,"code":"invalid","title":"Invalid input.","detail":"metric name is required","source":{"pointer":"/data/attributes/metric"}}]}"#
+            ),
+            "invalid: metric name is required (at /data/attributes/metric)"
         );
         assert_eq!(said("  two\n lines  "), "two lines");
         assert_eq!(said("key hunter2 wrong"), "key [REDACTED] wrong");

@@ -16,6 +16,7 @@
 //! - [`retry_after`]: seconds or an HTTP date.
 //! - [`body`]: every body read under a limit.
 //! - [`service`]: the retry loop, by [`Idempotency`].
+//! - [`pace`]: pacing to a rate limit counted in fixed windows, shared per credential.
 //! - [`settings`]: the `request_timeout_secs`, `max_response_bytes` and `retry_*` keys.
 //!
 //! # Example
@@ -43,6 +44,7 @@ pub mod body;
 pub mod classify;
 pub mod client;
 pub mod endpoint;
+pub mod pace;
 pub mod redact;
 pub mod retry_after;
 pub mod service;
@@ -52,6 +54,7 @@ pub use auth::{Auth, InvalidCredential};
 pub use classify::{Failure, StatusHook};
 pub use client::{client_builder, ClientError, HttpClient};
 pub use endpoint::EndpointError;
+pub use pace::{EndpointLimit, WindowPacer};
 pub use redact::{Redactor, RedactorBuilder, REDACTED};
 pub use service::{HttpService, Idempotency, Pace, Reply, Request};
 pub use settings::HttpSettings;

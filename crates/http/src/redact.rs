@@ -92,12 +92,9 @@ impl RedactorBuilder {
     }
 
     /// Registers the exact value of a credential header sent, such as
-    /// `Klaviyo-API-Key pk_…`, in its text forms.
-    pub fn header_value(mut self, value: &SecretString) -> Self {
-        if !value.expose_secret().is_empty() {
-            self.add_text_forms(value.expose_secret());
-        }
-        self
+    /// `Klaviyo-API-Key pk_…`, in every spelling.
+    pub fn header_value(self, value: &SecretString) -> Self {
+        self.secret(value)
     }
 
     fn add_text_forms(&mut self, raw: &str) {

@@ -248,6 +248,12 @@ impl HttpService {
     /// Sends `request`, retrying what its [`Idempotency`] and the retry policy allow, and
     /// returns the 2xx reply.
     pub async fn send(&self, request: Request) -> Result<Reply, ChannelError> {
+        self.send_counted(request).await.0
+    }
+
+    /// [`send`](Self::send), also saying how many attempts were made (at most
+    /// `retry_max_attempts`).
+    pub async fn send_counted(&self, request: Request) -> (Result<Reply, ChannelError>, u32) {
         let policy = self.settings.retry;
         let mut attempt: u32 = 1;
         loop {
@@ -255,7 +261,7 @@ impl HttpService {
                 pacer.wait().await;
             }
             let failed = match self.attempt(&request, attempt).await {
-                Ok(reply) => return Ok(reply),
+                Ok(reply) => return (Ok(reply), attempt),
                 Err(failed) => failed,
             };
             let may_retry = match request.idempotency {
@@ -271,7 +277,7 @@ impl HttpService {
                 None
             };
             let Some(wait) = wait else {
-                return Err(failed.error);
+                return (Err(failed.error), attempt);
             };
             tracing::warn!(
                 owner = %self.owner,

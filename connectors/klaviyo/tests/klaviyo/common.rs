@@ -148,11 +148,11 @@ pub fn ups() -> ShipmentInfo {
 pub fn config(url: &str) -> KlaviyoConfig {
     let mut config = KlaviyoConfig::new(SecretString::from(KEY.to_owned()));
     config.url = url.to_owned();
-    config.retry = RetryPolicy {
+    config.http.retry = RetryPolicy {
         max_attempts: 4,
         base_delay: Duration::from_millis(10),
         max_delay: Duration::from_secs(5),
     };
-    config.timeout = Duration::from_secs(10);
+    config.http.request_timeout = Duration::from_secs(10);
     config
 }

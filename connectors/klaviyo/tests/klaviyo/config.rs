@@ -25,8 +25,8 @@ fn a_sink_table_with_the_key_in_the_environment() {
     )
     .expect("valid");
     assert_eq!(config.url, "http://127.0.0.1:9");
-    assert_eq!(config.timeout.as_secs(), 5);
-    assert_eq!(config.retry.max_attempts, 2);
+    assert_eq!(config.http.request_timeout.as_secs(), 5);
+    assert_eq!(config.http.retry.max_attempts, 2);
     assert_eq!(config.external_id_scope, ExternalIdScope::Global);
     assert!(!format!("{config:?}").contains(KEY));
 }

@@ -85,7 +85,7 @@ fn engine(world: &World, db: &Path) -> (Arc<SqliteState>, SyncEngine) {
 
 fn klaviyo(url: &str) -> KlaviyoEventSink {
     let mut config = config(url);
-    config.retry.max_attempts = 6;
+    config.http.retry.max_attempts = 6;
     KlaviyoEventSink::new("klaviyo", KlaviyoSink::new(config).expect("sink"))
 }
 
@@ -332,7 +332,7 @@ async fn undelivered_events_go_out_after_a_restart_nothing_lost_or_duplicated() 
         let (state, engine) = engine(&world, &db);
         sync_once(&world, &engine).await;
         let mut unreachable = config(&closed);
-        unreachable.retry.max_attempts = 1;
+        unreachable.http.retry.max_attempts = 1;
         let sink = KlaviyoEventSink::new("klaviyo", KlaviyoSink::new(unreachable).expect("sink"));
         let out = engine.deliver_pending(&[&sink], None, 0).await;
         assert_eq!(out[0].delivered, 0);

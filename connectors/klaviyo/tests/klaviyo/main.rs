@@ -5,5 +5,6 @@ mod common;
 mod config;
 mod delivery;
 mod engine;
+mod hostile;
 mod payload;
 mod schema;

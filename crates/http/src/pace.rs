@@ -1,7 +1,9 @@
-//! Pacing: two token buckets per endpoint, one for the burst window (1 s) and one for the steady
-//! window (1 min).
+//! Pacing requests to a rate limit that a server counts in fixed windows: [`WindowPacer`] holds
+//! two token buckets, one for the burst window (1 s) and one for the steady window (1 min), and
+//! implements [`Pace`] so that an [`HttpService`](crate::HttpService) waits on it before every
+//! request, retries included.
 //!
-//! Klaviyo counts requests in fixed windows whose start we do not know. A bucket of capacity
+//! A server such as Klaviyo counts requests in fixed windows whose start we do not know. A bucket of capacity
 //! `c` refilled at `r` per second lets through at most `c + r·w` requests in any window of `w`
 //! seconds, so each bucket is sized with `c + r·w = limit`: half the burst up front, the rest
 //! spread over the window. Then no 1-second window ever sees more than the burst limit and no
@@ -12,7 +14,18 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use crate::config::EndpointLimit;
+use async_trait::async_trait;
+
+use crate::service::Pace;
+
+/// A published rate limit, counted in fixed windows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EndpointLimit {
+    /// Requests per second (the burst window).
+    pub burst_per_second: u32,
+    /// Requests per minute (the steady window).
+    pub steady_per_minute: u32,
+}
 
 #[derive(Debug)]
 struct Bucket {
@@ -54,13 +67,15 @@ struct Buckets {
     last: Instant,
 }
 
-/// Paces one endpoint's requests.
+/// Paces one endpoint's requests to an [`EndpointLimit`]. Share one (in an `Arc`) between every
+/// service sending to the same limit.
 #[derive(Debug)]
-pub(crate) struct Pacer {
+pub struct WindowPacer {
     buckets: Mutex<Buckets>,
 }
 
-impl Pacer {
+impl WindowPacer {
+    /// A pacer for `limit`.
     pub fn new(limit: EndpointLimit) -> Self {
         let head = (limit.burst_per_second / 2).max(1);
         Self {
@@ -77,7 +92,7 @@ impl Pacer {
     }
 
     /// Waits until both buckets hold a token, and takes one from each.
-    pub async fn acquire(&self) {
+    async fn acquire(&self) {
         loop {
             let wait = {
                 let mut b = self.buckets.lock().await;
@@ -96,6 +111,13 @@ impl Pacer {
             };
             tokio::time::sleep(wait).await;
         }
+    }
+}
+
+#[async_trait]
+impl Pace for WindowPacer {
+    async fn wait(&self) {
+        self.acquire().await;
     }
 }
 
@@ -118,7 +140,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn bulk_pacing_keeps_every_window_under_both_limits() {
-        let pacer = Pacer::new(EndpointLimit {
+        let pacer = WindowPacer::new(EndpointLimit {
             burst_per_second: 10,
             steady_per_minute: 150,
         });
@@ -138,7 +160,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn single_pacing_allows_a_real_burst() {
-        let pacer = Pacer::new(EndpointLimit {
+        let pacer = WindowPacer::new(EndpointLimit {
             burst_per_second: 350,
             steady_per_minute: 3500,
         });
