@@ -64,6 +64,7 @@
 mod api;
 mod channel;
 mod credentials;
+pub mod decode;
 mod fetch;
 mod list;
 mod normalize;
@@ -82,6 +83,7 @@ use orderport_core::{
 use orderport_http::HttpClient;
 
 pub use channel::OrderTimeChannel;
+pub use rows::RowsError;
 pub use settings::SETTINGS;
 
 /// The Order Time connector's declaration, the only one.
