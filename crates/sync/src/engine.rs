@@ -81,12 +81,50 @@ impl RunWalks {
         }
     }
 
+    /// The walk in progress: its range's index and its slice's index in that range.
+    fn current(&self) -> Option<(usize, u64)> {
+        let index = self.ranges.len().checked_sub(1)?;
+        let slice = self.ranges.get(index)?.started.checked_sub(1)?;
+        Some((index, slice))
+    }
+
     /// The windows of every slice this run has walked (or is walking) that meets `[lo, hi]`.
     fn meeting(&self, lo: DateTime<Utc>, hi: DateTime<Utc>) -> Vec<TimeWindow> {
         self.ranges
             .iter()
             .filter_map(|r| slices_meeting(r.from, r.to, r.slice, r.started, lo, hi))
             .collect()
+    }
+}
+
+/// At most this many rejected orders are remembered per run (see [`RejectedSeen`]).
+const REJECTED_LIMIT: usize = 50_000;
+
+/// Where this run's walks listed each rejected order: its range, its slice and the slice's
+/// window. A rejection carries no modification time, so a rejected order listed again in a
+/// later slice of the same range is taken to have moved there during the run, which may have
+/// shifted the earlier walk. (It may instead lie on the boundary two adjacent slices share,
+/// which costs one needless re-fetch.) Bounded by [`REJECTED_LIMIT`]; past it, new ones are not
+/// remembered.
+#[derive(Debug, Default)]
+struct RejectedSeen {
+    at: std::collections::HashMap<u64, (usize, u64, TimeWindow)>,
+}
+
+impl RejectedSeen {
+    /// Notes `id` listed in slice `here` of window `window`; returns the window of an earlier
+    /// slice of the same range that listed it too.
+    fn note(&mut self, id: &str, here: (usize, u64), window: TimeWindow) -> Option<TimeWindow> {
+        let key = ListedIds::key(id);
+        let moved = self
+            .at
+            .get(&key)
+            .filter(|(range, slice, _)| *range == here.0 && *slice < here.1)
+            .map(|(_, _, earlier)| *earlier);
+        if self.at.len() < REJECTED_LIMIT || self.at.contains_key(&key) {
+            self.at.insert(key, (here.0, here.1, window));
+        }
+        moved
     }
 }
 
@@ -175,6 +213,8 @@ struct Run<'a> {
     this_run: RunWalks,
     /// Orders this run listed in the overlap with earlier runs.
     listed: ListedIds,
+    /// Rejected orders this run listed, and where.
+    rejected_seen: RejectedSeen,
     /// Re-fetch windows this run queued that it has not walked yet (no need to queue them
     /// twice).
     queued: Vec<TimeWindow>,
@@ -301,6 +341,7 @@ impl SyncEngine {
             walks: Vec::new(),
             this_run: RunWalks::default(),
             listed: ListedIds::new(None),
+            rejected_seen: RejectedSeen::default(),
             queued: Vec::new(),
             backfill_until: None,
             report: RunReport {
@@ -669,6 +710,14 @@ impl SyncEngine {
         }
         for (id, at) in &listed {
             run.listed.note(id, *at);
+        }
+        if let Some(here) = run.this_run.current() {
+            for r in &rejected {
+                let Some(id) = r.external_id.as_deref().or(r.order_number.as_deref()) else {
+                    continue;
+                };
+                refetch.extend(run.rejected_seen.note(id, here, *window));
+            }
         }
         // Queue each window once per run: drop those inside one queued and not walked yet.
         let fresh: Vec<TimeWindow> = merge(refetch)
