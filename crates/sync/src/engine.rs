@@ -18,7 +18,7 @@ use crate::state::{
     Known, Lease, LeaseGrant, OrderLookup, OrderWrite, PageCommit, QuarantineWrite, ShipmentRecord,
     SliceDone, State, StatusEvent, WalkRecord,
 };
-use crate::window::{merge, run_range, slices, slices_meeting, upper_bound};
+use crate::window::{merge, run_range, slices, slices_meeting, upper_bound, EARLIEST};
 
 /// Whether a re-export modified at `new` is older than the stored `old` and must be ignored.
 /// A wall-clock time in the hour a DST change repeats may stand for the later of its two
@@ -395,7 +395,7 @@ impl SyncEngine {
             .await? as u64;
         let since = now
             .checked_sub_signed(Duration::days(WALK_LOOKBACK_DAYS))
-            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+            .map_or(EARLIEST, |since| since.max(EARLIEST));
         run.walks = self.state.walks(&store_id, since).await?;
 
         if let Some((lower, upper)) = run_range(cursor.watermark, now, &settings) {

@@ -420,7 +420,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::window::{run_range, slices};
+    use crate::window::{run_range, slices, EARLIEST, LATEST};
 
     static SPEC: ChannelSpec = ChannelSpec {
         id: "spark-shipping",
@@ -611,6 +611,7 @@ mod tests {
                 for now in instants().into_iter().flatten() {
                     if let Some((lower, upper)) = run_range(watermark, now, &settings) {
                         prop_assert!(lower < upper);
+                        prop_assert!(lower >= EARLIEST && upper <= LATEST);
                         for w in slices(lower, upper, settings.slice).take(3) {
                             prop_assert!(w.from() >= lower && w.to() <= upper);
                         }

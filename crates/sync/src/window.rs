@@ -12,11 +12,11 @@ use orderport_core::TimeWindow;
 use crate::settings::SyncSettings;
 
 /// The range a run must cover, or `None` when there is nothing to fetch (the watermark is
-/// already past `now - lag`, as after a clock step backwards, or `now - lag` is before the
-/// calendar's start).
+/// already past `now - lag`, as after a clock step backwards, or `now - lag` is before
+/// [`EARLIEST`]).
 ///
-/// The arithmetic never panics: a lower bound before the calendar's first instant is that
-/// instant ([`DateTime::<Utc>::MIN_UTC`]).
+/// The arithmetic never panics, and the range stays within [`EARLIEST`]..=[`LATEST`], so every
+/// bound a run records can be written and read back.
 pub fn run_range(
     watermark: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
@@ -27,13 +27,26 @@ pub fn run_range(
         None => upper.checked_sub_signed(settings.history),
         Some(w) => w.checked_sub_signed(settings.overlap),
     }
-    .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    .map_or(EARLIEST, |lower| lower.max(EARLIEST));
     (lower < upper).then_some((lower, upper))
 }
 
-/// A run's fixed upper bound, `now - lag`; `None` when that is outside the calendar.
+/// No run reaches back before this instant: 1970-01-01T00:00:00Z.
+pub const EARLIEST: DateTime<Utc> = DateTime::<Utc>::UNIX_EPOCH;
+
+/// No run reaches past this instant: 9999-12-31T23:59:59Z, the last one four-digit years
+/// write.
+pub const LATEST: DateTime<Utc> = match DateTime::<Utc>::from_timestamp(253_402_300_799, 0) {
+    Some(t) => t,
+    None => DateTime::<Utc>::MAX_UTC,
+};
+
+/// A run's fixed upper bound, `now - lag`, at most [`LATEST`]; `None` when that is before
+/// [`EARLIEST`] or outside the calendar.
 pub fn upper_bound(now: DateTime<Utc>, settings: &SyncSettings) -> Option<DateTime<Utc>> {
     now.checked_sub_signed(settings.lag)
+        .map(|upper| upper.min(LATEST))
+        .filter(|upper| *upper > EARLIEST)
 }
 
 /// The slices of `[from, to]`, in order, each at most `slice` long; the first starts at `from`,
