@@ -365,9 +365,17 @@ fn outcome_id(outcome: &FetchOutcome) -> String {
     }
 }
 
-/// Finishes a normalized order: checks the channel's requirements, and returns the order or a
-/// rejection with every reason (those found while mapping, `reasons`, and the failed rules).
+/// Finishes a normalized order: checks the channel's requirements and the plausibility rules
+/// every order passes ([`requirements::plausibility`]: no negative amounts, dates from 1990 to
+/// a year ahead), and returns the order or a rejection with every reason (those found while
+/// mapping, `reasons`, and the failed rules). A field the mapping already gave a reason for
+/// gets no second, plausibility one.
 pub fn finish(order: Order, mut reasons: Vec<RejectionReason>, spec: &ChannelSpec) -> FetchOutcome {
+    let implausible: Vec<RejectionReason> = requirements::plausibility(&order, Utc::now())
+        .into_iter()
+        .filter(|r| !reasons.iter().any(|known| known.field == r.field))
+        .collect();
+    reasons.extend(implausible);
     reasons.extend(requirements::check(&order, spec.requirements, spec.name));
     if reasons.is_empty() {
         FetchOutcome::Accepted(Box::new(order))
@@ -556,6 +564,42 @@ mod tests {
             next: (n < 3).then(|| PageToken::new((n + 1).to_string())),
         });
         assert_eq!(walk(&channel).await.unwrap().len(), 3);
+    }
+
+    #[test]
+    fn finish_rejects_implausible_orders_once_per_field() {
+        let mut order = sample_order();
+        order.order_total = rust_decimal::Decimal::new(-100, 2);
+        order.ordered_at = Utc.with_ymd_and_hms(1, 1, 1, 0, 0, 0).unwrap();
+        order.modified_at = Utc.with_ymd_and_hms(9999, 12, 31, 0, 0, 0).unwrap();
+        // The mapping already said what is wrong with the order date: no second reason.
+        let mapped = vec![RejectionReason::new(
+            "ordered_at",
+            crate::rejection::ReasonCode::InvalidDate,
+            "unreadable",
+        )];
+        let FetchOutcome::Rejected(rejection) = finish(order, mapped, &SPEC) else {
+            panic!("an implausible order is rejected");
+        };
+        let fields: Vec<(&str, crate::rejection::ReasonCode)> = rejection
+            .reasons
+            .iter()
+            .map(|r| (r.field.as_str(), r.code))
+            .collect();
+        use crate::rejection::ReasonCode::{Implausible, InvalidDate};
+        assert_eq!(
+            fields,
+            [
+                ("ordered_at", InvalidDate),
+                ("order_total", Implausible),
+                ("modified_at", Implausible),
+            ]
+        );
+        assert_eq!(rejection.external_id.as_deref(), Some("A-1"));
+        assert!(matches!(
+            finish(sample_order(), Vec::new(), &SPEC),
+            FetchOutcome::Accepted(_)
+        ));
     }
 
     #[test]
