@@ -524,7 +524,14 @@ impl SyncEngine {
                         }
                         attempt += 1;
                     }
-                    None => return Err(Self::channel_error(run, window, error)),
+                    None => {
+                        return Err(SyncError::Channel {
+                            store: run.report.store_id.clone(),
+                            from: window.from(),
+                            to: window.to(),
+                            source: Box::new(error),
+                        })
+                    }
                 },
             }
         }
