@@ -77,6 +77,7 @@ impl SimulateArgs {
             html_200_every: self.html_200_every,
             truncate_every: self.truncate_every,
             shift_during_walk: self.shift_during_walk,
+            ..Faults::default()
         }
     }
 

@@ -59,7 +59,7 @@ mod testing;
 
 pub use channel::{
     finish, pages, Capabilities, ChannelSpec, FetchOutcome, InvertedWindow, Page, PageToken,
-    SellingChannel, StoreProfile, TimeWindow,
+    SellingChannel, StoreProfile, TimeWindow, WalkGuard,
 };
 pub use config::{ConfigError, Secrets, StoreConfig, StoresFile};
 pub use error::ChannelError;

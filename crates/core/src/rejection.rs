@@ -20,6 +20,9 @@ pub enum ReasonCode {
     InvalidNumber,
     /// Any other value outside what the field allows.
     InvalidValue,
+    /// A value that reads but cannot be true: a negative amount, no units of an item, a date
+    /// before 1990 or more than a year ahead ([`crate::requirements::plausibility`]).
+    Implausible,
 }
 
 /// One reason an order was rejected: where, what kind, and a message that says what to do.

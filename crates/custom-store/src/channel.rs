@@ -130,7 +130,12 @@ impl SellingChannel for CustomStoreChannel {
                 .protocol_error(format!("export page {}: {e}", cursor.page), &body)
         })?;
         drop(body);
-        let (total, next) = cursor.advance(parsed.total_pages);
+        let (total, next) = cursor.advance(
+            parsed.total_pages,
+            parsed.orders_read,
+            &self.profile,
+            window,
+        )?;
         tracing::debug!(
             store = %self.profile.id,
             page = cursor.page,

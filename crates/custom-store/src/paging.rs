@@ -4,8 +4,15 @@
 //! page count known so far. No token means page 1 with nothing known. The count page 1 reports is
 //! authoritative; when a later page reports a different count, the larger one is used, so that a
 //! store that grows during the walk is still read to its end.
+//!
+//! The count is the server's word and is not trusted blindly:
+//! - a page without any `<Order>` ends the walk, whatever the count says: with LIMIT/OFFSET
+//!   paging nothing can follow an empty page;
+//! - a count above the store's `max_pages_per_window` fails the walk at once with the
+//!   [`WalkGuard`] error (raise the limit or shorten the window), rather than after fetching
+//!   that many pages.
 
-use orderport_core::PageToken;
+use orderport_core::{ChannelError, PageToken, StoreProfile, TimeWindow, WalkGuard};
 
 /// Where an export walk stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,31 +51,75 @@ impl PageCursor {
         })
     }
 
-    /// The page count after this page reported `reported`, and the token of the next page, if
-    /// any.
-    pub fn advance(self, reported: u32) -> (u32, Option<PageToken>) {
+    /// The page count after this page reported `reported` and held `orders_read` orders, and
+    /// the token of the next page, if any: none after a page without orders. A count above the
+    /// store's `max_pages_per_window` is the [`WalkGuard::too_many_pages`] error for `window`.
+    pub fn advance(
+        self,
+        reported: u32,
+        orders_read: usize,
+        store: &StoreProfile,
+        window: &TimeWindow,
+    ) -> Result<(u32, Option<PageToken>), ChannelError> {
         let total = self
             .known_total
             .map_or(reported, |known| known.max(reported));
-        let next =
-            (self.page < total).then(|| PageToken::new(format!("{}/{total}", self.page + 1)));
-        (total, next)
+        if total > store.max_pages_per_window {
+            return Err(WalkGuard::too_many_pages(
+                &store.id,
+                window,
+                store.max_pages_per_window,
+                format!("export page {} says pages=\"{reported}\"", self.page),
+            ));
+        }
+        let next = (self.page < total && orders_read > 0)
+            .then(|| PageToken::new(format!("{}/{total}", self.page + 1)));
+        Ok((total, next))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use chrono::{TimeZone, Utc};
+    use orderport_core::{CanonicalStatus, StatusMapping, StatusMatch, StoreZone, UnmappedPolicy};
+
     use super::*;
+
+    fn store(max_pages: u32) -> StoreProfile {
+        StoreProfile {
+            id: "hq".into(),
+            name: "HQ".into(),
+            zone: StoreZone::UTC,
+            statuses: StatusMapping::new(
+                std::iter::empty::<(CanonicalStatus, Vec<&str>)>(),
+                StatusMatch::default(),
+                UnmappedPolicy::Reject,
+            )
+            .unwrap(),
+            max_pages_per_window: max_pages,
+        }
+    }
+
+    fn window() -> TimeWindow {
+        let at = |h| Utc.with_ymd_and_hms(2026, 3, 7, h, 0, 0).unwrap();
+        TimeWindow::new(at(0), at(12)).unwrap()
+    }
+
+    fn advance(cursor: PageCursor, reported: u32, orders: usize) -> (u32, Option<PageToken>) {
+        cursor
+            .advance(reported, orders, &store(10_000), &window())
+            .unwrap()
+    }
 
     #[test]
     fn the_first_page_sets_the_count() {
         let first = PageCursor::from_token(None).unwrap();
         assert_eq!(first.page, 1);
-        let (total, next) = first.advance(3);
+        let (total, next) = advance(first, 3, 100);
         assert_eq!(total, 3);
         assert_eq!(next, Some(PageToken::new("2/3")));
-        assert_eq!(first.advance(1).1, None);
-        assert_eq!(first.advance(0).1, None);
+        assert_eq!(advance(first, 1, 100).1, None);
+        assert_eq!(advance(first, 0, 0).1, None);
     }
 
     #[test]
@@ -76,10 +127,36 @@ mod tests {
         let second = PageCursor::from_token(Some(&PageToken::new("2/3"))).unwrap();
         assert_eq!(second.page, 2);
         // A missing attribute (1) or a shrinking count does not cut the walk short.
-        assert_eq!(second.advance(1), (3, Some(PageToken::new("3/3"))));
-        assert_eq!(second.advance(4), (4, Some(PageToken::new("3/4"))));
+        assert_eq!(advance(second, 1, 100), (3, Some(PageToken::new("3/3"))));
+        assert_eq!(advance(second, 4, 100), (4, Some(PageToken::new("3/4"))));
         let last = PageCursor::from_token(Some(&PageToken::new("3/3"))).unwrap();
-        assert_eq!(last.advance(3), (3, None));
+        assert_eq!(advance(last, 3, 100), (3, None));
+    }
+
+    #[test]
+    fn a_page_without_orders_ends_the_walk_whatever_the_count() {
+        let first = PageCursor::from_token(None).unwrap();
+        assert_eq!(advance(first, 5, 0), (5, None));
+        let second = PageCursor::from_token(Some(&PageToken::new("2/9000"))).unwrap();
+        assert_eq!(advance(second, 9000, 0), (9000, None));
+    }
+
+    #[test]
+    fn a_count_above_the_page_limit_fails_at_once() {
+        let first = PageCursor::from_token(None).unwrap();
+        let error = first
+            .advance(999_999_999, 100, &store(10_000), &window())
+            .unwrap_err();
+        let text = error.to_string();
+        assert!(matches!(error, ChannelError::Protocol { .. }), "{error:?}");
+        assert!(text.contains("store hq"), "{text}");
+        assert!(text.contains("pages=\"999999999\""), "{text}");
+        assert!(text.contains("max_pages_per_window = 10000"), "{text}");
+        assert!(text.contains("2026-03-07T00:00:00+00:00"), "{text}");
+        // At the limit is fine; a later page raising the count above it is not.
+        assert_eq!(first.advance(50, 100, &store(50), &window()).unwrap().0, 50);
+        let second = PageCursor::from_token(Some(&PageToken::new("2/50"))).unwrap();
+        assert!(second.advance(51, 100, &store(50), &window()).is_err());
     }
 
     #[test]

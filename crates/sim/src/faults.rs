@@ -25,6 +25,15 @@ use std::time::Duration;
 ///   has already read: the walk misses it, and every row before its old place moves down one,
 ///   so page 2 repeats the last row of page 1. See `docs/simulator.md` for what a connector or
 ///   a sync engine does about it.
+/// - `shift_served_on_walk`: on the Nth walk with more than one page (counted from 1 by the
+///   page-1 requests of such walks; 0 is off), after page 1 is served, the **last order page 1
+///   served** is modified (`LastModified` = the server's now). When the walk's window ends
+///   before now, that order leaves the walk's listing: every later row moves up one place and
+///   the row that was first on page 2 is never served. This is the loss a sync engine must
+///   repair by fetching the walk again (see `docs/simulator.md`).
+/// - `minute_clock`: the server dates the changes it makes (shipnotify, a status `PUT`, the
+///   shift faults) to the minute, `now` truncated to whole minutes, as a store whose
+///   modification column keeps minutes only.
 ///
 /// The 429, 500 and 503 replies are sent before the credentials are checked and before
 /// anything else happens, as a gateway in front of the store would.
@@ -46,6 +55,10 @@ pub struct Faults {
     pub truncate_every: u32,
     /// Modify an order on a later page after page 1 of a walk is served.
     pub shift_during_walk: bool,
+    /// On the Nth multi-page walk, modify the last order page 1 served, after serving it.
+    pub shift_served_on_walk: u32,
+    /// Date the server's own changes to the minute.
+    pub minute_clock: bool,
 }
 
 impl Faults {
@@ -68,6 +81,8 @@ impl Faults {
             || self.html_200_every > 0
             || self.truncate_every > 0
             || self.shift_during_walk
+            || self.shift_served_on_walk > 0
+            || self.minute_clock
     }
 }
 
@@ -85,6 +100,7 @@ pub(crate) enum Fault {
 #[derive(Debug, Default)]
 pub(crate) struct FaultCounter {
     requests: AtomicU64,
+    multi_page_walks: AtomicU64,
 }
 
 impl FaultCounter {
@@ -102,6 +118,13 @@ impl FaultCounter {
         .into_iter()
         .find(|(every, _)| hits(*every))
         .map(|(_, fault)| fault)
+    }
+
+    /// Counts the start of a walk with more than one page (its page-1 request) and says
+    /// whether `shift_served_on_walk` picks it.
+    pub fn shift_served(&self, faults: &Faults) -> bool {
+        let n = self.multi_page_walks.fetch_add(1, Ordering::SeqCst) + 1;
+        faults.shift_served_on_walk > 0 && n == u64::from(faults.shift_served_on_walk)
     }
 }
 
@@ -132,5 +155,19 @@ mod tests {
         assert_eq!(Faults::default().retry_after(), 1);
         assert!(!Faults::none().any());
         assert!(faults.any());
+    }
+
+    #[test]
+    fn only_the_chosen_multi_page_walk_is_shifted() {
+        let faults = Faults {
+            shift_served_on_walk: 2,
+            ..Faults::default()
+        };
+        let counter = FaultCounter::default();
+        let picked: Vec<bool> = (0..4).map(|_| counter.shift_served(&faults)).collect();
+        assert_eq!(picked, [false, true, false, false]);
+        assert!(faults.any());
+        let off = FaultCounter::default();
+        assert!((0..3).all(|_| !off.shift_served(&Faults::default())));
     }
 }

@@ -15,8 +15,9 @@
 //!   the share of invalid orders. Each order follows a timeline (placed → paid → maybe on hold
 //!   → shipped or cancelled), so what a store shows depends on the [`SimClock`]: advance it and
 //!   an incremental sync finds new orders and new states.
-//! - [`Faults`] adds latency, 429s, 500s, 503s, HTML pages with 200, truncated replies, and an
-//!   order modified in the middle of a page walk.
+//! - [`Faults`] adds latency, 429s, 500s, 503s, HTML pages with 200, truncated replies, orders
+//!   modified in the middle of a page walk (one not read yet, or one already served, which makes
+//!   the walk skip a row), and a server clock that keeps minutes only.
 //!
 //! `docs/simulator.md` describes every endpoint, knob and behaviour.
 //!

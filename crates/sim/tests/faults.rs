@@ -280,3 +280,133 @@ async fn order_time_walks_sorted_by_doc_no_keep_their_rows_through_a_shift() {
     assert_eq!(walked, expected, "nothing lost, nothing repeated");
     sim.shutdown().await;
 }
+
+/// A window of the past: 2026-03-07, in UTC (the store's zone).
+const PAST_START: &str = "03/07/2026 00:00";
+const PAST_END: &str = "03/07/2026 23:59";
+
+/// Every order number a Custom Store walk of `[start, end]` serves, page by page.
+async fn custom_store_walk(store: &orderport_sim::SimStore, start: &str, end: &str) -> Vec<String> {
+    let first = export(store, start, end, 1).await.text().await.unwrap();
+    let total = pages(&first);
+    let mut walked = order_numbers(&first);
+    for page in 2..=total {
+        walked.extend(order_numbers(
+            &export(store, start, end, page).await.text().await.unwrap(),
+        ));
+    }
+    walked
+}
+
+#[tokio::test]
+async fn a_served_order_modified_during_a_walk_of_the_past_loses_the_first_row_of_page_two() {
+    let faults = Faults {
+        shift_served_on_walk: 1,
+        ..Faults::default()
+    };
+    let generator = orderport_sim::GeneratorConfig {
+        orders_per_day: 250,
+        ..generator(Tz::UTC)
+    };
+    let (sim, clock) = start(Flavor::SparkShipping, generator, faults).await;
+    let store = &sim.stores()[0];
+    // Newest first, as the walk sees the listing before the change.
+    let mut before = sim.orders_visible(
+        &store.id,
+        common::utc("2026-03-07T00:00:00Z"),
+        common::utc("2026-03-07T23:59:59Z"),
+    );
+    before.reverse();
+    assert!(before.len() > 100, "two pages at least: {}", before.len());
+    let walked = custom_store_walk(store, PAST_START, PAST_END).await;
+    let (moved, skipped) = (&before[99], &before[100]);
+    assert_eq!(walked[99], *moved, "served last on page 1, then modified");
+    assert_eq!(sim.last_modified(&store.id, moved), Some(clock.now()));
+    assert!(
+        !walked.contains(skipped),
+        "the first row of page 2 is never served"
+    );
+    let mut expected: Vec<&String> = before.iter().filter(|n| *n != skipped).collect();
+    expected.sort();
+    let mut got: Vec<&String> = walked.iter().collect();
+    got.sort();
+    assert_eq!(got, expected, "only that row is lost, none repeated");
+    // Only the first multi-page walk is shifted: the next walk loses nothing.
+    let again = custom_store_walk(store, PAST_START, PAST_END).await;
+    assert_eq!(
+        again.len(),
+        before.len() - 1,
+        "the moved order left the window"
+    );
+    assert!(again.contains(skipped));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn order_time_loses_the_first_row_of_page_two_when_a_served_doc_leaves_the_window() {
+    let faults = Faults {
+        shift_served_on_walk: 1,
+        ..Faults::default()
+    };
+    let (sim, clock) = start(Flavor::OrderTime, generator(Tz::UTC), faults).await;
+    let store = &sim.stores()[0];
+    let window = ("2026-03-06T00:00:00", "2026-03-08T00:00:00");
+    let mut before = sim.orders_visible(
+        &store.id,
+        common::utc("2026-03-06T00:00:00Z"),
+        common::utc("2026-03-08T00:00:00Z"),
+    );
+    before.sort_by_key(|n| n.parse::<u64>().unwrap());
+    assert!(before.len() > 50, "{}", before.len());
+    let mut walked = Vec::new();
+    for page in 1..=100 {
+        let rows: Value = ot_list(store, list_info(window.0, window.1, page, 25))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let numbers: Vec<String> = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["DocNo"].to_string())
+            .collect();
+        let short = numbers.len() < 25;
+        walked.extend(numbers);
+        if short {
+            break;
+        }
+    }
+    let (moved, skipped) = (&before[24], &before[25]);
+    assert_eq!(walked[24], *moved);
+    assert_eq!(sim.last_modified(&store.id, moved), Some(clock.now()));
+    assert!(
+        !walked.contains(skipped),
+        "the first row of page 2 is never served"
+    );
+    assert_eq!(walked.len(), before.len() - 1);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_minute_clock_dates_the_servers_changes_to_the_minute() {
+    let faults = Faults {
+        shift_served_on_walk: 1,
+        minute_clock: true,
+        ..Faults::default()
+    };
+    let generator = orderport_sim::GeneratorConfig {
+        orders_per_day: 250,
+        ..generator(Tz::UTC)
+    };
+    let (sim, clock) = start(Flavor::SparkShipping, generator, faults).await;
+    clock.advance(orderport_sim::chrono::Duration::seconds(42));
+    let store = &sim.stores()[0];
+    let walked = custom_store_walk(store, PAST_START, PAST_END).await;
+    assert_eq!(
+        sim.last_modified(&store.id, &walked[99]),
+        Some(start_time()),
+        "dated 12:00:00, not 12:00:42"
+    );
+    sim.shutdown().await;
+}

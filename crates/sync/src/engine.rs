@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use orderport_core::{
-    CanonicalStatus, FetchOutcome, Order, Page, PageToken, Rejection, RetryPolicy, SellingChannel,
-    ShipmentUpdate, StoreZone, TimeWindow,
+    CanonicalStatus, ChannelError, FetchOutcome, Order, Page, PageToken, Rejection, RetryPolicy,
+    SellingChannel, ShipmentUpdate, StoreZone, TimeWindow, WalkGuard,
 };
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
@@ -18,7 +18,7 @@ use crate::state::{
     Known, Lease, LeaseGrant, OrderLookup, OrderWrite, PageCommit, QuarantineWrite, ShipmentRecord,
     SliceDone, State, StatusEvent, WalkRecord,
 };
-use crate::window::{merge, run_range, slices};
+use crate::window::{merge, run_range, slices, slices_meeting, upper_bound, EARLIEST};
 
 /// Whether a re-export modified at `new` is older than the stored `old` and must be ignored.
 /// A wall-clock time in the hour a DST change repeats may stand for the later of its two
@@ -33,6 +33,153 @@ fn is_older(zone: StoreZone, new: DateTime<Utc>, old: DateTime<Utc>) -> bool {
 
 /// How far back walk records are read to detect shifted walks.
 const WALK_LOOKBACK_DAYS: i64 = 7;
+
+/// How many units of the channel's `modified_precision` an order's stored modification time
+/// may lie outside a walk's window and still count as listed by that walk. The connectors
+/// widen the window they request (Custom Store: the wall window floored and ceiled to the
+/// minute, then one more minute each side, keeping orders that `may_contain` a truncated time;
+/// Order Time: one more second each side), so a walk lists orders up to about two precision
+/// units outside its window; three leave room.
+const COVER_UNITS: i32 = 3;
+
+/// At most this many order ids are remembered per run for the shifted-walk check of the
+/// overlap (see [`ListedIds`]); past it, every order there counts as listed.
+const LISTED_LIMIT: usize = 200_000;
+
+/// The walks a run has made, and the one in progress: each range the run walks slice by slice
+/// (its own range, then each re-fetch) and how many of its slices have started. Kept as
+/// ranges, not one record per slice, so memory does not grow with the slice count
+/// ([`slices_meeting`] finds a slice again).
+#[derive(Debug, Default)]
+struct RunWalks {
+    ranges: Vec<WalkedRange>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct WalkedRange {
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    slice: Duration,
+    started: u64,
+}
+
+impl RunWalks {
+    /// Starts a new range of slices.
+    fn begin(&mut self, from: DateTime<Utc>, to: DateTime<Utc>, slice: Duration) {
+        self.ranges.push(WalkedRange {
+            from,
+            to,
+            slice,
+            started: 0,
+        });
+    }
+
+    /// The next slice of the current range starts.
+    fn start_slice(&mut self) {
+        if let Some(range) = self.ranges.last_mut() {
+            range.started += 1;
+        }
+    }
+
+    /// The walk in progress: its range's index and its slice's index in that range.
+    fn current(&self) -> Option<(usize, u64)> {
+        let index = self.ranges.len().checked_sub(1)?;
+        let slice = self.ranges.get(index)?.started.checked_sub(1)?;
+        Some((index, slice))
+    }
+
+    /// The windows of every slice this run has walked (or is walking) that meets `[lo, hi]`.
+    fn meeting(&self, lo: DateTime<Utc>, hi: DateTime<Utc>) -> Vec<TimeWindow> {
+        self.ranges
+            .iter()
+            .filter_map(|r| slices_meeting(r.from, r.to, r.slice, r.started, lo, hi))
+            .collect()
+    }
+}
+
+/// At most this many rejected orders are remembered per run (see [`RejectedSeen`]).
+const REJECTED_LIMIT: usize = 50_000;
+
+/// Where this run's walks listed each rejected order: its range, its slice and the slice's
+/// window. A rejection carries no modification time, so a rejected order listed again in a
+/// later slice of the same range is taken to have moved there during the run, which may have
+/// shifted the earlier walk. (It may instead lie on the boundary two adjacent slices share,
+/// which costs one needless re-fetch.) Bounded by [`REJECTED_LIMIT`]; past it, new ones are not
+/// remembered.
+#[derive(Debug, Default)]
+struct RejectedSeen {
+    at: std::collections::HashMap<u64, (usize, u64, TimeWindow)>,
+}
+
+impl RejectedSeen {
+    /// Notes `id` listed in slice `here` of window `window`; returns the window of an earlier
+    /// slice of the same range that listed it too.
+    fn note(&mut self, id: &str, here: (usize, u64), window: TimeWindow) -> Option<TimeWindow> {
+        let key = ListedIds::key(id);
+        let moved = self
+            .at
+            .get(&key)
+            .filter(|(range, slice, _)| *range == here.0 && *slice < here.1)
+            .map(|(_, _, earlier)| *earlier);
+        if self.at.len() < REJECTED_LIMIT || self.at.contains_key(&key) {
+            self.at.insert(key, (here.0, here.1, window));
+        }
+        moved
+    }
+}
+
+/// The ids of the orders this run's walks listed with a modification time at or before
+/// `until` (the watermark the run started from, plus the cover margin): the overlap, where an
+/// order may have been stored by an earlier run rather than listed by this one. Hashed, and
+/// bounded by [`LISTED_LIMIT`]: past it, every order counts as listed, which only costs
+/// re-fetches.
+#[derive(Debug)]
+struct ListedIds {
+    until: Option<DateTime<Utc>>,
+    ids: std::collections::HashSet<u64>,
+    saturated: bool,
+}
+
+impl ListedIds {
+    fn new(until: Option<DateTime<Utc>>) -> Self {
+        Self {
+            until,
+            ids: std::collections::HashSet::new(),
+            saturated: false,
+        }
+    }
+
+    fn key(external_id: &str) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        external_id.hash(&mut h);
+        h.finish()
+    }
+
+    /// Whether this run may have listed the order when its modification time was `at`:
+    /// certainly after `until` (no earlier run stored orders there), else if its id was seen.
+    fn may_have_listed(&self, external_id: &str, at: DateTime<Utc>) -> bool {
+        match self.until {
+            Some(until) if at <= until => {
+                self.saturated || self.ids.contains(&Self::key(external_id))
+            }
+            _ => true,
+        }
+    }
+
+    /// Notes an order listed at `at`.
+    fn note(&mut self, external_id: &str, at: DateTime<Utc>) {
+        if self.saturated || self.until.is_none_or(|until| at > until) {
+            return;
+        }
+        if self.ids.len() >= LISTED_LIMIT {
+            self.saturated = true;
+            self.ids = std::collections::HashSet::new();
+            return;
+        }
+        self.ids.insert(Self::key(external_id));
+    }
+}
 
 /// Runs stores against a [`State`]. Cheap to share behind an `Arc`; one engine serves every
 /// store.
@@ -60,7 +207,17 @@ struct Run<'a> {
     store: &'a StoreSync,
     cancel: &'a CancellationToken,
     lease: Lease,
+    /// Walks recorded by earlier runs.
     walks: Vec<WalkRecord>,
+    /// Walks of this run, the one in progress included.
+    this_run: RunWalks,
+    /// Orders this run listed in the overlap with earlier runs.
+    listed: ListedIds,
+    /// Rejected orders this run listed, and where.
+    rejected_seen: RejectedSeen,
+    /// Re-fetch windows this run queued that it has not walked yet (no need to queue them
+    /// twice).
+    queued: Vec<TimeWindow>,
     /// The first run's upper bound (see [`crate::Cursor::backfill_until`]).
     backfill_until: Option<DateTime<Utc>>,
     report: RunReport,
@@ -182,6 +339,10 @@ impl SyncEngine {
             cancel,
             lease,
             walks: Vec::new(),
+            this_run: RunWalks::default(),
+            listed: ListedIds::new(None),
+            rejected_seen: RejectedSeen::default(),
+            queued: Vec::new(),
             backfill_until: None,
             report: RunReport {
                 store_id: store_id.clone(),
@@ -214,25 +375,33 @@ impl SyncEngine {
         let cursor = self.state.cursor(&store_id).await?;
         run.report.watermark_before = cursor.watermark;
         run.report.watermark_after = cursor.watermark;
-        run.report.upper = Some(now - settings.lag);
+        let upper = upper_bound(now, &settings);
+        run.report.upper = upper;
         // The first run's range is the store's backfill; a first run cut short keeps the
         // bound, so its resumption is still backfill.
         run.backfill_until = match (cursor.backfill_until, cursor.watermark) {
             (Some(until), _) => Some(until),
-            (None, None) => Some(now - settings.lag),
+            (None, None) => upper,
             (None, Some(_)) => None,
         };
+        run.listed = ListedIds::new(
+            cursor
+                .watermark
+                .map(|w| w.checked_add_signed(self.cover(run)).unwrap_or(w)),
+        );
         run.report.requeued = self
             .state
             .requeue_quarantine(&run.lease, &run.store.fingerprint)
             .await? as u64;
-        run.walks = self
-            .state
-            .walks(&store_id, now - Duration::days(WALK_LOOKBACK_DAYS))
-            .await?;
+        let since = now
+            .checked_sub_signed(Duration::days(WALK_LOOKBACK_DAYS))
+            .map_or(EARLIEST, |since| since.max(EARLIEST));
+        run.walks = self.state.walks(&store_id, since).await?;
 
         if let Some((lower, upper)) = run_range(cursor.watermark, now, &settings) {
+            run.this_run.begin(lower, upper, settings.slice);
             for slice in slices(lower, upper, settings.slice) {
+                run.this_run.start_slice();
                 if !self
                     .walk(run, slice, SliceDone::Advance(slice.to()))
                     .await?
@@ -243,15 +412,19 @@ impl SyncEngine {
             }
         }
 
-        // Re-fetches queued before this run or by it (quarantine, shifted walks).
+        // Re-fetches queued before this run or by it (quarantine, shifted walks). Those this
+        // run queues from here on wait for the next run.
+        run.queued.clear();
         for refetch in self.state.refetches(&store_id).await? {
             let w = refetch.window;
+            run.this_run.begin(w.from(), w.to(), settings.slice);
             let parts: Vec<TimeWindow> = if w.from() == w.to() {
                 vec![w]
             } else {
                 slices(w.from(), w.to(), settings.slice).collect()
             };
             for slice in parts {
+                run.this_run.start_slice();
                 let done = SliceDone::Refetch {
                     id: refetch.id,
                     end: slice.to(),
@@ -263,6 +436,17 @@ impl SyncEngine {
             }
         }
         self.finish(run, false).await
+    }
+
+    /// How far outside a walk's window an order's modification time may be and still be
+    /// listed by it: [`COVER_UNITS`] units of the channel's precision (at least a second).
+    fn cover(&self, run: &Run<'_>) -> Duration {
+        run.channel
+            .spec()
+            .modified_precision
+            .max(Duration::seconds(1))
+            .checked_mul(COVER_UNITS)
+            .unwrap_or(Duration::seconds(1))
     }
 
     async fn finish(&self, run: &mut Run<'_>, cancelled: bool) -> Result<(), SyncError> {
@@ -283,11 +467,15 @@ impl SyncEngine {
         }
         let started_at = self.clock.now();
         let mut token: Option<PageToken> = None;
+        let mut guard = WalkGuard::new(run.channel.store(), window);
         loop {
             let Some(page) = self.fetch(run, &window, token.as_ref()).await? else {
                 return Ok(false);
             };
             run.report.pages += 1;
+            guard
+                .check(token.as_ref(), &page)
+                .map_err(|e| Self::channel_error(run, &window, e))?;
             let next = page.next.clone();
             let mut commit = self.build_commit(run, &window, page).await?;
             if next.is_none() {
@@ -359,6 +547,67 @@ impl SyncEngine {
         }
     }
 
+    fn channel_error(run: &Run<'_>, window: &TimeWindow, error: ChannelError) -> SyncError {
+        SyncError::Channel {
+            store: run.report.store_id.clone(),
+            from: window.from(),
+            to: window.to(),
+            source: Box::new(error),
+        }
+    }
+
+    /// The walks an order, stored modified at `old` and now seen modified at `new`, may have
+    /// shifted: their windows, to fetch again whole (a LIMIT/OFFSET walk's sort order is
+    /// unknown, so the row it skipped may be anywhere in its window).
+    ///
+    /// - A walk of an earlier run counts when `old` is within its window (give or take the
+    ///   cover margin) and `new` is during the walk, by the engine's clock give or take
+    ///   `overlap + lag` and the channel's precision (a time truncated to the minute can fall
+    ///   before the walk started).
+    /// - A walk of this run, the one in progress included, counts when `old` is within its
+    ///   window (give or take the cover margin) and this run may have listed the order there
+    ///   ([`ListedIds`]): the clocks are not compared, since the channel's clock may run behind
+    ///   the engine's, so the order may have changed after the walk rather than during it.
+    fn shifted_walks(
+        &self,
+        run: &Run<'_>,
+        external_id: &str,
+        old: DateTime<Utc>,
+        new: DateTime<Utc>,
+    ) -> Vec<TimeWindow> {
+        let settings = run.store.settings;
+        let precision = run.channel.spec().modified_precision;
+        let cover = self.cover(run);
+        let slack = settings
+            .overlap
+            .checked_add(&settings.lag)
+            .and_then(|d| d.checked_add(&precision))
+            .unwrap_or(Duration::MAX);
+        let lo = old.checked_sub_signed(cover).unwrap_or(old);
+        let hi = old.checked_add_signed(cover).unwrap_or(old);
+        let mut found: Vec<TimeWindow> = run
+            .walks
+            .iter()
+            .filter(|w| w.window.from() <= hi && lo <= w.window.to())
+            .filter(|w| {
+                let after_start = w
+                    .started_at
+                    .checked_sub_signed(slack)
+                    .is_none_or(|start| new >= start);
+                let before_end = w
+                    .finished_at
+                    .checked_add_signed(slack)
+                    .is_none_or(|end| new <= end);
+                after_start && before_end
+            })
+            .map(|w| w.window)
+            .collect();
+        if run.listed.may_have_listed(external_id, old) {
+            found.extend(run.this_run.meeting(lo, hi));
+        }
+        found
+    }
+
     async fn build_commit(
         &self,
         run: &mut Run<'_>,
@@ -403,8 +652,10 @@ impl SyncEngine {
         };
 
         let zone = run.channel.store().zone;
-        let settings = run.store.settings;
-        let margin = settings.overlap + settings.lag;
+        let listed: Vec<(String, DateTime<Utc>)> = accepted
+            .iter()
+            .map(|o| (o.external_id.clone(), o.modified_at))
+            .collect();
         let mut commit = PageCommit {
             release: lookups,
             backfill: run.backfill_until.is_some_and(|until| window.to() <= until),
@@ -440,18 +691,12 @@ impl SyncEngine {
                 Some(s) => {
                     run.report.updated += 1;
                     if order.modified_at > s.modified_at {
-                        for w in &run.walks {
-                            let covered =
-                                w.window.from() <= s.modified_at && s.modified_at <= w.window.to();
-                            let during = order.modified_at >= w.started_at - margin
-                                && order.modified_at <= w.finished_at + margin;
-                            if covered && during {
-                                let from = (s.modified_at - settings.overlap).max(w.window.from());
-                                if let Ok(again) = TimeWindow::new(from, w.window.to()) {
-                                    refetch.push(again);
-                                }
-                            }
-                        }
+                        refetch.extend(self.shifted_walks(
+                            run,
+                            &order.external_id,
+                            s.modified_at,
+                            order.modified_at,
+                        ));
                     }
                     if s.status == order.status {
                         commit.orders.push(OrderWrite {
@@ -480,7 +725,28 @@ impl SyncEngine {
                 content_hash,
             });
         }
-        commit.refetch = merge(refetch)
+        for (id, at) in &listed {
+            run.listed.note(id, *at);
+        }
+        if let Some(here) = run.this_run.current() {
+            for r in &rejected {
+                let Some(id) = r.external_id.as_deref().or(r.order_number.as_deref()) else {
+                    continue;
+                };
+                refetch.extend(run.rejected_seen.note(id, here, *window));
+            }
+        }
+        // Queue each window once per run: drop those inside one queued and not walked yet.
+        let fresh: Vec<TimeWindow> = merge(refetch)
+            .into_iter()
+            .filter(|w| {
+                !run.queued
+                    .iter()
+                    .any(|q| q.from() <= w.from() && w.to() <= q.to())
+            })
+            .collect();
+        run.queued.extend(fresh.iter().copied());
+        commit.refetch = fresh
             .into_iter()
             .map(|w| (w, "shifted-walk".to_owned()))
             .collect();

@@ -98,9 +98,16 @@ impl SyncSettings {
         }
     }
 
-    /// The defaults for `spec` with a store's overrides applied, checked: the overlap must be
-    /// at least the channel's precision, the slice and interval positive, the history not
-    /// negative.
+    /// The defaults for `spec` with a store's overrides applied, checked against the limits
+    /// below; a setting outside them is [`SyncError::Config`] naming the setting and what to
+    /// write instead.
+    ///
+    /// - every setting at most [`MAX_SETTING`] (3650 days, about ten years);
+    /// - `sync_overlap` at least the channel's `modified_precision`;
+    /// - `sync_slice` at least [`MIN_SLICE`] (one minute), `sync_interval` at least one second;
+    /// - `sync_overlap` and `sync_lag` each at most a tenth of `sync_history`
+    ///   ([`HISTORY_SHARE`]), so that the history really is the first run's range and each run
+    ///   mostly fetches new changes.
     pub fn resolve(
         overrides: &SyncOverrides,
         spec: &ChannelSpec,
@@ -133,25 +140,111 @@ impl SyncSettings {
                 ),
             ));
         }
-        if s.slice < Duration::seconds(1) {
-            return Err(bad("sync_slice", "must be at least 1s".into()));
+        for (setting, value) in [
+            ("sync_overlap", s.overlap),
+            ("sync_lag", s.lag),
+            ("sync_history", s.history),
+            ("sync_slice", s.slice),
+            ("sync_interval", s.interval),
+            ("sync_jitter", s.jitter),
+        ] {
+            if value > MAX_SETTING {
+                return Err(bad(
+                    setting,
+                    format!(
+                        "{} is more than the most allowed, {}; write at most \"{}d\"",
+                        show(value),
+                        show(MAX_SETTING),
+                        MAX_SETTING.num_days()
+                    ),
+                ));
+            }
+            if value < Duration::zero() {
+                return Err(bad(setting, "must not be negative".into()));
+            }
+        }
+        if s.slice < MIN_SLICE {
+            return Err(bad(
+                "sync_slice",
+                format!(
+                    "{} is less than the least allowed, {}: tiny slices cost one request each; write at least \"1m\"",
+                    show(s.slice),
+                    show(MIN_SLICE)
+                ),
+            ));
         }
         if s.interval < Duration::seconds(1) {
             return Err(bad("sync_interval", "must be at least 1s".into()));
+        }
+        let most = s.history / HISTORY_SHARE;
+        for (setting, value) in [("sync_overlap", s.overlap), ("sync_lag", s.lag)] {
+            if value > most {
+                return Err(bad(
+                    setting,
+                    format!(
+                        "{} is more than a tenth of sync_history ({}); it must stay far below the history: shorten it to at most {} or lengthen sync_history to at least {}",
+                        show(value),
+                        show(s.history),
+                        show(most),
+                        show(value.checked_mul(HISTORY_SHARE).unwrap_or(MAX_SETTING))
+                    ),
+                ));
+            }
         }
         Ok(s)
     }
 }
 
-/// Parses a duration such as `"30s"`, `"10m"`, `"2h"`, `"90d"` or `"1h30m"`. A bare number is
-/// seconds.
-pub fn parse_duration(text: &str) -> Option<Duration> {
+/// The longest any sync setting may be: 3650 days, about ten years. Longer values are refused
+/// by [`SyncSettings::resolve`]; window arithmetic on them could overflow the calendar.
+pub const MAX_SETTING: Duration = Duration::days(3650);
+
+/// The shortest `sync_slice`: one minute.
+pub const MIN_SLICE: Duration = Duration::minutes(1);
+
+/// `sync_overlap` and `sync_lag` may each be at most `sync_history / HISTORY_SHARE`.
+pub const HISTORY_SHARE: i32 = 10;
+
+/// A duration as people write it in a stores file: `90d`, `1h30m`, `45s`.
+fn show(d: Duration) -> String {
+    let mut secs = d.num_seconds();
+    if secs == 0 {
+        return "0s".into();
+    }
+    let mut out = String::new();
+    if secs < 0 {
+        out.push('-');
+        secs = secs.saturating_abs();
+    }
+    for (unit, size) in [('d', 86_400), ('h', 3_600), ('m', 60), ('s', 1)] {
+        if secs >= size {
+            out.push_str(&format!("{}{unit}", secs / size));
+            secs %= size;
+        }
+    }
+    out
+}
+
+/// Why a text is not a duration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DurationError {
+    /// Not written like `30s`, `10m`, `2h`, `90d` or `1h30m`.
+    Malformed,
+    /// Well written, but too long for any clock.
+    TooLong,
+}
+
+fn parse_checked(text: &str) -> Result<Duration, DurationError> {
     let text = text.trim();
     if text.is_empty() {
-        return None;
+        return Err(DurationError::Malformed);
     }
-    if let Ok(secs) = text.parse::<i64>() {
-        return (secs >= 0).then(|| Duration::seconds(secs));
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        return text
+            .parse::<i64>()
+            .ok()
+            .and_then(Duration::try_seconds)
+            .ok_or(DurationError::TooLong);
     }
     let mut total = Duration::zero();
     let mut number = String::new();
@@ -160,18 +253,36 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
             number.push(c);
             continue;
         }
-        let n: i64 = number.parse().ok()?;
-        number.clear();
-        let part = match c {
-            's' => Duration::seconds(n),
-            'm' => Duration::minutes(n),
-            'h' => Duration::hours(n),
-            'd' => Duration::days(n),
-            _ => return None,
+        if number.is_empty() {
+            return Err(DurationError::Malformed);
+        }
+        let make: fn(i64) -> Option<Duration> = match c {
+            's' => Duration::try_seconds,
+            'm' => Duration::try_minutes,
+            'h' => Duration::try_hours,
+            'd' => Duration::try_days,
+            _ => return Err(DurationError::Malformed),
         };
-        total = total.checked_add(&part)?;
+        let part = number
+            .parse::<i64>()
+            .ok()
+            .and_then(make)
+            .ok_or(DurationError::TooLong)?;
+        number.clear();
+        total = total.checked_add(&part).ok_or(DurationError::TooLong)?;
     }
-    number.is_empty().then_some(total)
+    if number.is_empty() {
+        Ok(total)
+    } else {
+        Err(DurationError::Malformed)
+    }
+}
+
+/// Parses a duration such as `"30s"`, `"10m"`, `"2h"`, `"90d"` or `"1h30m"`. A bare number is
+/// seconds. `None` for anything else, and for a duration too long to represent; never panics.
+/// [`SyncSettings::resolve`] then applies the limits ([`MAX_SETTING`]).
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    parse_checked(text).ok()
 }
 
 /// The sync settings taken out of a store's configuration, and its fingerprint.
@@ -224,18 +335,32 @@ pub fn split_sync_settings(config: &StoreConfig) -> Result<(StoreConfig, SyncSet
             continue;
         };
         let parsed = match &value {
-            toml::Value::String(s) => parse_duration(s),
-            toml::Value::Integer(i) if *i >= 0 => Some(Duration::seconds(*i)),
-            _ => None,
+            toml::Value::String(s) => parse_checked(s),
+            toml::Value::Integer(i) if *i >= 0 => {
+                Duration::try_seconds(*i).ok_or(DurationError::TooLong)
+            }
+            _ => Err(DurationError::Malformed),
         };
-        let Some(d) = parsed else {
-            return Err(SyncError::Config {
-                store: config.id.clone(),
-                setting: key.to_owned(),
-                detail: format!(
-                    "{value} is not a duration; write it like \"30s\", \"10m\", \"2h\" or \"90d\""
-                ),
-            });
+        let d = match parsed {
+            Ok(d) => d,
+            Err(e) => {
+                let shown: String = value.to_string().chars().take(60).collect();
+                let detail = match e {
+                    DurationError::Malformed => format!(
+                        "{shown} is not a duration; write it like \"30s\", \"10m\", \"2h\" or \"90d\""
+                    ),
+                    DurationError::TooLong => format!(
+                        "{shown} is longer than the most allowed, {}; write at most \"{}d\"",
+                        show(MAX_SETTING),
+                        MAX_SETTING.num_days()
+                    ),
+                };
+                return Err(SyncError::Config {
+                    store: config.id.clone(),
+                    setting: key.to_owned(),
+                    detail,
+                });
+            }
         };
         let slot = match key {
             "sync_overlap" => &mut overrides.overlap,
@@ -290,7 +415,55 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use chrono::{DateTime, TimeZone, Utc};
+    use orderport_core::{CanonicalStatus, Capabilities, StoresFile};
+    use proptest::prelude::*;
+
     use super::*;
+    use crate::window::{run_range, slices, EARLIEST, LATEST};
+
+    static SPEC: ChannelSpec = ChannelSpec {
+        id: "spark-shipping",
+        name: "Spark Shipping",
+        requirements: &[],
+        default_statuses: &[(CanonicalStatus::AwaitingShipment, &["paid"])],
+        capabilities: Capabilities {
+            partial_shipments: false,
+            customer_email: true,
+            custom_statuses: true,
+            shipment_kinds: false,
+        },
+        modified_precision: Duration::minutes(1),
+    };
+
+    fn store(extra: &str) -> StoreConfig {
+        let text = format!(
+            "[[store]]\nid = \"s\"\nname = \"S\"\nchannel = \"spark-shipping\"\n\
+             url = \"https://s.example\"\nusername = \"u\"\npassword = \"p\"\n{extra}"
+        );
+        let file = StoresFile::parse(&text, &|_| None).unwrap();
+        file.stores[0].clone()
+    }
+
+    fn resolved(extra: &str) -> Result<SyncSettings, SyncError> {
+        let (_, setup) = split_sync_settings(&store(extra))?;
+        Ok(setup.resolve(&SPEC)?.settings)
+    }
+
+    fn refused(extra: &str, setting: &str) -> String {
+        match resolved(extra) {
+            Err(SyncError::Config {
+                store,
+                setting: named,
+                detail,
+            }) => {
+                assert_eq!(store, "s");
+                assert_eq!(named, setting, "{detail}");
+                detail
+            }
+            other => panic!("{extra}: expected a {setting} error, got {other:?}"),
+        }
+    }
 
     #[test]
     fn durations_parse() {
@@ -304,5 +477,147 @@ mod tests {
         assert_eq!(parse_duration("m"), None);
         assert_eq!(parse_duration("5m3"), None);
         assert_eq!(parse_duration(""), None);
+        assert_eq!(parse_duration("-5"), None);
+        assert_eq!(parse_duration("+5"), None);
+        // Too long for any clock: no panic, no value.
+        assert_eq!(parse_duration("9223372036854775807"), None);
+        assert_eq!(parse_duration("99999999999999999999d"), None);
+        assert_eq!(parse_duration("999999999999999d"), None);
+    }
+
+    #[test]
+    fn the_defaults_pass_the_limits() {
+        assert_eq!(resolved("").unwrap(), SyncSettings::defaults_for(&SPEC));
+        let s = resolved("sync_history = \"3650d\"\nsync_slice = \"1m\"\nsync_overlap = 120\n")
+            .unwrap();
+        assert_eq!(s.history, MAX_SETTING);
+        assert_eq!(s.slice, MIN_SLICE);
+    }
+
+    /// The issue's cases: each once passed and panicked in window arithmetic (exit 101).
+    #[test]
+    fn absurd_durations_are_refused_with_a_clear_message() {
+        let detail = refused("sync_history = \"999999999d\"", "sync_history");
+        assert!(
+            detail.contains("more than the most allowed, 3650d"),
+            "{detail}"
+        );
+        assert!(detail.contains("at most \"3650d\""), "{detail}");
+        let detail = refused("sync_overlap = \"99999999999999s\"", "sync_overlap");
+        assert!(detail.contains("more than the most allowed"), "{detail}");
+        let detail = refused("sync_lag = 9223372036854775807", "sync_lag");
+        assert!(detail.contains("longer than the most allowed"), "{detail}");
+        let detail = refused("sync_jitter = \"99999999999999999999d\"", "sync_jitter");
+        assert!(detail.contains("longer than the most allowed"), "{detail}");
+        let detail = refused("sync_interval = \"1x\"", "sync_interval");
+        assert!(detail.contains("not a duration"), "{detail}");
+        let detail = refused("sync_lag = -5", "sync_lag");
+        assert!(detail.contains("not a duration"), "{detail}");
+    }
+
+    #[test]
+    fn a_slice_is_at_least_a_minute() {
+        let detail = refused("sync_slice = \"59s\"", "sync_slice");
+        assert!(detail.contains("least allowed, 1m"), "{detail}");
+        refused("sync_slice = 0", "sync_slice");
+        assert!(resolved("sync_slice = \"60s\"").is_ok());
+    }
+
+    #[test]
+    fn overlap_and_lag_stay_far_below_the_history() {
+        let detail = refused(
+            "sync_history = \"1d\"\nsync_overlap = \"3h\"",
+            "sync_overlap",
+        );
+        assert!(
+            detail.contains("3h is more than a tenth of sync_history (1d)"),
+            "{detail}"
+        );
+        assert!(detail.contains("at most 2h24m"), "{detail}");
+        assert!(detail.contains("at least 1d6h"), "{detail}");
+        refused("sync_history = \"1h\"\nsync_lag = \"7m\"", "sync_lag");
+        assert!(resolved("sync_history = \"1h\"\nsync_lag = \"6m\"").is_ok());
+        // A history too short for the default overlap says so.
+        refused("sync_history = \"10m\"", "sync_overlap");
+        refused("sync_history = 0", "sync_overlap");
+    }
+
+    fn value() -> impl Strategy<Value = Option<toml::Value>> {
+        prop_oneof![
+            Just(None),
+            any::<i64>().prop_map(|i| Some(toml::Value::Integer(i))),
+            "\\PC{0,16}".prop_map(|s| Some(toml::Value::String(s))),
+            "[0-9]{1,22}[smhdx]?([0-9]{1,22}[smhd])?".prop_map(|s| Some(toml::Value::String(s))),
+            (0i64..4_000, prop::sample::select(vec!["s", "m", "h", "d"]))
+                .prop_map(|(n, u)| Some(toml::Value::String(format!("{n}{u}")))),
+            any::<f64>().prop_map(|f| Some(toml::Value::Float(f))),
+        ]
+    }
+
+    fn instants() -> Vec<Option<DateTime<Utc>>> {
+        vec![
+            None,
+            Some(DateTime::<Utc>::MIN_UTC),
+            Some(DateTime::<Utc>::MAX_UTC),
+            Some(Utc.with_ymd_and_hms(1, 1, 1, 0, 0, 0).unwrap()),
+            Some(Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap()),
+            Some(Utc.with_ymd_and_hms(2026, 3, 8, 12, 0, 0).unwrap()),
+        ]
+    }
+
+    proptest! {
+        /// No configuration text panics: whatever the `sync_*` values, splitting, resolving,
+        /// and the window arithmetic of a run (for watermarks and clocks from the calendar's
+        /// first instant to its last) return a value or a clear error.
+        #[test]
+        fn no_configuration_text_panics(values in proptest::collection::vec(value(), 6)) {
+            let mut config = store("");
+            for (key, value) in SYNC_SETTINGS.iter().zip(values) {
+                if let Some(value) = value {
+                    config.settings.insert((*key).to_owned(), value);
+                }
+            }
+            let resolved = split_sync_settings(&config).and_then(|(_, setup)| setup.resolve(&SPEC));
+            let settings = match resolved {
+                Ok(sync) => {
+                    let s = sync.settings;
+                    prop_assert!(s.slice >= MIN_SLICE && s.slice <= MAX_SETTING);
+                    prop_assert!(s.overlap >= SPEC.modified_precision);
+                    prop_assert!(s.overlap <= s.history / HISTORY_SHARE);
+                    prop_assert!(s.lag <= s.history / HISTORY_SHARE);
+                    s
+                }
+                Err(e) => {
+                    let text = e.to_string();
+                    prop_assert!(text.starts_with("store s: sync setting sync_"), "{}", text);
+                    // Unchecked settings must not panic either.
+                    let (_, setup) = match split_sync_settings(&config) {
+                        Ok(split) => split,
+                        Err(_) => return Ok(()),
+                    };
+                    let d = SyncSettings::defaults_for(&SPEC);
+                    let o = setup.overrides;
+                    SyncSettings {
+                        overlap: o.overlap.unwrap_or(d.overlap),
+                        lag: o.lag.unwrap_or(d.lag),
+                        history: o.history.unwrap_or(d.history),
+                        slice: o.slice.unwrap_or(d.slice),
+                        interval: o.interval.unwrap_or(d.interval),
+                        jitter: o.jitter.unwrap_or(d.jitter),
+                    }
+                }
+            };
+            for watermark in instants() {
+                for now in instants().into_iter().flatten() {
+                    if let Some((lower, upper)) = run_range(watermark, now, &settings) {
+                        prop_assert!(lower < upper);
+                        prop_assert!(lower >= EARLIEST && upper <= LATEST);
+                        for w in slices(lower, upper, settings.slice).take(3) {
+                            prop_assert!(w.from() >= lower && w.to() <= upper);
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -12,18 +12,41 @@ use orderport_core::TimeWindow;
 use crate::settings::SyncSettings;
 
 /// The range a run must cover, or `None` when there is nothing to fetch (the watermark is
-/// already past `now - lag`, as after a clock step backwards).
+/// already past `now - lag`, as after a clock step backwards, or `now - lag` is before
+/// [`EARLIEST`]).
+///
+/// The arithmetic never panics, and the range stays within [`EARLIEST`]..=[`LATEST`], so every
+/// bound a run records can be written and read back.
 pub fn run_range(
     watermark: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
     settings: &SyncSettings,
 ) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-    let upper = now - settings.lag;
+    let upper = upper_bound(now, settings)?;
     let lower = match watermark {
-        None => upper - settings.history,
-        Some(w) => w - settings.overlap,
-    };
+        None => upper.checked_sub_signed(settings.history),
+        Some(w) => w.checked_sub_signed(settings.overlap),
+    }
+    .map_or(EARLIEST, |lower| lower.max(EARLIEST));
     (lower < upper).then_some((lower, upper))
+}
+
+/// No run reaches back before this instant: 1970-01-01T00:00:00Z.
+pub const EARLIEST: DateTime<Utc> = DateTime::<Utc>::UNIX_EPOCH;
+
+/// No run reaches past this instant: 9999-12-31T23:59:59Z, the last one four-digit years
+/// write.
+pub const LATEST: DateTime<Utc> = match DateTime::<Utc>::from_timestamp(253_402_300_799, 0) {
+    Some(t) => t,
+    None => DateTime::<Utc>::MAX_UTC,
+};
+
+/// A run's fixed upper bound, `now - lag`, at most [`LATEST`]; `None` when that is before
+/// [`EARLIEST`] or outside the calendar.
+pub fn upper_bound(now: DateTime<Utc>, settings: &SyncSettings) -> Option<DateTime<Utc>> {
+    now.checked_sub_signed(settings.lag)
+        .map(|upper| upper.min(LATEST))
+        .filter(|upper| *upper > EARLIEST)
 }
 
 /// The slices of `[from, to]`, in order, each at most `slice` long; the first starts at `from`,
@@ -41,6 +64,82 @@ pub fn slices(
         next = (end < to).then_some(end);
         TimeWindow::new(start, end).ok()
     })
+}
+
+/// Of the first `started` slices of [`slices`]`(from, to, slice)`, the union of those that meet
+/// `[lo, hi]` (share at least one instant with it), as one window since slices are contiguous;
+/// `None` when none does. The degenerate range `from == to` counts as one slice, `[from, from]`.
+///
+/// This is how the engine finds the walk(s) of its own run that listed an order, without
+/// keeping one record per slice: a run of tiny slices over years costs no memory.
+pub fn slices_meeting(
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    slice: Duration,
+    started: u64,
+    lo: DateTime<Utc>,
+    hi: DateTime<Utc>,
+) -> Option<TimeWindow> {
+    if started == 0 || lo > hi || from > to || lo > to || hi < from {
+        return None;
+    }
+    if from == to {
+        return (lo <= from && from <= hi)
+            .then(|| TimeWindow::new(from, to).ok())
+            .flatten();
+    }
+    let step = nanos(slice);
+    if step <= 0 {
+        return None;
+    }
+    let count = nanos(to.signed_duration_since(from)).div_ceil_pos(step);
+    let walked = i128::from(started).min(count);
+    // Slice k is [from + k·step, min(from + (k+1)·step, to)]: it ends at or after `lo` when
+    // k >= ceil((lo - from) / step) - 1, and starts at or before `hi` when
+    // k <= floor((hi - from) / step).
+    let first = (nanos(lo.signed_duration_since(from)).div_ceil_pos(step) - 1).max(0);
+    let last = nanos(hi.signed_duration_since(from))
+        .div_euclid(step)
+        .min(walked - 1);
+    if first > last {
+        return None;
+    }
+    let at = |k: i128| {
+        k.checked_mul(step)
+            .and_then(duration_of)
+            .and_then(|d| from.checked_add_signed(d))
+    };
+    let start = at(first)?;
+    let end = at(last + 1).map_or(to, |e| e.min(to));
+    TimeWindow::new(start, end).ok()
+}
+
+/// A duration in nanoseconds, exactly.
+fn nanos(d: Duration) -> i128 {
+    i128::from(d.num_seconds()) * 1_000_000_000 + i128::from(d.subsec_nanos())
+}
+
+/// The duration of `n` nanoseconds, if chrono can hold it.
+fn duration_of(n: i128) -> Option<Duration> {
+    let secs = i64::try_from(n.div_euclid(1_000_000_000)).ok()?;
+    let rest = u32::try_from(n.rem_euclid(1_000_000_000)).ok()?;
+    Duration::new(secs, rest)
+}
+
+/// Ceiling division for a positive divisor.
+trait DivCeilPos {
+    fn div_ceil_pos(self, d: i128) -> i128;
+}
+
+impl DivCeilPos for i128 {
+    fn div_ceil_pos(self, d: i128) -> i128 {
+        let q = self.div_euclid(d);
+        if self.rem_euclid(d) == 0 {
+            q
+        } else {
+            q + 1
+        }
+    }
 }
 
 /// The watermark after a slice ending at `slice_end` is committed: it never moves back.
@@ -158,6 +257,37 @@ mod tests {
             }
             let merged = merge(covered);
             prop_assert!(merged.len() <= 1, "the covered instants are one interval: {:?}", merged);
+        }
+
+        /// `slices_meeting` is the union of the started slices that share an instant with
+        /// `[lo, hi]`, as counted one by one from `slices`.
+        #[test]
+        fn slices_meeting_is_the_union_of_the_slices_that_meet(
+            a in 0i64..10_000,
+            len in 0i64..5_000,
+            slice in 1i64..700,
+            sub in 0u32..1_000_000_000,
+            started in 0u64..40,
+            lo in -1_000i64..16_000,
+            width in 0i64..3_000,
+        ) {
+            let slice = Duration::seconds(slice) + Duration::nanoseconds(i64::from(sub));
+            let (from, to) = (t(a), t(a + len));
+            let (lo, hi) = (t(lo), t(lo + width));
+            let meeting: Vec<TimeWindow> = if from == to {
+                vec![TimeWindow::new(from, to).unwrap()]
+            } else {
+                slices(from, to, slice).collect()
+            }
+            .into_iter()
+            .take(usize::try_from(started).unwrap())
+            .filter(|w| w.to() >= lo && w.from() <= hi)
+            .collect();
+            let expected = match (meeting.first(), meeting.last()) {
+                (Some(f), Some(l)) => TimeWindow::new(f.from(), l.to()).ok(),
+                _ => None,
+            };
+            prop_assert_eq!(slices_meeting(from, to, slice, started, lo, hi), expected);
         }
 
         /// The watermark never moves back.

@@ -370,6 +370,151 @@ async fn peer_airbyte_21500_order_modified_mid_walk_costs_no_order() {
     assert_eq!(shipped.status, "shipped");
 }
 
+fn ids(orders: &[orderport_sync::OrderRow]) -> HashSet<String> {
+    orders.iter().map(|o| o.external_id.clone()).collect()
+}
+
+/// A walk whose rows are sorted oldest first (as Craft's plugin sorts them): an order served on
+/// page 1 is modified during the walk to a time still in the window, so it moves to the last
+/// page and every row after its old place moves up one: the first row of page 2 is never
+/// served. The order reappears later in the same walk, newer than stored: the run fetches the
+/// walk's window again before it ends. (Without that, nothing later would notice: the order is
+/// then stored at its latest time and the skipped row is hours old.)
+#[tokio::test]
+async fn an_order_moving_later_in_the_walk_in_progress_costs_no_order() {
+    let now = t(2026, 6, 1, 12, 0, 0);
+    let h = Harness::new(now);
+    let mut ch = FakeChannel::new(&SPEC_SECONDS, StoreZone::UTC, 3);
+    for i in 0..9 {
+        ch.put(FakeOrder::new(
+            format!("o{i}"),
+            "paid",
+            now - Duration::hours(5) + Duration::minutes(i),
+        ));
+    }
+    let clock = h.clock.clone();
+    *ch.on_page.get_mut().unwrap() = Some(Box::new(move |n, data| {
+        if n == 1 {
+            use orderport_sync::Clock;
+            let o = data.iter_mut().find(|o| o.id == "o1").unwrap();
+            o.raw_status = "shipped".into();
+            o.modified_at = clock.now();
+        }
+    }));
+    let mut sync = store_sync(&SPEC_SECONDS);
+    sync.settings.lag = Duration::zero();
+    sync.settings.history = Duration::hours(6);
+    sync.settings.slice = Duration::hours(6);
+    let r = h.run(&ch, &sync).await;
+    assert_eq!(
+        (r.slices, r.refetch_queued, r.refetch_slices),
+        (1, 1, 1),
+        "{r:?}"
+    );
+    let orders = h.orders().await;
+    assert_eq!(ids(&orders).len(), 9, "o3 was skipped, then re-fetched");
+    let o1 = orders.iter().find(|o| o.external_id == "o1").unwrap();
+    assert_eq!(o1.status, "shipped");
+    // The re-fetch asked for the walk's whole window.
+    let requests = ch.requests.lock().unwrap().clone();
+    assert_eq!(requests.first(), requests.last());
+}
+
+/// A rejected order carries no modification time. One served on page 1 of slice 1 and modified
+/// during the walk leaves the slice (the first row of page 2 is never served) and is listed,
+/// still rejected, in slice 2 of the same run: the run fetches slice 1 again.
+#[tokio::test]
+async fn a_rejected_order_moving_to_a_later_slice_of_the_run_costs_no_order() {
+    let now = t(2026, 6, 1, 12, 0, 0);
+    let h = Harness::new(now);
+    let mut ch = FakeChannel::new(&SPEC_SECONDS, StoreZone::UTC, 3);
+    for i in 0..7 {
+        let raw = if i == 1 { "fraud-review" } else { "paid" };
+        ch.put(FakeOrder::new(
+            format!("o{i}"),
+            raw,
+            now - Duration::hours(2) + Duration::minutes(10 + i),
+        ));
+    }
+    let clock = h.clock.clone();
+    *ch.on_page.get_mut().unwrap() = Some(Box::new(move |n, data| {
+        if n == 1 {
+            use orderport_sync::Clock;
+            let o = data.iter_mut().find(|o| o.id == "o1").unwrap();
+            o.modified_at = clock.now();
+        }
+    }));
+    let mut sync = store_sync(&SPEC_SECONDS);
+    sync.settings.lag = Duration::zero();
+    sync.settings.history = Duration::hours(2);
+    sync.settings.slice = Duration::hours(1);
+    let r = h.run(&ch, &sync).await;
+    assert_eq!(r.slices, 2, "{r:?}");
+    assert!(r.refetch_slices >= 1, "{r:?}");
+    let orders = h.orders().await;
+    assert_eq!(ids(&orders).len(), 6, "o3 was skipped, then re-fetched");
+    let quarantine = h.quarantine().await;
+    assert_eq!(quarantine.len(), 1);
+    assert_eq!(quarantine[0].external_id.as_deref(), Some("o1"));
+}
+
+/// The run in progress cannot compare clocks, so an order stored at a time one of its walks
+/// covers and seen newer later in the run costs a re-fetch, but only if this run listed it
+/// there. An order the previous run stored in the overlap and modified between runs was not:
+/// no re-fetch. One this run listed in the overlap and then modified mid-walk was: re-fetch.
+#[tokio::test]
+async fn the_overlap_costs_a_refetch_only_for_orders_this_run_listed() {
+    let now = t(2026, 6, 1, 12, 0, 0);
+    let h = Harness::new(now);
+    let mut ch = FakeChannel::new(&SPEC_SECONDS, StoreZone::UTC, 2);
+    let mut sync = store_sync(&SPEC_SECONDS);
+    sync.settings.history = Duration::hours(1);
+    // In the next run's overlap: the watermark will be 11:59, the overlap 2 minutes.
+    ch.put(FakeOrder::new("a", "unpaid", now - Duration::seconds(90)));
+    for i in 0..4 {
+        ch.put(FakeOrder::new(
+            format!("o{i}"),
+            "paid",
+            now - Duration::minutes(30) + Duration::minutes(i),
+        ));
+    }
+    h.run(&ch, &sync).await;
+    assert_eq!(h.orders().await.len(), 5);
+
+    // a is modified between the runs: the next run sees it newer, in its only walk. b is new,
+    // in the overlap of the run after.
+    h.clock.advance(Duration::minutes(30));
+    ch.put(FakeOrder::new("a", "paid", now + Duration::minutes(10)));
+    ch.put(FakeOrder::new("b", "unpaid", now + Duration::minutes(28)));
+    let r = h.run(&ch, &sync).await;
+    assert_eq!(
+        (r.new, r.updated, r.refetch_queued, r.refetch_slices),
+        (1, 1, 0, 0),
+        "{r:?}"
+    );
+
+    // b is listed by the next run (page 1, unchanged), then modified during its walk to a
+    // time still in the window (no lag): it moves to the last page, d is never served, and the
+    // run fetches the walk again.
+    h.clock.advance(Duration::minutes(30));
+    ch.put(FakeOrder::new("c", "paid", now + Duration::minutes(40)));
+    ch.put(FakeOrder::new("d", "paid", now + Duration::minutes(41)));
+    sync.settings.lag = Duration::zero();
+    let clock = h.clock.clone();
+    let first = ch.pages_served.load(std::sync::atomic::Ordering::SeqCst);
+    *ch.on_page.get_mut().unwrap() = Some(Box::new(move |n, data| {
+        if n == first + 1 {
+            use orderport_sync::Clock;
+            let o = data.iter_mut().find(|o| o.id == "b").unwrap();
+            o.raw_status = "paid".into();
+            o.modified_at = clock.now();
+        }
+    }));
+    let r = h.run(&ch, &sync).await;
+    assert_eq!((r.refetch_queued, r.refetch_slices), (1, 1), "{r:?}");
+    assert_eq!(ids(&h.orders().await).len(), 8, "d was re-fetched");
+}
+
 /// Peer bugs airbytehq/airbyte #20322 (granularity without lookback) and #9915 (cursor values
 /// rounded): a channel with minute precision reports 12:00:40 as 12:00; the overlap reaches
 /// back past it.

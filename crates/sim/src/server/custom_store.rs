@@ -167,8 +167,16 @@ fn export(shared: &Shared, store: &StoreState, query: &[(String, String)]) -> Re
     if shared.faults.shift_during_walk && page == 1 && pages >= 2 {
         // The oldest row, on the last page, is edited now and jumps to the top.
         if let Some(oldest) = rows.first() {
-            book.change(oldest.index, now, Change::Touched);
+            book.change(oldest.index, shared.change_time(), Change::Touched);
             tracing::debug!(store = %store.info.id, order = %book.order(oldest.index).number, "shift_during_walk: order modified during the walk");
+        }
+    }
+    if page == 1 && pages >= 2 && shared.fault_counter.shift_served(&shared.faults) {
+        // The last row of page 1 is edited now: if now is after the window, it leaves the
+        // listing and every later row moves up one place.
+        if let Some(last) = rows.iter().rev().nth(PAGE_SIZE - 1) {
+            book.change(last.index, shared.change_time(), Change::Touched);
+            tracing::debug!(store = %store.info.id, order = %book.order(last.index).number, "shift_served_on_walk: an order page 1 served was modified during the walk");
         }
     }
     Reply::new(StatusCode::OK, reply::XML, body)
@@ -225,9 +233,11 @@ fn ship_notify(
         body: text,
         received_at: now,
     });
-    store
-        .book
-        .change(index, now, Change::Shipped { tracking_number });
+    store.book.change(
+        index,
+        shared.change_time(),
+        Change::Shipped { tracking_number },
+    );
     Reply::empty(StatusCode::OK)
 }
 

@@ -88,6 +88,17 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// When a change the server makes now is dated: now, or now truncated to the minute under
+    /// `minute_clock`.
+    pub fn change_time(&self) -> DateTime<Utc> {
+        let now = self.clock.now();
+        if self.faults.minute_clock {
+            now.duration_trunc(Duration::minutes(1)).unwrap_or(now)
+        } else {
+            now
+        }
+    }
+
     /// Records a shipment.
     pub fn record(&self, shipment: RecordedShipment) {
         self.shipments

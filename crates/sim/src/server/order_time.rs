@@ -284,7 +284,18 @@ fn list(shared: &Shared, store: &StoreState, request: &Request, endpoint: Endpoi
     if shared.faults.shift_during_walk && filtered && page == 1 && sorted.len() > size {
         // The walk's last row is edited now, while the walk is on page 1.
         if let Some(last) = sorted.last() {
-            book.change(last.index, now, Change::Touched);
+            book.change(last.index, shared.change_time(), Change::Touched);
+        }
+    }
+    if filtered
+        && page == 1
+        && sorted.len() > size
+        && shared.fault_counter.shift_served(&shared.faults)
+    {
+        // The last row of page 1 is edited now: if now is after the window, it leaves the
+        // listing and every later row moves up one place.
+        if let Some(last) = sorted.get(size - 1) {
+            book.change(last.index, shared.change_time(), Change::Touched);
         }
     }
     Reply::json(StatusCode::OK, &Value::Array(records))
@@ -346,7 +357,7 @@ fn put_ship_doc(shared: &Shared, store: &StoreState, request: &Request) -> Reply
         };
         book.change(
             index,
-            now,
+            shared.change_time(),
             Change::Status {
                 name: status.to_owned(),
             },
@@ -426,6 +437,10 @@ fn ship_notify(shared: &Shared, request: &Request) -> Reply {
         body: text,
         received_at: now,
     });
-    book.change(index, now, Change::Shipped { tracking_number });
+    book.change(
+        index,
+        shared.change_time(),
+        Change::Shipped { tracking_number },
+    );
     Reply::text(StatusCode::OK, "OK")
 }

@@ -113,3 +113,8 @@ pub fn list_info(from: &str, to: &str, page: u32, size: u32) -> serde_json::Valu
         "NumberOfRecords": size
     })
 }
+
+/// An RFC 3339 instant.
+pub fn utc(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+}
