@@ -267,6 +267,18 @@ async fn a_connector_that_ignores_retry_after_fails_rate_limited() {
 }
 
 #[tokio::test]
+async fn a_connector_that_follows_redirects_or_takes_plain_http_fails_the_hostile_checks() {
+    let (_tmp, connector) = broken(toy::connect_trusting);
+    let text = failure_text(orderport_testkit::hostile::check_redirects(&connector).await);
+    assert!(text.contains("the redirect was followed"), "{text}");
+    let text = failure_text(orderport_testkit::hostile::check_insecure_http(&connector).await);
+    assert!(
+        text.contains("was accepted without allow_insecure_http"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn a_connector_that_stops_after_one_page_fails_multi_page() {
     let text = {
         let (_tmp, connector) = broken(toy::connect_first_page_only);

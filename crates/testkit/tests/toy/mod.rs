@@ -17,6 +17,7 @@ use orderport_core::{
     Requirement, RetryPolicy, SellingChannel, ShipmentUpdate, StoreConfig, StoreProfile,
     TimeWindow,
 };
+use orderport_http::{endpoint, Auth, HttpClient, HttpService, HttpSettings, Idempotency, Request};
 use rust_decimal::Decimal;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
@@ -52,6 +53,8 @@ pub enum Quirk {
     FirstPageOnly,
     /// Times are read as UTC whatever the store's zone.
     IgnoresZone,
+    /// Sends through a client that follows redirects, and accepts any URL scheme.
+    Trusting,
 }
 
 pub fn connect(config: &StoreConfig) -> Result<Box<dyn SellingChannel>, ConfigError> {
@@ -71,43 +74,59 @@ pub fn connect_first_page_only(
 pub fn connect_utc_only(config: &StoreConfig) -> Result<Box<dyn SellingChannel>, ConfigError> {
     build(config, Quirk::IgnoresZone)
 }
+pub fn connect_trusting(config: &StoreConfig) -> Result<Box<dyn SellingChannel>, ConfigError> {
+    build(config, Quirk::Trusting)
+}
 
 fn build(config: &StoreConfig, quirk: Quirk) -> Result<Box<dyn SellingChannel>, ConfigError> {
     let profile = StoreProfile::new(config, &SPEC)?;
-    config.reject_unknown_settings(&[
-        "retry_max_attempts",
-        "retry_base_delay_ms",
-        "retry_max_delay_ms",
-    ])?;
+    config.reject_unknown_settings(orderport_http::settings::SETTINGS)?;
     let api_key = config
         .secrets
         .api_key
-        .as_ref()
-        .map(|k| k.expose_secret().to_owned())
+        .clone()
         .ok_or_else(|| ConfigError::store(&config.id, "api_key", "required"))?;
-    let retry = RetryPolicy {
-        max_attempts: config.setting_u64("retry_max_attempts")?.unwrap_or(3) as u32,
-        base_delay: Duration::from_millis(
-            config.setting_u64("retry_base_delay_ms")?.unwrap_or(100),
-        ),
-        max_delay: Duration::from_millis(config.setting_u64("retry_max_delay_ms")?.unwrap_or(5000)),
+    let url = endpoint::parse(
+        config.url.trim_end_matches('/'),
+        config.allow_insecure_http || quirk == Quirk::Trusting,
+    )
+    .map_err(|e| ConfigError::store(&config.id, "url", e.to_string()))?;
+    let defaults = HttpSettings {
+        retry: RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(5000),
+        },
+        ..HttpSettings::default()
+    };
+    let mut settings = HttpSettings::from_store(config, defaults)?;
+    if quirk == Quirk::IgnoresRetryAfter {
+        // Never waits for the server: a Retry-After is then never honoured.
+        settings.retry.max_delay = Duration::ZERO;
+    }
+    let auth = Auth::none()
+        .with_prefixed_header("Authorization", "Bearer ", api_key.clone())
+        .map_err(|e| ConfigError::store(&config.id, "api_key", e.to_string()))?;
+    let client = if quirk == Quirk::Trusting {
+        // reqwest's default policy follows up to ten redirects.
+        HttpClient::from_reqwest(reqwest::Client::new())
+    } else {
+        HttpClient::shared().map_err(|e| ConfigError::store(&config.id, "url", e.0))?
     };
     Ok(Box::new(Toy {
+        http: HttpService::new(client, &config.id, auth, settings),
         profile,
-        url: config.url.trim_end_matches('/').to_owned(),
-        api_key,
-        retry,
-        http: reqwest::Client::new(),
+        url,
+        api_key: api_key.expose_secret().to_owned(),
         quirk,
     }))
 }
 
 struct Toy {
     profile: StoreProfile,
-    url: String,
+    url: url::Url,
     api_key: String,
-    retry: RetryPolicy,
-    http: reqwest::Client,
+    http: HttpService,
     quirk: Quirk,
 }
 
@@ -149,68 +168,21 @@ struct ToyItem {
 }
 
 impl Toy {
-    async fn send(
-        &self,
-        request: impl Fn() -> reqwest::RequestBuilder,
-    ) -> Result<Vec<u8>, ChannelError> {
-        let store = self.profile.id.clone();
-        let mut policy = self.retry;
-        if self.quirk == Quirk::IgnoresRetryAfter {
-            policy.max_delay = Duration::ZERO;
+    async fn send(&self, request: Request) -> Result<Vec<u8>, ChannelError> {
+        match self.http.send(request).await {
+            Ok(reply) => Ok(reply.body),
+            Err(ChannelError::Authentication { store, .. }) if self.quirk == Quirk::LeaksSecret => {
+                Err(ChannelError::Authentication {
+                    store,
+                    detail: format!("HTTP 401 for key {}", self.api_key),
+                })
+            }
+            Err(e) => Err(e),
         }
-        policy
-            .run(
-                || async {
-                    let response =
-                        request()
-                            .bearer_auth(&self.api_key)
-                            .send()
-                            .await
-                            .map_err(|e| ChannelError::Transient {
-                                store: store.clone(),
-                                detail: e.without_url().to_string(),
-                            })?;
-                    let status = response.status().as_u16();
-                    let retry_after = response
-                        .headers()
-                        .get("retry-after")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.parse().ok())
-                        .map(Duration::from_secs);
-                    let body = response
-                        .bytes()
-                        .await
-                        .map(|b| b.to_vec())
-                        .unwrap_or_default();
-                    match status {
-                        200..=299 => Ok(body),
-                        401 => Err(ChannelError::Authentication {
-                            store: store.clone(),
-                            detail: if self.quirk == Quirk::LeaksSecret {
-                                format!("HTTP 401 for key {}", self.api_key)
-                            } else {
-                                "HTTP 401".into()
-                            },
-                        }),
-                        429 => Err(ChannelError::RateLimited {
-                            store: store.clone(),
-                            retry_after,
-                        }),
-                        500..=599 => Err(ChannelError::Transient {
-                            store: store.clone(),
-                            detail: format!("HTTP {status}"),
-                        }),
-                        _ => Err(ChannelError::Refused {
-                            store: store.clone(),
-                            operation: "request".into(),
-                            status,
-                            detail: String::from_utf8_lossy(&body).into_owned(),
-                        }),
-                    }
-                },
-                |_, _| {},
-            )
-            .await
+    }
+
+    fn endpoint(&self, segment: &str) -> url::Url {
+        endpoint::join(&self.url, segment).unwrap_or_else(|| self.url.clone())
     }
 
     fn map_order(&self, raw: ToyOrder) -> orderport_core::FetchOutcome {
@@ -309,8 +281,9 @@ impl SellingChannel for Toy {
     }
 
     async fn check_connection(&self) -> Result<(), ChannelError> {
-        let url = format!("{}/ping", self.url);
-        self.send(|| self.http.get(&url)).await.map(|_| ())
+        self.send(Request::get(self.endpoint("ping"), "ping"))
+            .await
+            .map(|_| ())
     }
 
     async fn fetch_page(
@@ -323,15 +296,15 @@ impl SellingChannel for Toy {
             self.profile
                 .zone
                 .wall_window(window.from(), window.to(), ChronoDuration::minutes(1));
-        let query = [
-            ("from", wall.start.format("%Y-%m-%dT%H:%M").to_string()),
-            ("to", wall.end.format("%Y-%m-%dT%H:%M").to_string()),
-            ("page", number.to_string()),
-        ];
-        let url = format!("{}/orders", self.url);
-        let body = self.send(|| self.http.get(&url).query(&query)).await?;
+        let mut url = self.endpoint("orders");
+        url.query_pairs_mut()
+            .append_pair("from", &wall.start.format("%Y-%m-%dT%H:%M").to_string())
+            .append_pair("to", &wall.end.format("%Y-%m-%dT%H:%M").to_string())
+            .append_pair("page", &number.to_string());
+        let body = self.send(Request::get(url, "orders")).await?;
         let parsed: ToyPage = serde_json::from_slice(&body).map_err(|e| {
-            ChannelError::protocol(&self.profile.id, format!("not an orders page: {e}"), &body)
+            self.http
+                .protocol_error(format!("not an orders page: {e}"), &body)
         })?;
         let next = (number < parsed.pages && self.quirk != Quirk::FirstPageOnly)
             .then(|| PageToken::new((number + 1).to_string()));
@@ -346,20 +319,20 @@ impl SellingChannel for Toy {
     }
 
     async fn push_shipment(&self, update: &ShipmentUpdate) -> Result<(), ChannelError> {
-        let url = format!("{}/shipments", self.url);
+        let mut url = self.endpoint("shipments");
+        url.query_pairs_mut()
+            .append_pair("order", update.order.order_number.as_str());
         let body =
             serde_json::to_string_pretty(update).map_err(|e| ChannelError::Configuration {
                 store: self.profile.id.clone(),
                 field: "shipment".into(),
                 detail: e.to_string(),
             })?;
-        self.send(|| {
-            self.http
-                .post(&url)
-                .query(&[("order", update.order.order_number.as_str())])
-                .header("content-type", "application/json")
-                .body(body.clone())
-        })
+        self.send(
+            Request::post(url, "shipments")
+                .body(body, "application/json")
+                .idempotency(Idempotency::RateLimitOnly),
+        )
         .await
         .map(|_| ())
     }
