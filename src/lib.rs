@@ -31,6 +31,8 @@
 //! # }
 //! ```
 
+pub mod layer;
+
 pub use orderport_core::*;
 /// The shared HTTP layer, for a host platform that hands in its own client
 /// ([`connect_with`]).

@@ -6,14 +6,18 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use clap::Args;
+use orderport::layer::{connect_layered, PaceLayer};
 use orderport_sync::{
-    credential_key, split_sync_settings, RunReport, ScheduledStore, Scheduler, SchedulerOptions,
-    SqliteState, SyncEngine, SyncError, DEFAULT_DB,
+    split_sync_settings, RunReport, ScheduledStore, Scheduler, SchedulerOptions, SqliteState,
+    SyncEngine, SyncError, DEFAULT_DB,
 };
 
 use crate::exit::{Failure, CHANNEL_FAILED};
 use crate::shutdown::Shutdown;
 use crate::sinks::Undelivered;
+
+/// The least time between two requests on one credential (the store's URL and user name).
+const CREDENTIAL_GAP: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Arguments of `orderport sync`.
 #[derive(Debug, Args)]
@@ -70,6 +74,9 @@ pub async fn run(args: SyncArgs, json: bool) -> Result<(), Failure> {
     let file = crate::stores::load(&args.config)?;
     crate::stores::check_selected(&file, &args.config, &args.stores)?;
     let sinks = Arc::new(crate::sinks::build(&file)?);
+    let client = orderport::HttpClient::shared().map_err(Failure::usage)?;
+    // Every request of the stores sharing a credential is paced together.
+    let pacing = PaceLayer::new(CREDENTIAL_GAP);
     let mut scheduled = Vec::new();
     for store in &file.stores {
         if !args.stores.is_empty() && !args.stores.contains(&store.id) {
@@ -77,13 +84,9 @@ pub async fn run(args: SyncArgs, json: bool) -> Result<(), Failure> {
         }
         let (for_connector, setup) = split_sync_settings(store).map_err(Failure::usage)?;
         let channel: Arc<dyn orderport::SellingChannel> =
-            Arc::from(orderport::connect(&for_connector)?);
+            Arc::from(connect_layered(&for_connector, &client, &[&pacing])?);
         let sync = setup.resolve(channel.spec()).map_err(Failure::usage)?;
-        scheduled.push(ScheduledStore {
-            channel,
-            sync,
-            credential: credential_key(&for_connector),
-        });
+        scheduled.push(ScheduledStore { channel, sync });
     }
     let state = SqliteState::open(&args.db)
         .with_context(|| format!("opening the state database {}", args.db.display()))
@@ -91,7 +94,6 @@ pub async fn run(args: SyncArgs, json: bool) -> Result<(), Failure> {
     let engine = Arc::new(SyncEngine::new(Arc::new(state)));
     let options = SchedulerOptions {
         max_concurrent: args.max_concurrent.max(1),
-        ..SchedulerOptions::default()
     };
     let scheduler = Scheduler::new(engine.clone(), scheduled, options);
     let cancel = shutdown.token().clone();
@@ -185,7 +187,7 @@ fn print_run(result: &Result<RunReport, SyncError>, json: bool) {
             serde_json::json!({ "ok": false, "store": e.store(), "error": e.to_string() })
         ),
         (Ok(r), false) => println!(
-            "{}: fetched {}, new {}, updated {}, unchanged {}, rejected {}, events {}, pages {}, retries {}, {:.1}s{}",
+            "{}: fetched {}, new {}, updated {}, unchanged {}, rejected {}, events {}, pages {}, {:.1}s{}",
             r.store_id,
             r.fetched,
             r.new,
@@ -194,7 +196,6 @@ fn print_run(result: &Result<RunReport, SyncError>, json: bool) {
             r.rejected,
             r.events,
             r.pages,
-            r.retries,
             r.duration_ms as f64 / 1000.0,
             if r.cancelled {
                 " (stopped by a signal; resumes from its cursor on the next run)"

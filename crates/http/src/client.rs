@@ -10,8 +10,10 @@
 //! from [`client_builder`] for the same reason; if it follows a redirect anyway, the reply is
 //! refused and reported the same way, though its credentials have then already travelled.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+use crate::service::Pace;
 
 /// How long connecting may take on orderport's own client.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -29,12 +31,14 @@ pub fn client_builder() -> reqwest::ClientBuilder {
         .user_agent(USER_AGENT)
 }
 
-/// The client requests are sent with. Cheap to clone (reqwest's client is a handle to a
-/// shared pool).
+/// The client requests are sent with, and the pacer every request sent through it waits on,
+/// where one is set ([`HttpClient::with_pacer`]). Cheap to clone (reqwest's client is a handle
+/// to a shared pool).
 #[derive(Debug, Clone)]
 pub struct HttpClient {
     inner: reqwest::Client,
     host_supplied: bool,
+    pacer: Option<Arc<dyn Pace>>,
 }
 
 /// orderport's own client could not be built (the TLS backend failed to initialise).
@@ -55,6 +59,7 @@ impl HttpClient {
             Ok(client) => Ok(Self {
                 inner: client.clone(),
                 host_supplied: false,
+                pacer: None,
             }),
             Err(e) => Err(ClientError(e.clone())),
         }
@@ -66,7 +71,23 @@ impl HttpClient {
         Self {
             inner: client,
             host_supplied: true,
+            pacer: None,
         }
+    }
+
+    /// The same client whose every request, retries included, first waits on `pacer`: give
+    /// every store of one credential a client with the same pacer, and their requests are paced
+    /// together, whichever connector sends them and however many a page needs.
+    pub fn with_pacer(&self, pacer: Arc<dyn Pace>) -> Self {
+        Self {
+            pacer: Some(pacer),
+            ..self.clone()
+        }
+    }
+
+    /// The pacer requests wait on, if any.
+    pub fn pacer(&self) -> Option<&Arc<dyn Pace>> {
+        self.pacer.as_ref()
     }
 
     /// The reqwest client.

@@ -54,7 +54,7 @@ pub use auth::{Auth, InvalidCredential};
 pub use classify::{Failure, StatusHook};
 pub use client::{client_builder, ClientError, HttpClient};
 pub use endpoint::EndpointError;
-pub use pace::{EndpointLimit, WindowPacer};
+pub use pace::{EndpointLimit, GapPacer, WindowPacer};
 pub use redact::{Redactor, RedactorBuilder, REDACTED};
 pub use service::{HttpService, Idempotency, Pace, Reply, Request};
 pub use settings::HttpSettings;

@@ -121,9 +121,58 @@ impl Pace for WindowPacer {
     }
 }
 
+/// Spaces requests by at least a gap: the simplest politeness towards a channel that publishes
+/// no limit. Share one per credential.
+#[derive(Debug)]
+pub struct GapPacer {
+    gap: Duration,
+    last: Mutex<Option<Instant>>,
+}
+
+impl GapPacer {
+    /// A pacer letting one request through every `gap`.
+    pub fn new(gap: Duration) -> Self {
+        Self {
+            gap,
+            last: Mutex::new(None),
+        }
+    }
+
+    /// The gap.
+    pub fn gap(&self) -> Duration {
+        self.gap
+    }
+}
+
+#[async_trait]
+impl Pace for GapPacer {
+    async fn wait(&self) {
+        let mut last = self.last.lock().await;
+        if let Some(at) = *last {
+            tokio::time::sleep_until(at + self.gap).await;
+        }
+        *last = Some(Instant::now());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_gap_pacer_spaces_every_request_by_its_gap() {
+        let pacer = GapPacer::new(Duration::from_millis(250));
+        let started = Instant::now();
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            pacer.wait().await;
+            times.push(Instant::now().duration_since(started));
+        }
+        for pair in times.windows(2) {
+            assert!(pair[1] - pair[0] >= Duration::from_millis(250), "{times:?}");
+        }
+        assert_eq!(times[0], Duration::ZERO);
+    }
 
     /// The most requests in any window of `len` over the sorted `times`.
     fn most_in_window(times: &[Instant], len: Duration) -> usize {

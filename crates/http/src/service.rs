@@ -1,7 +1,8 @@
 //! [`HttpService`]: one store's (or sink's) way of sending requests. Every connector and sink
 //! sends through it, so each request gets the same treatment:
 //!
-//! 1. waits for the credential's pacer, where one is set ([`Pace`]);
+//! 1. waits for the client's pacer (one per credential, [`HttpClient::with_pacer`]) and the
+//!    service's own (an endpoint's published limit), where set ([`Pace`]);
 //! 2. carries the credentials ([`Auth`]) and the request timeout;
 //! 3. refuses a redirect ([`ChannelError::Redirected`], naming the target host);
 //! 4. maps a failure status to a [`ChannelError`] ([`crate::classify`], with the channel's
@@ -212,8 +213,8 @@ impl HttpService {
         self
     }
 
-    /// Paces every request (retries included) by `pacer`, shared by every service on the same
-    /// credential.
+    /// Paces every request (retries included) by `pacer` as well as by the client's: an
+    /// endpoint's own limit, such as Klaviyo's per-endpoint rate limits.
     pub fn with_pacer(mut self, pacer: Arc<dyn Pace>) -> Self {
         self.pacer = Some(pacer);
         self
@@ -257,6 +258,9 @@ impl HttpService {
         let policy = self.settings.retry;
         let mut attempt: u32 = 1;
         loop {
+            if let Some(pacer) = self.client.pacer() {
+                pacer.wait().await;
+            }
             if let Some(pacer) = &self.pacer {
                 pacer.wait().await;
             }

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use orderport_core::{
-    CanonicalStatus, ChannelError, FetchOutcome, Order, Page, PageToken, Rejection, RetryPolicy,
-    SellingChannel, ShipmentUpdate, StoreZone, TimeWindow, WalkGuard,
+    CanonicalStatus, ChannelError, FetchOutcome, Order, Page, PageToken, Rejection, SellingChannel,
+    ShipmentUpdate, StoreZone, TimeWindow, WalkGuard,
 };
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
@@ -186,7 +186,6 @@ impl ListedIds {
 pub struct SyncEngine {
     state: Arc<dyn State>,
     clock: Arc<dyn Clock>,
-    retry: RetryPolicy,
     owner: String,
     lease_ttl: Duration,
 }
@@ -195,7 +194,6 @@ impl std::fmt::Debug for SyncEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SyncEngine")
             .field("owner", &self.owner)
-            .field("retry", &self.retry)
             .field("lease_ttl", &self.lease_ttl)
             .finish_non_exhaustive()
     }
@@ -224,14 +222,14 @@ struct Run<'a> {
 }
 
 impl SyncEngine {
-    /// An engine over `state` with the system clock, the default [`RetryPolicy`], a 10-minute
-    /// lease and an owner name made of the host name and process id.
+    /// An engine over `state` with the system clock, a 10-minute lease and an owner name made
+    /// of the host name and process id. It makes one attempt per page: retries are the HTTP
+    /// layer's, per request.
     pub fn new(state: Arc<dyn State>) -> Self {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
         Self {
             state,
             clock: Arc::new(SystemClock),
-            retry: RetryPolicy::default(),
             owner: format!("{host}:{}", std::process::id()),
             lease_ttl: Duration::minutes(10),
         }
@@ -240,12 +238,6 @@ impl SyncEngine {
     /// Replaces the clock.
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
-        self
-    }
-
-    /// Replaces the retry policy for page requests.
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
         self
     }
 
@@ -503,46 +495,26 @@ impl SyncEngine {
         }
     }
 
-    /// One page with retries; `None` when cancelled. The request races the cancellation: when
-    /// it fires, the request in flight is dropped, which aborts the HTTP request and any retry
-    /// wait inside the connector (or a pacer's wait), so a shutdown never waits for a slow
-    /// server or a long `Retry-After`. Nothing of an abandoned page is committed.
+    /// One page, one attempt; `None` when cancelled. Retries are the HTTP layer's, per request
+    /// (`retry_max_attempts`, honouring Retry-After, by each request's idempotency): a page
+    /// that still fails fails the run, which resumes at this slice on the next run. The request
+    /// races the cancellation: when it fires, the request in flight is dropped, which aborts
+    /// the HTTP request and any retry or pacer wait inside the connector, so a shutdown never
+    /// waits for a slow server or a long `Retry-After`. Nothing of an abandoned page is
+    /// committed.
     async fn fetch(
         &self,
         run: &mut Run<'_>,
         window: &TimeWindow,
         token: Option<&PageToken>,
     ) -> Result<Option<Page>, SyncError> {
-        let mut attempt = 1;
-        loop {
-            let fetched = tokio::select! {
-                fetched = run.channel.fetch_page(window, token) => fetched,
-                () = run.cancel.cancelled() => {
-                    tracing::debug!(store = %run.report.store_id, "cancelled: the page request in flight is abandoned");
-                    return Ok(None);
-                }
-            };
-            match fetched {
-                Ok(page) => return Ok(Some(page)),
-                Err(error) => match self.retry.delay_after(attempt, &error) {
-                    Some(wait) => {
-                        run.report.retries += 1;
-                        tracing::debug!(store = %run.report.store_id, %error, ?wait, "retrying a page");
-                        tokio::select! {
-                            () = tokio::time::sleep(wait) => {}
-                            () = run.cancel.cancelled() => return Ok(None),
-                        }
-                        attempt += 1;
-                    }
-                    None => {
-                        return Err(SyncError::Channel {
-                            store: run.report.store_id.clone(),
-                            from: window.from(),
-                            to: window.to(),
-                            source: Box::new(error),
-                        })
-                    }
-                },
+        tokio::select! {
+            fetched = run.channel.fetch_page(window, token) => {
+                fetched.map(Some).map_err(|error| Self::channel_error(run, window, error))
+            }
+            () = run.cancel.cancelled() => {
+                tracing::debug!(store = %run.report.store_id, "cancelled: the page request in flight is abandoned");
+                Ok(None)
             }
         }
     }

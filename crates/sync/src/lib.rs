@@ -14,7 +14,7 @@
 //!   outbox order; delivered, skipped and refused verdicts are recorded per sink, failed events
 //!   stay pending for the next run. Events of a store's first sync carry `backfill`.
 //! - **Scheduler** ([`Scheduler`]): per-store interval and jitter, bounded concurrency,
-//!   per-credential pacing, graceful shutdown.
+//!   graceful shutdown (pacing belongs to each channel's HTTP client).
 //!
 //! See `docs/sync.md` for the rules and how each known incremental-sync bug is prevented.
 //!
@@ -63,7 +63,7 @@ pub use delivery::{
 pub use engine::SyncEngine;
 pub use error::{StateError, SyncError};
 pub use report::RunReport;
-pub use scheduler::{credential_key, ScheduledStore, Scheduler, SchedulerOptions};
+pub use scheduler::{ScheduledStore, Scheduler, SchedulerOptions};
 pub use settings::{
     config_fingerprint, parse_duration, split_sync_settings, StoreSync, SyncOverrides,
     SyncSettings, SyncSetup, SYNC_SETTINGS,

@@ -34,8 +34,6 @@ pub struct RunReport {
     pub events: u64,
     /// Pages fetched and committed.
     pub pages: u64,
-    /// Page requests retried after a retryable error (429, 5xx, timeouts).
-    pub retries: u64,
     /// Slices of the run's range completed.
     pub slices: u64,
     /// Re-fetch slices completed (configuration change, shifted walks).

@@ -1,18 +1,17 @@
-//! Runs many stores on their intervals, with bounded concurrency, per-credential pacing and
-//! graceful shutdown: on cancellation, runs stop at once (the engine abandons a request, retry
-//! or pacer wait in flight), commit nothing more and release their leases.
+//! Runs many stores on their intervals, with bounded concurrency and graceful shutdown: on
+//! cancellation, runs stop at once (the engine abandons a request, retry or pacer wait in
+//! flight), commit nothing more and release their leases.
+//!
+//! Pacing is not the scheduler's: it belongs to the HTTP client each channel sends through, so
+//! that it covers every request (`orderport::layer::PaceLayer` paces the stores sharing a
+//! credential together).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use async_trait::async_trait;
-use orderport_core::{
-    CanonicalStatus, ChannelError, ChannelSpec, Page, PageToken, RejectionReason, SellingChannel,
-    ShipmentUpdate, StoreConfig, StoreProfile, TimeWindow,
-};
+use orderport_core::{SellingChannel, StoreProfile};
 use rand::Rng;
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -23,21 +22,10 @@ use crate::settings::StoreSync;
 
 /// One store the scheduler keeps current.
 pub struct ScheduledStore {
-    /// The connected channel.
+    /// The connected channel (paced by its HTTP client, where a pacing layer built it).
     pub channel: Arc<dyn SellingChannel>,
     /// Its resolved settings and fingerprint.
     pub sync: StoreSync,
-    /// The credential it uses ([`credential_key`]); stores sharing one are paced together.
-    pub credential: String,
-}
-
-/// The credential a store's requests count against: its URL and user name.
-pub fn credential_key(config: &StoreConfig) -> String {
-    format!(
-        "{}|{}",
-        config.url.trim_end_matches('/'),
-        config.username.as_deref().unwrap_or("")
-    )
 }
 
 /// How the scheduler runs.
@@ -45,107 +33,31 @@ pub fn credential_key(config: &StoreConfig) -> String {
 pub struct SchedulerOptions {
     /// Stores synced at the same time, at most. Default 4.
     pub max_concurrent: usize,
-    /// The least time between two requests on one credential. Default 250 ms.
-    pub credential_gap: StdDuration,
 }
 
 impl Default for SchedulerOptions {
     fn default() -> Self {
-        Self {
-            max_concurrent: 4,
-            credential_gap: StdDuration::from_millis(250),
-        }
-    }
-}
-
-/// Spaces requests on one credential by at least a gap.
-#[derive(Debug)]
-struct Pacer {
-    gap: StdDuration,
-    last: Mutex<Option<Instant>>,
-}
-
-impl Pacer {
-    async fn wait(&self) {
-        let mut last = self.last.lock().await;
-        if let Some(at) = *last {
-            tokio::time::sleep_until(at + self.gap).await;
-        }
-        *last = Some(Instant::now());
-    }
-}
-
-/// A channel whose requests wait for their credential's pacer.
-struct Paced {
-    inner: Arc<dyn SellingChannel>,
-    pacer: Arc<Pacer>,
-}
-
-#[async_trait]
-impl SellingChannel for Paced {
-    fn spec(&self) -> &'static ChannelSpec {
-        self.inner.spec()
-    }
-    fn store(&self) -> &StoreProfile {
-        self.inner.store()
-    }
-    async fn check_connection(&self) -> Result<(), ChannelError> {
-        self.pacer.wait().await;
-        self.inner.check_connection().await
-    }
-    async fn fetch_page(
-        &self,
-        window: &TimeWindow,
-        page: Option<&PageToken>,
-    ) -> Result<Page, ChannelError> {
-        self.pacer.wait().await;
-        self.inner.fetch_page(window, page).await
-    }
-    fn map_status(&self, raw: &str) -> Result<CanonicalStatus, RejectionReason> {
-        self.inner.map_status(raw)
-    }
-    async fn push_shipment(&self, update: &ShipmentUpdate) -> Result<(), ChannelError> {
-        self.pacer.wait().await;
-        self.inner.push_shipment(update).await
+        Self { max_concurrent: 4 }
     }
 }
 
 /// Runs stores on their intervals until cancelled.
 pub struct Scheduler {
     engine: Arc<SyncEngine>,
-    stores: Vec<(Arc<Paced>, StoreSync)>,
+    stores: Vec<(Arc<dyn SellingChannel>, StoreSync)>,
     options: SchedulerOptions,
 }
 
 impl Scheduler {
-    /// A scheduler for `stores`, pacing stores that share a credential together.
+    /// A scheduler for `stores`.
     pub fn new(
         engine: Arc<SyncEngine>,
         stores: Vec<ScheduledStore>,
         options: SchedulerOptions,
     ) -> Self {
-        let mut pacers: HashMap<String, Arc<Pacer>> = HashMap::new();
-        let stores = stores
-            .into_iter()
-            .map(|s| {
-                let pacer = Arc::clone(pacers.entry(s.credential).or_insert_with(|| {
-                    Arc::new(Pacer {
-                        gap: options.credential_gap,
-                        last: Mutex::new(None),
-                    })
-                }));
-                (
-                    Arc::new(Paced {
-                        inner: s.channel,
-                        pacer,
-                    }),
-                    s.sync,
-                )
-            })
-            .collect();
         Self {
             engine,
-            stores,
+            stores: stores.into_iter().map(|s| (s.channel, s.sync)).collect(),
             options,
         }
     }

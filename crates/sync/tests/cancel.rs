@@ -1,5 +1,5 @@
 //! Stopping (SIGTERM, Ctrl-C): cancellation cuts a request in flight, a connector's internal
-//! retry wait and the scheduler's pacer wait short, keeps what was committed and releases the
+//! retry wait and a pacer wait short, keeps what was committed and releases the
 //! lease. Time is tokio's paused clock, so "promptly" is measured in virtual time, exactly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -16,6 +16,7 @@ use orderport_core::{
     ChannelError, ChannelSpec, Page, PageToken, SellingChannel, ShipmentUpdate, StoreProfile,
     StoreZone, TimeWindow,
 };
+use orderport_http::{GapPacer, Pace};
 use orderport_sync::{
     CancellationToken, LeaseGrant, ScheduledStore, Scheduler, SchedulerOptions, State,
 };
@@ -118,10 +119,10 @@ async fn cancelling_during_a_long_back_off_returns_promptly_and_keeps_the_commit
     assert!(matches!(grant, LeaseGrant::Granted(_)), "{grant:?}");
 }
 
-/// A cancellation that fires while the engine waits between its own retries (a 429 without
-/// the connector retrying) also returns at once.
+/// The engine makes one attempt per page (retries are the HTTP layer's, per request): a page
+/// that fails, even with a 429, fails the run at once, without waiting, and the lease is free.
 #[tokio::test(start_paused = true)]
-async fn cancelling_during_the_engines_own_retry_wait_returns_promptly() {
+async fn a_failed_page_is_not_retried_by_the_engine() {
     let now = t(2026, 6, 1, 12, 0, 0);
     let h = Harness::new(now);
     let channel = FakeChannel::new(&SPEC_SECONDS, StoreZone::UTC, 10);
@@ -133,22 +134,63 @@ async fn cancelling_during_the_engines_own_retry_wait_returns_promptly() {
             store: "store-1".into(),
             retry_after: Some(STALL),
         });
-    let engine = orderport_sync::SyncEngine::new(h.state.clone())
-        .with_clock(Arc::new(h.clock.clone()))
-        .with_retry(orderport_core::RetryPolicy {
-            max_attempts: 3,
-            base_delay: StdDuration::from_millis(1),
-            max_delay: STALL,
-        });
-    let cancel = cancel_after(StdDuration::from_secs(2));
     let started = tokio::time::Instant::now();
-    let report = engine
-        .run_store(&channel, &store_sync(&SPEC_SECONDS), &cancel)
+    let err = h
+        .engine
+        .run_store(
+            &channel,
+            &store_sync(&SPEC_SECONDS),
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < StdDuration::from_secs(1));
+    assert!(
+        matches!(err, orderport_sync::SyncError::Channel { .. }),
+        "{err}"
+    );
+    assert_eq!(
+        channel.attempts.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one attempt per page"
+    );
+    let grant = h
+        .state
+        .acquire_lease("store-1", "someone-else", Duration::minutes(10), now)
         .await
         .unwrap();
-    assert!(started.elapsed() < StdDuration::from_secs(10));
-    assert!(report.cancelled);
-    assert_eq!(report.retries, 1);
+    assert!(matches!(grant, LeaseGrant::Granted(_)), "{grant:?}");
+}
+
+/// A channel whose every request first waits on a pacer shared by its credential, as
+/// `orderport::layer::PaceLayer` paces an HTTP client.
+struct Paced {
+    inner: FakeChannel,
+    pacer: Arc<GapPacer>,
+}
+
+#[async_trait]
+impl SellingChannel for Paced {
+    fn spec(&self) -> &'static ChannelSpec {
+        self.inner.spec()
+    }
+    fn store(&self) -> &StoreProfile {
+        self.inner.store()
+    }
+    async fn check_connection(&self) -> Result<(), ChannelError> {
+        Ok(())
+    }
+    async fn fetch_page(
+        &self,
+        window: &TimeWindow,
+        page: Option<&PageToken>,
+    ) -> Result<Page, ChannelError> {
+        self.pacer.wait().await;
+        self.inner.fetch_page(window, page).await
+    }
+    async fn push_shipment(&self, update: &ShipmentUpdate) -> Result<(), ChannelError> {
+        self.inner.push_shipment(update).await
+    }
 }
 
 /// Two stores share a credential paced at one request an hour: the second store's first
@@ -161,22 +203,22 @@ async fn cancelling_cuts_the_pacer_wait_and_skips_stores_not_started() {
     let engine = Arc::new(
         orderport_sync::SyncEngine::new(h.state.clone()).with_clock(Arc::new(h.clock.clone())),
     );
+    let pacer = Arc::new(GapPacer::new(STALL));
     let store = |id: &str| {
         let mut channel = FakeChannel::new(&SPEC_SECONDS, StoreZone::UTC, 10);
         channel.profile.id = id.into();
         ScheduledStore {
-            channel: Arc::new(channel),
+            channel: Arc::new(Paced {
+                inner: channel,
+                pacer: pacer.clone(),
+            }),
             sync: store_sync(&SPEC_SECONDS),
-            credential: "same-url|same-user".into(),
         }
     };
     let scheduler = Scheduler::new(
         engine,
         vec![store("s1"), store("s2"), store("s3")],
-        SchedulerOptions {
-            max_concurrent: 2,
-            credential_gap: STALL,
-        },
+        SchedulerOptions { max_concurrent: 2 },
     );
     let cancel = cancel_after(StdDuration::from_secs(2));
     let started = tokio::time::Instant::now();

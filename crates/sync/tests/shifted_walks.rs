@@ -19,7 +19,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, DurationRound, TimeZone, Utc};
-use orderport_core::{RetryPolicy, SellingChannel};
+use orderport_core::SellingChannel;
 use orderport_sim::{ChannelSim, Faults, Flavor, GeneratorConfig, SimClock, Tz};
 use orderport_sync::{
     split_sync_settings, CancellationToken, Clock, RunReport, SqliteState, StoreSync, SyncEngine,
@@ -117,16 +117,10 @@ async fn setup(flavor: Flavor, landing: Landing, start: DateTime<Utc>, seed: u64
         Landing::NextRun => Duration::zero(),
     };
     let state = Arc::new(SqliteState::in_memory().unwrap());
-    let engine = SyncEngine::new(state.clone())
-        .with_clock(Arc::new(Skewed {
-            sim: clock.clone(),
-            ahead,
-        }))
-        .with_retry(RetryPolicy {
-            max_attempts: 5,
-            base_delay: std::time::Duration::from_millis(1),
-            max_delay: std::time::Duration::from_millis(10),
-        });
+    let engine = SyncEngine::new(state.clone()).with_clock(Arc::new(Skewed {
+        sim: clock.clone(),
+        ahead,
+    }));
     Setup {
         store_id: config.id.clone(),
         sim,

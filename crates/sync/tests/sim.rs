@@ -49,13 +49,7 @@ async fn simulated_chicago_store_across_dst_loses_nothing_and_duplicates_nothing
     let mut store = setup.resolve(channel.spec()).unwrap();
     store.settings.history = Duration::days(5);
     let state = Arc::new(SqliteState::in_memory().unwrap());
-    let engine = SyncEngine::new(state.clone())
-        .with_clock(Arc::new(Shared(clock.clone())))
-        .with_retry(orderport_core::RetryPolicy {
-            max_attempts: 5,
-            base_delay: std::time::Duration::from_millis(1),
-            max_delay: std::time::Duration::from_millis(10),
-        });
+    let engine = SyncEngine::new(state.clone()).with_clock(Arc::new(Shared(clock.clone())));
     let cancel = CancellationToken::new();
     let end = start + Duration::hours(48);
     while clock.now() <= end {

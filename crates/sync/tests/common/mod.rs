@@ -87,6 +87,8 @@ pub struct FakeChannel {
     pub wall: bool,
     pub on_page: Mutex<Option<Hook>>,
     pub pages_served: AtomicUsize,
+    /// Every `fetch_page` call, failed ones included.
+    pub attempts: AtomicUsize,
     pub fail_next: Mutex<Vec<ChannelError>>,
     pub delay: Option<std::time::Duration>,
     pub requests: Mutex<Vec<TimeWindow>>,
@@ -123,6 +125,7 @@ impl FakeChannel {
             wall: zone != StoreZone::UTC,
             on_page: Mutex::new(None),
             pages_served: AtomicUsize::new(0),
+            attempts: AtomicUsize::new(0),
             fail_next: Mutex::new(Vec::new()),
             delay: None,
             requests: Mutex::new(Vec::new()),
@@ -235,6 +238,7 @@ impl SellingChannel for FakeChannel {
         window: &TimeWindow,
         page: Option<&PageToken>,
     ) -> Result<Page, ChannelError> {
+        self.attempts.fetch_add(1, Ordering::SeqCst);
         if let Some(e) = self.fail_next.lock().unwrap().pop() {
             return Err(e);
         }
@@ -296,13 +300,7 @@ impl Harness {
     pub fn new(now: DateTime<Utc>) -> Self {
         let state = Arc::new(SqliteState::in_memory().unwrap());
         let clock = ManualClock::new(now);
-        let engine = SyncEngine::new(state.clone())
-            .with_clock(Arc::new(clock.clone()))
-            .with_retry(orderport_core::RetryPolicy {
-                max_attempts: 3,
-                base_delay: std::time::Duration::from_millis(1),
-                max_delay: std::time::Duration::from_millis(5),
-            });
+        let engine = SyncEngine::new(state.clone()).with_clock(Arc::new(clock.clone()));
         Self {
             state,
             clock,
