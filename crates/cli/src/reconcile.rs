@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{anyhow, Context};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use anyhow::anyhow;
+use chrono::{Duration, NaiveDate, Utc};
 use clap::{Args, ValueEnum};
 use futures::TryStreamExt;
 use orderport::{CanonicalStatus, StoreZone};
@@ -141,18 +141,14 @@ async fn tally(
     let mut reached: HashSet<(NaiveDate, CanonicalStatus, String)> = HashSet::new();
     let mut sent: HashSet<(NaiveDate, CanonicalStatus, String)> = HashSet::new();
     let mut events = std::pin::pin!(state.events(Some(store.to_owned()), PAGE));
-    while let Some(e) = events.try_next().await? {
-        let at: DateTime<Utc> = DateTime::parse_from_rfc3339(&e.at)
-            .with_context(|| format!("event {}: bad time {:?}", e.id, e.at))?
-            .with_timezone(&Utc);
-        let day = zone.to_wall(at).date();
-        let Ok(status) = e.to.parse::<CanonicalStatus>() else {
-            continue;
-        };
+    while let Some(listing) = events.try_next().await? {
+        let e = &listing.event;
+        let day = zone.to_wall(e.at).date();
+        let status = e.to;
         let Some(row) = table.get_mut(&day).and_then(|d| d.get_mut(&status)) else {
             continue;
         };
-        let key = (day, status, e.external_id.clone());
+        let key = (day, status, e.key.external_id.clone());
         if reached.insert(key.clone()) {
             row.reached += 1;
         }

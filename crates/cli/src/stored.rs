@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use futures::{Stream, TryStreamExt};
-use orderport_sync::{EventRow, OrderRow, QuarantineRow, SqliteState, StateError, DEFAULT_DB};
+use orderport_sync::{EventListing, OrderRow, QuarantineRow, SqliteState, StateError, DEFAULT_DB};
 
 use crate::exit::Failure;
 use crate::import::write_line;
@@ -178,6 +178,7 @@ const EVENT_COLUMNS: &[&str] = &[
     "order_number",
     "from",
     "to",
+    "raw_status",
     "at",
     "label",
     "recorded_at",
@@ -185,21 +186,23 @@ const EVENT_COLUMNS: &[&str] = &[
     "deliveries",
 ];
 
-fn event_csv(r: &EventRow) -> Vec<String> {
+fn event_csv(listing: &EventListing) -> Vec<String> {
+    let r = &listing.event;
     vec![
         r.id.to_string(),
-        r.channel.clone(),
-        r.store_id.clone(),
+        r.key.channel.clone(),
+        r.key.store_id.clone(),
         r.store_name.clone(),
-        r.external_id.clone(),
+        r.key.external_id.clone(),
         r.order_number.clone(),
-        r.from.clone().unwrap_or_default(),
-        r.to.clone(),
-        r.at.clone(),
+        r.from.map(|f| f.as_str().to_owned()).unwrap_or_default(),
+        r.to.as_str().to_owned(),
+        r.raw_status.clone(),
+        r.at.to_rfc3339(),
         r.label.to_string(),
-        r.recorded_at.clone(),
+        r.recorded_at.to_rfc3339(),
         r.backfill.to_string(),
-        serde_json::to_string(&r.deliveries).unwrap_or_default(),
+        serde_json::to_string(&listing.deliveries).unwrap_or_default(),
     ]
 }
 
@@ -211,7 +214,8 @@ fn order_text(r: &OrderRow) -> String {
 }
 
 /// One event and each sink's verdict; an event with no verdict for a sink is pending there.
-fn event_text(r: &EventRow) -> String {
+fn event_text(listing: &EventListing) -> String {
+    let r = &listing.event;
     let mut flags = Vec::new();
     if r.label {
         flags.push("label");
@@ -224,10 +228,11 @@ fn event_text(r: &EventRow) -> String {
     } else {
         format!(" [{}]", flags.join(", "))
     };
-    let verdicts = if r.deliveries.is_empty() {
+    let verdicts = if listing.deliveries.is_empty() {
         "no verdict yet (pending)".to_owned()
     } else {
-        r.deliveries
+        listing
+            .deliveries
             .iter()
             .map(|d| match &d.reason {
                 Some(reason) => format!("{} {} ({reason})", d.sink, d.state),
@@ -239,11 +244,11 @@ fn event_text(r: &EventRow) -> String {
     format!(
         "{} {} order {}: {} -> {} at {}{flags}: {verdicts}",
         r.id,
-        r.store_id,
+        r.key.store_id,
         r.order_number,
-        r.from.as_deref().unwrap_or("(new)"),
-        r.to,
-        r.at
+        r.from.map_or("(new)", |f| f.as_str()),
+        r.to.as_str(),
+        r.at.to_rfc3339()
     )
 }
 

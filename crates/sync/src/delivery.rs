@@ -18,38 +18,12 @@
 use std::collections::{BTreeMap, HashSet};
 
 use async_trait::async_trait;
-use orderport_core::ShipmentKind;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::StateError;
-use crate::state::{State, StatusEvent};
-
-/// The shipment recorded for an event's order, attached to events to `shipped`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ShipmentNote {
-    /// The carrier, such as `UPS`.
-    pub carrier: String,
-    /// The carrier's service.
-    pub service: Option<String>,
-    /// The tracking number.
-    pub tracking_number: String,
-    /// Label or only marked shipped.
-    pub kind: ShipmentKind,
-}
-
-/// One outbox event handed to a sink.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct OutboxEvent {
-    /// The outbox id (`events.id`): the sink reports verdicts by it.
-    pub id: i64,
-    /// The status change.
-    pub event: StatusEvent,
-    /// True for events written during the store's first sync (its history backfill).
-    pub backfill: bool,
-    /// For events to `shipped`: the latest shipment recorded for the order, label first.
-    pub shipment: Option<ShipmentNote>,
-}
+pub use crate::event::{DeliveryMark, OutboxEvent};
+use crate::state::State;
 
 /// Why a sink skipped an event: a stable code for counting and a human detail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -92,27 +66,6 @@ pub trait EventSink: Send + Sync {
 
     /// Delivers a batch of events (outbox order) and reports each one's fate.
     async fn deliver(&self, batch: &[OutboxEvent]) -> SinkReport;
-}
-
-/// How a sink's verdict on one event is stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DeliveryMark {
-    /// Delivered.
-    Delivered(i64),
-    /// Skipped, with its reason code.
-    Skipped {
-        /// The outbox id.
-        id: i64,
-        /// The reason code.
-        reason: String,
-    },
-    /// Refused for good by the destination, with its reason.
-    Refused {
-        /// The outbox id.
-        id: i64,
-        /// What the destination said (at most [`MAX_REASON_CHARS`] characters are kept).
-        reason: String,
-    },
 }
 
 /// What one sink did in one [`deliver_pending`] call. `delivered`, `skipped` and `refused`
@@ -243,7 +196,7 @@ struct PageVerdicts {
 /// Sorts a sink's report on a page: ids not asked for and repeats are ignored, ids not
 /// mentioned are failed.
 fn verdicts(page: &[OutboxEvent], report: SinkReport) -> PageVerdicts {
-    let asked: HashSet<i64> = page.iter().map(|e| e.id).collect();
+    let asked: HashSet<i64> = page.iter().map(OutboxEvent::id).collect();
     let mut answered: HashSet<i64> = HashSet::new();
     let mut v = PageVerdicts::default();
     for id in report.delivered {
@@ -277,9 +230,9 @@ fn verdicts(page: &[OutboxEvent], report: SinkReport) -> PageVerdicts {
         .filter(|(id, _)| asked.contains(id) && answered.insert(*id))
         .collect();
     for e in page {
-        if answered.insert(e.id) {
+        if answered.insert(e.id()) {
             v.failed
-                .push((e.id, "the sink did not report this event".into()));
+                .push((e.id(), "the sink did not report this event".into()));
         }
     }
     v
@@ -297,7 +250,7 @@ async fn deliver_one(
     let mut after = 0i64;
     loop {
         let page = state.pending_events(name, store, after, batch).await?;
-        let Some(last) = page.last().map(|e| e.id) else {
+        let Some(last) = page.last().map(OutboxEvent::id) else {
             return Ok(());
         };
         if cancel.is_cancelled() {

@@ -5,18 +5,19 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use orderport_core::{
     CanonicalStatus, ChannelError, FetchOutcome, Order, Page, PageToken, Rejection, SellingChannel,
-    ShipmentUpdate, StoreZone, TimeWindow, WalkGuard,
+    ShipmentKind, ShipmentUpdate, StoreZone, TimeWindow, WalkGuard,
 };
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::{Clock, SystemClock};
-use crate::error::SyncError;
+use crate::error::{StateError, SyncError};
+use crate::event::NewEvent;
 use crate::report::RunReport;
 use crate::settings::{hex, StoreSync};
 use crate::state::{
-    Known, Lease, LeaseGrant, OrderLookup, OrderWrite, PageCommit, QuarantineWrite, ShipmentRecord,
-    SliceDone, State, StatusEvent, WalkRecord,
+    Known, Lease, LeaseGrant, OrderLookup, OrderWrite, PageCommit, QuarantineWrite, ShipOrder,
+    ShipmentRecord, SliceDone, State, WalkRecord,
 };
 use crate::window::{merge, run_range, slices, slices_meeting, upper_bound, EARLIEST};
 
@@ -272,14 +273,49 @@ impl SyncEngine {
         store_id: &str,
         update: &ShipmentUpdate,
     ) -> Result<Option<i64>, SyncError> {
-        Ok(self
-            .state
-            .record_shipment(ShipmentRecord {
-                store_id,
-                update,
-                at: self.clock.now(),
-            })
-            .await?)
+        let at = self.clock.now();
+        let label_at = update.label_created_at.unwrap_or(at);
+        // The order may change between the lookup and the write (another worker's page): the
+        // write checks the status the decision was made on, and the decision is made again.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let ship = match update.kind {
+                ShipmentKind::Label => self
+                    .state
+                    .find_order(store_id, &update.order)
+                    .await?
+                    .filter(|order| order.status != CanonicalStatus::Shipped)
+                    .map(|order| ShipOrder {
+                        key: order.key(),
+                        expect: order.status,
+                        event: NewEvent {
+                            key: order.key(),
+                            order_number: order.order_number.clone(),
+                            store_name: order.store_name.clone(),
+                            from: Some(order.status),
+                            to: CanonicalStatus::Shipped,
+                            raw_status: order.raw_status.clone(),
+                            at: label_at,
+                            label: NewEvent::is_label(CanonicalStatus::Shipped, true),
+                        },
+                    }),
+                ShipmentKind::MarkedShipped => None,
+            };
+            let written = self
+                .state
+                .record_shipment(ShipmentRecord {
+                    store_id,
+                    update,
+                    at,
+                    ship,
+                })
+                .await;
+            match written {
+                Err(StateError::Conflict { .. }) if attempts < 3 => continue,
+                other => return Ok(other?),
+            }
+        }
     }
 
     /// Delivers every sink's pending events (optionally of one store), `batch` per request
@@ -681,15 +717,15 @@ impl SyncEngine {
                     Some(s.status)
                 }
             };
-            commit.events.push(StatusEvent {
+            commit.events.push(NewEvent {
                 key: order.key(),
                 order_number: order.order_number.clone(),
                 store_name: order.store_name.clone(),
                 from,
                 to: order.status,
+                raw_status: order.raw_status.clone(),
                 at: order.modified_at,
-                label: order.status == CanonicalStatus::Shipped && label_shipment,
-                snapshot: json.clone(),
+                label: NewEvent::is_label(order.status, label_shipment),
             });
             commit.orders.push(OrderWrite {
                 order: Box::new(order),

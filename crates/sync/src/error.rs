@@ -24,6 +24,15 @@ pub enum StateError {
         /// The store concerned.
         store: String,
     },
+    /// A write that depended on what the engine had read found the data changed since (another
+    /// worker got there first); nothing was written, and the caller decides again.
+    #[error("store {store}: {detail}; nothing was written, try again")]
+    Conflict {
+        /// The store concerned.
+        store: String,
+        /// What changed.
+        detail: String,
+    },
     /// Stored data cannot be read back (a hand-edited database, a newer schema).
     #[error("store {store}: stored state is unreadable: {detail}; restore the database or resync into a new one")]
     Corrupt {
@@ -97,6 +106,7 @@ impl SyncError {
             Self::State(
                 StateError::Backend { store, .. }
                 | StateError::LeaseLost { store }
+                | StateError::Conflict { store, .. }
                 | StateError::Corrupt { store, .. },
             ) => store,
         }

@@ -38,8 +38,9 @@
 //! println!("{}", serde_json::to_string(&report)?);
 //!
 //! // Read back, a page at a time.
-//! for event in state.events_page(Some(&config.id), 0, 100).await? {
-//!     println!("{} {:?} -> {}", event.order_number, event.from, event.to);
+//! for listing in state.events_page(Some(&config.id), 0, 100).await? {
+//!     let event = &listing.event;
+//!     println!("{} {:?} -> {:?}", event.order_number, event.from, event.to);
 //! }
 //! # Ok(()) }
 //! ```
@@ -48,6 +49,7 @@ pub mod clock;
 pub mod delivery;
 pub mod engine;
 pub mod error;
+pub mod event;
 pub mod report;
 pub mod scheduler;
 pub mod settings;
@@ -57,11 +59,11 @@ pub mod window;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use delivery::{
-    deliver_pending, deliver_pending_until, DeliveryMark, DeliveryOutcome, EventSink, OutboxEvent,
-    ShipmentNote, SinkReport, Skip,
+    deliver_pending, deliver_pending_until, DeliveryOutcome, EventSink, SinkReport, Skip,
 };
 pub use engine::SyncEngine;
 pub use error::{StateError, SyncError};
+pub use event::{DeliveryMark, NewEvent, OutboxEvent, StatusEvent};
 pub use report::RunReport;
 pub use scheduler::{ScheduledStore, Scheduler, SchedulerOptions};
 pub use settings::{
@@ -69,12 +71,12 @@ pub use settings::{
     SyncSettings, SyncSetup, SYNC_SETTINGS,
 };
 pub use sqlite::{
-    CursorRow, DeliveryRow, EventDelivery, EventRow, OrderRow, QuarantineRow, SqliteState,
+    CursorRow, DeliveryRow, EventDelivery, EventListing, OrderRow, QuarantineRow, SqliteState,
     BUSY_TIMEOUT, DEFAULT_DB,
 };
 pub use state::{
     Cursor, Known, Lease, LeaseGrant, OrderLookup, OrderWrite, PageCommit, QuarantineWrite,
-    Refetch, ShipmentRecord, SliceDone, State, StatusEvent, StoredMeta, WalkRecord,
+    Refetch, ShipOrder, ShipmentRecord, SliceDone, State, StoredMeta, WalkRecord,
 };
 /// Re-exported so hosts stop the engine with the same token type.
 pub use tokio_util::sync::CancellationToken;

@@ -13,10 +13,13 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use orderport_core::{CanonicalStatus, Order, OrderKey, Rejection, ShipmentUpdate, TimeWindow};
+use orderport_core::{
+    CanonicalStatus, Order, OrderKey, OrderRef, Rejection, ShipmentUpdate, TimeWindow,
+};
 use serde::Serialize;
 
 use crate::error::StateError;
+use crate::event::{DeliveryMark, NewEvent, OutboxEvent};
 
 /// A worker's exclusive, expiring right to sync one store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -97,28 +100,6 @@ pub struct OrderWrite {
     pub content_hash: String,
 }
 
-/// A change of an order's canonical status, written in the same transaction as the order.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StatusEvent {
-    /// The order.
-    pub key: OrderKey,
-    /// Its number.
-    pub order_number: String,
-    /// The store's name.
-    pub store_name: String,
-    /// The status before, `None` for an order seen for the first time.
-    pub from: Option<CanonicalStatus>,
-    /// The status now.
-    pub to: CanonicalStatus,
-    /// When it happened: the order's `modified_at`.
-    pub at: DateTime<Utc>,
-    /// For `to == shipped`: whether a label shipment was recorded for the order. Sinks send
-    /// "Order Shipped" only when true. Always false for other statuses.
-    pub label: bool,
-    /// The order as JSON at the time of the event.
-    pub snapshot: String,
-}
-
 /// A rejected order to put in (or keep in) quarantine.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QuarantineWrite {
@@ -174,7 +155,7 @@ pub struct PageCommit {
     /// Orders to insert or replace.
     pub orders: Vec<OrderWrite>,
     /// Status events to append to the outbox.
-    pub events: Vec<StatusEvent>,
+    pub events: Vec<NewEvent>,
     /// Rejected orders to quarantine (insert, or update reasons, last seen and fingerprint).
     pub quarantine: Vec<QuarantineWrite>,
     /// External ids (and order numbers) of accepted orders to take out of quarantine.
@@ -192,7 +173,9 @@ pub struct PageCommit {
     pub backfill_until: Option<DateTime<Utc>>,
 }
 
-/// A shipment the host pushed, kept so that "shipped" events can say whether it was a label.
+/// A shipment the host pushed, to record; and, where the engine decided that it ships the
+/// stored order (a label for an order not yet shipped), the order's change to `shipped` and its
+/// event, written in the same transaction.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShipmentRecord<'a> {
     /// The store.
@@ -201,6 +184,20 @@ pub struct ShipmentRecord<'a> {
     pub update: &'a ShipmentUpdate,
     /// When it was recorded.
     pub at: DateTime<Utc>,
+    /// The order it ships, if it ships one.
+    pub ship: Option<ShipOrder>,
+}
+
+/// An order a label ships: set its status to `shipped` and append `event`, but only if its
+/// stored status is still `expect` ([`StateError::Conflict`] otherwise, nothing written).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShipOrder {
+    /// The order.
+    pub key: OrderKey,
+    /// Its status when the engine decided.
+    pub expect: CanonicalStatus,
+    /// The event to `shipped`.
+    pub event: NewEvent,
 }
 
 /// Durable sync state. Object safe; every method names the store it concerns.
@@ -267,33 +264,38 @@ pub trait State: Send + Sync {
         fingerprint: &str,
     ) -> Result<usize, StateError>;
 
-    /// Records a shipment pushed for an order of the store, matched to the order by external id
-    /// when the update has one, else by order number. In the same transaction, for a
-    /// [`ShipmentKind::Label`](orderport_core::ShipmentKind::Label) shipment of a stored order
-    /// not yet `shipped`: sets the order's status to `shipped` and appends a status event to
-    /// `shipped` with `label = true` at the label time (`label_created_at`, else `at`). Returns
-    /// that event's outbox id.
+    /// The stored order a shipment names: by external id when it has one, else the most
+    /// recently stored order with that number. Its `status` is the stored canonical status.
+    async fn find_order(
+        &self,
+        store_id: &str,
+        order: &OrderRef,
+    ) -> Result<Option<Order>, StateError>;
+
+    /// Records a shipment pushed for an order of the store (kept with its kind, matched later by
+    /// external id, else by number). In the same transaction, when `shipment.ship` is set: sets
+    /// that order's status to `shipped` and appends its event, failing with
+    /// [`StateError::Conflict`] (nothing written) when the order's status is no longer
+    /// `ship.expect`. Returns the event's outbox id, if one was appended.
     async fn record_shipment(
         &self,
         shipment: ShipmentRecord<'_>,
     ) -> Result<Option<i64>, StateError>;
 
     /// Events of the outbox (optionally of one store) with `id > after` that `sink` has no
-    /// delivery verdict for, in outbox order, at most `limit`; events to `shipped` carry the
-    /// latest shipment recorded for their order (a label first).
+    /// delivery verdict for, in outbox order, at most `limit`, each with its order as stored
+    /// and, for events to `shipped`, the latest shipment recorded for the order (a label
+    /// first).
     async fn pending_events(
         &self,
         sink: &str,
         store: Option<&str>,
         after: i64,
         limit: usize,
-    ) -> Result<Vec<crate::delivery::OutboxEvent>, StateError>;
+    ) -> Result<Vec<OutboxEvent>, StateError>;
 
     /// Records `sink`'s verdicts (delivered, skipped with a reason) in one transaction. A
     /// verdict already recorded is kept (the first one wins).
-    async fn record_deliveries(
-        &self,
-        sink: &str,
-        marks: &[crate::delivery::DeliveryMark],
-    ) -> Result<(), StateError>;
+    async fn record_deliveries(&self, sink: &str, marks: &[DeliveryMark])
+        -> Result<(), StateError>;
 }

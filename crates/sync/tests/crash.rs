@@ -199,7 +199,14 @@ fn killed_at_random_points_then_rerun_loses_nothing_and_duplicates_nothing() {
         }
         let mut have: Vec<_> = events
             .iter()
-            .map(|e| (e.external_id.clone(), e.from.clone(), e.to.clone()))
+            .map(|e| {
+                let e = &e.event;
+                (
+                    e.key.external_id.clone(),
+                    e.from.map(|f| f.as_str().to_owned()),
+                    e.to.as_str().to_owned(),
+                )
+            })
             .collect();
         let unique: HashSet<_> = have.iter().cloned().collect();
         assert_eq!(unique.len(), have.len(), "a duplicated event");

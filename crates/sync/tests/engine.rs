@@ -20,21 +20,21 @@ fn chicago() -> StoreZone {
 
 /// Every event is unique per (order, to, at), and each order's events chain: the first comes
 /// from nothing, each later one from the status before.
-fn assert_event_chains(events: &[orderport_sync::EventRow]) {
+fn assert_event_chains(events: &[orderport_sync::StatusEvent]) {
     let mut seen = HashSet::new();
-    let mut last: BTreeMap<String, String> = BTreeMap::new();
+    let mut last: BTreeMap<String, orderport_core::CanonicalStatus> = BTreeMap::new();
     for e in events {
         assert!(
-            seen.insert((e.external_id.clone(), e.to.clone(), e.at.clone())),
+            seen.insert((e.key.external_id.clone(), e.to, e.at)),
             "duplicate event {e:?}"
         );
         assert_eq!(
             e.from.as_ref(),
-            last.get(&e.external_id),
+            last.get(&e.key.external_id),
             "broken chain at {e:?}"
         );
-        assert_ne!(Some(&e.to), e.from.as_ref());
-        last.insert(e.external_id.clone(), e.to.clone());
+        assert_ne!(Some(e.to), e.from);
+        last.insert(e.key.external_id.clone(), e.to);
     }
 }
 
@@ -152,7 +152,7 @@ async fn every_status_transition_produces_exactly_one_event() {
     assert_event_chains(&events);
     let first = &events[0];
     assert_eq!(first.from, None);
-    assert_eq!(first.snapshot["external_id"], first.external_id.as_str());
+    assert_eq!(first.raw_status, path[0]);
 }
 
 trait ClockNow {
@@ -754,8 +754,8 @@ async fn shipped_events_say_whether_a_label_was_recorded() {
         .events()
         .await
         .into_iter()
-        .filter(|e| e.to == "shipped")
-        .map(|e| (e.external_id, e.label))
+        .filter(|e| e.to == orderport_core::CanonicalStatus::Shipped)
+        .map(|e| (e.key.external_id, e.label))
         .collect();
     assert_eq!(shipped.get("lab"), Some(&true));
     assert_eq!(shipped.get("mark"), Some(&false));

@@ -100,9 +100,10 @@ async fn simulated_chicago_store_across_dst_loses_nothing_and_duplicates_nothing
     let mut seen = HashSet::new();
     let mut last = std::collections::HashMap::new();
     for e in &events {
-        assert!(seen.insert((e.external_id.clone(), e.to.clone(), e.at.clone())));
-        assert_eq!(e.from.as_ref(), last.get(&e.external_id));
-        last.insert(e.external_id.clone(), e.to.clone());
+        let e = &e.event;
+        assert!(seen.insert((e.key.external_id.clone(), e.to, e.at)));
+        assert_eq!(e.from.as_ref(), last.get(&e.key.external_id));
+        last.insert(e.key.external_id.clone(), e.to);
     }
     sim.shutdown().await;
 }

@@ -319,8 +319,14 @@ impl Harness {
         self.state.orders_page(None, 0, 1_000_000).await.unwrap()
     }
 
-    pub async fn events(&self) -> Vec<orderport_sync::EventRow> {
-        self.state.events_page(None, 0, 1_000_000).await.unwrap()
+    pub async fn events(&self) -> Vec<orderport_sync::StatusEvent> {
+        self.state
+            .events_page(None, 0, 1_000_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|listing| listing.event)
+            .collect()
     }
 
     pub async fn quarantine(&self) -> Vec<orderport_sync::QuarantineRow> {

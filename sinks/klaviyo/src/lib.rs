@@ -62,12 +62,12 @@ mod sink;
 pub use config::{KlaviyoConfig, RateLimits, DEFAULT_URL, SINK_KEYS};
 pub use error::{DeliveryError, KlaviyoError};
 pub use event::{
-    metric_name, payload, profile_id, unique_id, ExternalIdScope, ProfileId, ShipmentInfo,
-    SinkEvent, SkipReason, METRIC_AWAITING_PAYMENT, METRIC_AWAITING_SHIPMENT, METRIC_CANCELLED,
-    METRIC_ON_HOLD, METRIC_SHIPPED,
+    metric_name, payload, profile_id, unique_id, ExternalIdScope, ProfileId, SkipReason,
+    METRIC_AWAITING_PAYMENT, METRIC_AWAITING_SHIPMENT, METRIC_CANCELLED, METRIC_ON_HOLD,
+    METRIC_SHIPPED,
 };
 pub use orderport_http::EndpointLimit;
-pub use outbox::{sink_event, KlaviyoEventSink};
+pub use outbox::KlaviyoEventSink;
 pub use phone::to_e164;
 pub use sink::{DeliveryReport, KlaviyoSink};
 

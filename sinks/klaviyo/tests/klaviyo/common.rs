@@ -5,10 +5,10 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use orderport_core::{
     Address, CanonicalStatus, CurrencyCode, CustomFields, Customer, Gift, LineItem, Order,
-    RetryPolicy,
+    OrderRef, RetryPolicy, ShipmentKind, ShipmentScope, ShipmentUpdate,
 };
-use orderport_klaviyo::{KlaviyoConfig, ShipmentInfo, SinkEvent};
-use orderport_sync::state::StatusEvent;
+use orderport_klaviyo::KlaviyoConfig;
+use orderport_sync::{OutboxEvent, StatusEvent};
 use rust_decimal::Decimal;
 use secrecy::SecretString;
 
@@ -78,55 +78,60 @@ pub fn order(number: &str) -> Order {
     }
 }
 
-/// The engine's event for `order` moving `from` → `to` at `when`.
+/// The outbox event `id` for `order` moving `from` → `to` at `when`, with the raw status a
+/// store would send, not a backfill, no shipment.
 pub fn change(
+    id: i64,
     order: &Order,
     from: Option<CanonicalStatus>,
     to: CanonicalStatus,
     when: DateTime<Utc>,
     label: bool,
-) -> StatusEvent {
-    let mut order = order.clone();
-    order.status = to;
-    order.raw_status = match to {
+) -> OutboxEvent {
+    let raw_status = match to {
         CanonicalStatus::AwaitingPayment => "unpaid",
         CanonicalStatus::AwaitingShipment => "paid",
         CanonicalStatus::OnHold => "on-hold",
         CanonicalStatus::Shipped => "Shipped",
         CanonicalStatus::Cancelled => "cancelled",
-    }
-    .into();
+    };
+    let mut order = order.clone();
+    order.status = to;
+    order.raw_status = raw_status.into();
     order.modified_at = when;
-    StatusEvent {
-        key: order.key(),
-        order_number: order.order_number.clone(),
-        store_name: order.store_name.clone(),
-        from,
-        to,
-        at: when,
-        label,
-        snapshot: serde_json::to_string(&order).expect("order serializes"),
-    }
-}
-
-/// An outbox event: `order` moving to `to` at 12:30, not a backfill, no shipment.
-pub fn sink_event(id: i64, order: &Order, to: CanonicalStatus) -> SinkEvent {
-    SinkEvent {
-        id,
-        event: change(
-            order,
-            Some(CanonicalStatus::AwaitingPayment),
+    OutboxEvent {
+        event: StatusEvent {
+            id,
+            key: order.key(),
+            order_number: order.order_number.clone(),
+            store_name: order.store_name.clone(),
+            from,
             to,
-            at(12, 30),
-            to == CanonicalStatus::Shipped,
-        ),
-        backfill: false,
+            raw_status: raw_status.into(),
+            at: when,
+            label,
+            backfill: false,
+            recorded_at: when,
+        },
+        order,
         shipment: None,
     }
 }
 
+/// An outbox event: `order` moving to `to` at 12:30, not a backfill, no shipment.
+pub fn sink_event(id: i64, order: &Order, to: CanonicalStatus) -> OutboxEvent {
+    change(
+        id,
+        order,
+        Some(CanonicalStatus::AwaitingPayment),
+        to,
+        at(12, 30),
+        to == CanonicalStatus::Shipped,
+    )
+}
+
 /// `n` events for `n` distinct orders (and buyers), awaiting shipment.
-pub fn many(n: usize) -> Vec<SinkEvent> {
+pub fn many(n: usize) -> Vec<OutboxEvent> {
     (0..n)
         .map(|i| {
             let mut o = order(&format!("{}", 1000 + i));
@@ -136,11 +141,23 @@ pub fn many(n: usize) -> Vec<SinkEvent> {
         .collect()
 }
 
-pub fn ups() -> ShipmentInfo {
-    ShipmentInfo {
+/// A UPS label shipment of order 1001.
+pub fn ups() -> ShipmentUpdate {
+    ShipmentUpdate {
+        order: OrderRef {
+            external_id: Some("A-1001".into()),
+            order_number: "1001".into(),
+        },
         carrier: "UPS".into(),
         service: Some("Ground".into()),
         tracking_number: "1Z999AA10123456784".into(),
+        ship_date: at(12, 30).date_naive(),
+        label_created_at: Some(at(12, 30)),
+        shipping_cost: None,
+        notes_to_buyer: None,
+        notify_customer: false,
+        scope: ShipmentScope::Complete(vec![]),
+        kind: ShipmentKind::Label,
     }
 }
 

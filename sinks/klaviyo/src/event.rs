@@ -1,13 +1,14 @@
-//! From a sync [`StatusEvent`] to a Klaviyo event: metric, profile, properties, `unique_id`.
+//! From the engine's [`OutboxEvent`] to a Klaviyo event: metric, profile, properties,
+//! `unique_id`.
 //!
-//! Everything here is pure: the same [`SinkEvent`] always gives the same payload, byte for byte,
-//! which is what makes `unique_id` (and so re-sends) safe.
+//! Everything here is pure: the same event always gives the same payload, byte for byte, which
+//! is what makes `unique_id` (and so re-sends) safe.
 
 use std::fmt;
 
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
-use orderport_core::{CanonicalStatus, Order, ShipmentUpdate};
-use orderport_sync::state::StatusEvent;
+use orderport_core::{CanonicalStatus, Order};
+use orderport_sync::{OutboxEvent, StatusEvent};
 use rust_decimal::prelude::ToPrimitive;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -41,41 +42,6 @@ pub fn metric_name(status: CanonicalStatus) -> &'static str {
     }
 }
 
-/// The shipment recorded for an order, attached by the engine to "shipped" events.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ShipmentInfo {
-    /// The carrier, such as `UPS`.
-    pub carrier: String,
-    /// The carrier's service, such as `Ground`.
-    pub service: Option<String>,
-    /// The tracking number.
-    pub tracking_number: String,
-}
-
-impl From<&ShipmentUpdate> for ShipmentInfo {
-    fn from(update: &ShipmentUpdate) -> Self {
-        Self {
-            carrier: update.carrier.clone(),
-            service: update.service.clone(),
-            tracking_number: update.tracking_number.clone(),
-        }
-    }
-}
-
-/// One outbox event to deliver.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SinkEvent {
-    /// The outbox row's id, echoed in the [`DeliveryReport`](crate::DeliveryReport).
-    pub id: i64,
-    /// The status change.
-    pub event: StatusEvent,
-    /// True for events of a store's first (90-day) sync: Klaviyo records them without
-    /// triggering flows.
-    pub backfill: bool,
-    /// The shipment recorded for the order, if any (carrier, service, tracking number).
-    pub shipment: Option<ShipmentInfo>,
-}
-
 /// Why an event is not sent to Klaviyo. Skipped events are reported and counted, never
 /// dropped silently; none of them would succeed on a retry, so they leave the outbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -88,11 +54,6 @@ pub enum SkipReason {
     /// The buyer has no usable e-mail, no phone that can be made E.164 and no customer code, so
     /// no Klaviyo profile can be named (Listing Mirror, for one, imports no e-mail).
     Unattributable,
-    /// The event's snapshot is not a canonical order.
-    InvalidSnapshot {
-        /// What is wrong with it.
-        detail: String,
-    },
     /// The event's time is before 1990, which Klaviyo refuses.
     TimeOutOfRange {
         /// The time, RFC 3339.
@@ -106,13 +67,12 @@ pub enum SkipReason {
 }
 
 impl SkipReason {
-    /// A short stable code for counting: `not_a_label`, `unattributable`, `invalid_snapshot`,
+    /// A short stable code for counting: `not_a_label`, `unattributable`,
     /// `time_out_of_range`, `too_large`.
     pub fn code(&self) -> &'static str {
         match self {
             Self::NotALabel => "not_a_label",
             Self::Unattributable => "unattributable",
-            Self::InvalidSnapshot { .. } => "invalid_snapshot",
             Self::TimeOutOfRange { .. } => "time_out_of_range",
             Self::TooLarge { .. } => "too_large",
         }
@@ -128,9 +88,6 @@ impl fmt::Display for SkipReason {
             Self::Unattributable => f.write_str(
                 "no e-mail, no phone usable as E.164 and no customer code: no Klaviyo profile to attribute the event to",
             ),
-            Self::InvalidSnapshot { detail } => {
-                write!(f, "the event's order snapshot cannot be read: {detail}")
-            }
             Self::TimeOutOfRange { at } => {
                 write!(f, "the event's time {at} is before 1990, which Klaviyo refuses")
             }
@@ -309,21 +266,19 @@ fn put(map: &mut Map<String, Value>, key: &str, value: Option<&str>) {
     }
 }
 
-pub(crate) fn prepare(event: &SinkEvent, scope: ExternalIdScope) -> Result<Prepared, SkipReason> {
+pub(crate) fn prepare(event: &OutboxEvent, scope: ExternalIdScope) -> Result<Prepared, SkipReason> {
     let change = &event.event;
+    // Whether it was a label is the engine's decision, carried by the event.
     if change.to == CanonicalStatus::Shipped && !change.label {
         return Err(SkipReason::NotALabel);
     }
-    let order: Order =
-        serde_json::from_str(&change.snapshot).map_err(|e| SkipReason::InvalidSnapshot {
-            detail: e.to_string(),
-        })?;
+    let order = &event.order;
     if change.at < klaviyo_epoch() {
         return Err(SkipReason::TimeOutOfRange {
             at: change.at.to_rfc3339_opts(SecondsFormat::Secs, true),
         });
     }
-    let profile = profile_id(&order, scope).ok_or(SkipReason::Unattributable)?;
+    let profile = profile_id(order, scope).ok_or(SkipReason::Unattributable)?;
     let metric = metric_name(change.to);
     let unique_id = unique_id(change);
 
@@ -333,8 +288,8 @@ pub(crate) fn prepare(event: &SinkEvent, scope: ExternalIdScope) -> Result<Prepa
     properties.insert("Channel".into(), json!(change.key.channel));
     properties.insert("OrderNumber".into(), json!(change.order_number));
     properties.insert("OrderId".into(), json!(change.key.external_id));
-    properties.insert("OrderStatus".into(), json!(order.status.as_str()));
-    properties.insert("RawStatus".into(), json!(order.raw_status));
+    properties.insert("OrderStatus".into(), json!(change.to.as_str()));
+    properties.insert("RawStatus".into(), json!(change.raw_status));
     if let Some(from) = change.from {
         properties.insert("PreviousStatus".into(), json!(from.as_str()));
     }
@@ -355,7 +310,7 @@ pub(crate) fn prepare(event: &SinkEvent, scope: ExternalIdScope) -> Result<Prepa
     properties.insert("ItemCount".into(), json!(count));
     properties.insert("ItemNames".into(), json!(names));
     properties.insert("Items".into(), Value::Array(items));
-    if change.to == CanonicalStatus::Shipped {
+    if change.to == CanonicalStatus::Shipped && change.label {
         if let Some(shipment) = &event.shipment {
             put(&mut properties, "Carrier", Some(&shipment.carrier));
             put(&mut properties, "Service", shipment.service.as_deref());
@@ -381,16 +336,16 @@ pub(crate) fn prepare(event: &SinkEvent, scope: ExternalIdScope) -> Result<Prepa
         attributes.insert("value_currency".into(), json!(currency.as_str()));
     }
     attributes.insert("unique_id".into(), json!(unique_id));
-    attributes.insert("backfill".into(), json!(event.backfill));
+    attributes.insert("backfill".into(), json!(change.backfill));
     attributes.insert(
         "metric".into(),
         json!({"data": {"type": "metric", "attributes": {"name": metric}}}),
     );
 
     let prepared = Prepared {
-        ids: vec![event.id],
+        ids: vec![change.id],
         profile,
-        backfill: event.backfill,
+        backfill: change.backfill,
         metric,
         unique_id,
         attributes,
@@ -421,6 +376,6 @@ fn klaviyo_epoch() -> DateTime<Utc> {
 /// why it is not sent. Pure: no clock, no network.
 ///
 /// The bulk endpoint sends the same attributes, grouped by profile.
-pub fn payload(event: &SinkEvent, scope: ExternalIdScope) -> Result<Value, SkipReason> {
+pub fn payload(event: &OutboxEvent, scope: ExternalIdScope) -> Result<Value, SkipReason> {
     prepare(event, scope).map(|p| p.create_body())
 }

@@ -2,10 +2,9 @@
 //! `deliver_pending` hands it the outbox and records its verdicts per event.
 
 use async_trait::async_trait;
-use orderport_core::ShipmentKind;
-use orderport_sync::delivery::{EventSink, OutboxEvent, SinkReport, Skip};
+use orderport_sync::delivery::{EventSink, SinkReport, Skip};
+use orderport_sync::OutboxEvent;
 
-use crate::event::{ShipmentInfo, SinkEvent};
 use crate::sink::KlaviyoSink;
 
 /// A [`KlaviyoSink`] under a stable name (deliveries are recorded under it).
@@ -30,25 +29,6 @@ impl KlaviyoEventSink {
     }
 }
 
-/// The engine's outbox event as the sink's input. The shipment is passed on only when it is a
-/// label: a merely marked shipment carries no label information for Klaviyo.
-pub fn sink_event(event: &OutboxEvent) -> SinkEvent {
-    SinkEvent {
-        id: event.id,
-        event: event.event.clone(),
-        backfill: event.backfill,
-        shipment: event
-            .shipment
-            .as_ref()
-            .filter(|s| s.kind == ShipmentKind::Label)
-            .map(|s| ShipmentInfo {
-                carrier: s.carrier.clone(),
-                service: s.service.clone(),
-                tracking_number: s.tracking_number.clone(),
-            }),
-    }
-}
-
 #[async_trait]
 impl EventSink for KlaviyoEventSink {
     fn name(&self) -> &str {
@@ -56,8 +36,7 @@ impl EventSink for KlaviyoEventSink {
     }
 
     async fn deliver(&self, batch: &[OutboxEvent]) -> SinkReport {
-        let events: Vec<SinkEvent> = batch.iter().map(sink_event).collect();
-        let report = self.sink.deliver(&events).await;
+        let report = self.sink.deliver(batch).await;
         SinkReport {
             delivered: report.delivered,
             skipped: report

@@ -1,13 +1,14 @@
 //! A hostile or broken Klaviyo endpoint: redirects, echoed keys, plain http, huge bodies.
 
 use base64::Engine as _;
-use orderport_klaviyo::{KlaviyoConfig, KlaviyoError, KlaviyoSink, SinkEvent};
+use orderport_klaviyo::{KlaviyoConfig, KlaviyoError, KlaviyoSink};
+use orderport_sync::OutboxEvent;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use crate::common::*;
 
-fn events() -> Vec<SinkEvent> {
+fn events() -> Vec<OutboxEvent> {
     many(2)
 }
 

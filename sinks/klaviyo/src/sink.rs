@@ -8,6 +8,7 @@ use orderport_core::ChannelError;
 use orderport_http::{
     Auth, Failure, HttpClient, HttpService, Idempotency, Request, StatusHook, WindowPacer,
 };
+use orderport_sync::OutboxEvent;
 use reqwest::header::{HeaderName, HeaderValue, ACCEPT};
 use reqwest::StatusCode;
 use serde::Serialize;
@@ -16,7 +17,7 @@ use url::Url;
 
 use crate::config::KlaviyoConfig;
 use crate::error::{refuses_content, DeliveryError, KlaviyoError};
-use crate::event::{prepare, Prepared, ProfileId, SinkEvent, SkipReason};
+use crate::event::{prepare, Prepared, ProfileId, SkipReason};
 use crate::{JSON_API, MAX_BULK_EVENTS, MAX_PAYLOAD_BYTES, REVISION, SINGLE_EVENT_THRESHOLD};
 
 /// What became of each event of a delivery. Every input id is in exactly one list.
@@ -147,7 +148,7 @@ impl KlaviyoSink {
     }
 
     /// The Create Event body for `event` under this sink's settings, or why it is skipped.
-    pub fn payload(&self, event: &SinkEvent) -> Result<Value, SkipReason> {
+    pub fn payload(&self, event: &OutboxEvent) -> Result<Value, SkipReason> {
         crate::payload(event, self.config.external_id_scope)
     }
 
@@ -156,7 +157,7 @@ impl KlaviyoSink {
     /// [`MAX_BULK_EVENTS`] events and [`MAX_PAYLOAD_BYTES`]), and reports each event. Requests
     /// go one at a time, paced per endpoint. Never fails as a whole: a failure is reported
     /// per event.
-    pub async fn deliver(&self, events: &[SinkEvent]) -> DeliveryReport {
+    pub async fn deliver(&self, events: &[OutboxEvent]) -> DeliveryReport {
         let mut report = DeliveryReport::default();
         let mut prepared: Vec<Prepared> = Vec::new();
         let mut seen: HashMap<(ProfileId, &'static str, String), usize> = HashMap::new();
@@ -164,18 +165,18 @@ impl KlaviyoSink {
             match prepare(event, self.config.external_id_scope) {
                 Err(reason) => {
                     tracing::info!(
-                        outbox_id = event.id,
+                        outbox_id = event.id(),
                         reason = reason.code(),
                         "Klaviyo event skipped"
                     );
-                    report.skipped.push((event.id, reason));
+                    report.skipped.push((event.id(), reason));
                 }
                 Ok(p) => {
                     // The same change twice in one batch: send it once (a bulk job with a
                     // repeated unique_id fails whole), deliver both ids with it.
                     let key = (p.profile.clone(), p.metric, p.unique_id.clone());
                     match seen.get(&key) {
-                        Some(&first) => prepared[first].ids.push(event.id),
+                        Some(&first) => prepared[first].ids.push(event.id()),
                         None => {
                             seen.insert(key, prepared.len());
                             prepared.push(p);

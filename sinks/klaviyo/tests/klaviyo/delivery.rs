@@ -5,10 +5,9 @@
 use std::time::{Duration, Instant};
 
 use orderport_core::CanonicalStatus;
-use orderport_klaviyo::{
-    KlaviyoConfig, KlaviyoSink, SinkEvent, SkipReason, MAX_PAYLOAD_BYTES, REVISION,
-};
+use orderport_klaviyo::{KlaviyoConfig, KlaviyoSink, SkipReason, MAX_PAYLOAD_BYTES, REVISION};
 use orderport_sim::{Faults, KlaviyoSim};
+use orderport_sync::OutboxEvent;
 use serde_json::{json, Value};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -59,8 +58,8 @@ fn bulk_event_count(body: &Value) -> usize {
         .sum()
 }
 
-fn ids(events: &[SinkEvent]) -> Vec<i64> {
-    events.iter().map(|e| e.id).collect()
+fn ids(events: &[OutboxEvent]) -> Vec<i64> {
+    events.iter().map(OutboxEvent::id).collect()
 }
 
 fn sorted(mut v: Vec<i64>) -> Vec<i64> {
@@ -112,11 +111,9 @@ async fn larger_batches_use_one_bulk_job_grouped_by_profile_and_backfill() {
     let mut events = many(3);
     // Same buyer for all three; one of them a backfill.
     for e in &mut events {
-        let mut o: orderport_core::Order = serde_json::from_str(&e.event.snapshot).expect("order");
-        o.customer.email = Some("same@example.com".into());
-        e.event.snapshot = serde_json::to_string(&o).expect("json");
+        e.order.customer.email = Some("same@example.com".into());
     }
-    events[2].backfill = true;
+    events[2].event.backfill = true;
     let report = sink(config(&klaviyo.url())).deliver(&events).await;
     assert_eq!(sorted(report.delivered.clone()), ids(&events));
     assert_eq!(report.requests, 1);
@@ -150,7 +147,7 @@ async fn larger_batches_use_one_bulk_job_grouped_by_profile_and_backfill() {
 async fn five_metrics_end_to_end_and_marked_shipped_counted_not_sent() {
     let klaviyo = sim(Faults::none()).await;
     let o = order("1001");
-    let mut events: Vec<SinkEvent> = CanonicalStatus::ALL
+    let mut events: Vec<OutboxEvent> = CanonicalStatus::ALL
         .iter()
         .enumerate()
         .map(|(i, s)| sink_event(i as i64 + 1, &o, *s))
@@ -231,7 +228,7 @@ async fn the_same_change_twice_in_a_batch_is_sent_once_and_both_ids_delivered() 
     let klaviyo = sim(Faults::none()).await;
     let mut events = many(3);
     let mut twin = events[0].clone();
-    twin.id = 99;
+    twin.event.id = 99;
     events.push(twin);
     let report = sink(config(&klaviyo.url())).deliver(&events).await;
     assert_eq!(sorted(report.delivered), vec![1, 2, 3, 99]);
@@ -259,7 +256,7 @@ async fn bulk_jobs_split_at_1000_events() {
 async fn bulk_jobs_split_at_5_mb() {
     let klaviyo = sim(Faults::none()).await;
     // 120 events of ~90 KB each: ~10.8 MB, far under 1,000 events.
-    let events: Vec<SinkEvent> = (0..120)
+    let events: Vec<OutboxEvent> = (0..120)
         .map(|i| {
             let mut o = order(&format!("{}", 5000 + i));
             o.items[0].name = format!("{i}-{}", "w".repeat(90 * 1024));

@@ -234,8 +234,10 @@ async fn backfill_status_change_and_label_versus_mark_reach_klaviyo_once() {
     let to_shipped = |n: &str| {
         events
             .iter()
-            .filter(|e| e.order_number == n && e.to == "shipped")
-            .map(|e| (e.label, e.backfill))
+            .filter(|e| {
+                e.event.order_number == n && e.event.to == orderport_core::CanonicalStatus::Shipped
+            })
+            .map(|e| (e.event.label, e.event.backfill))
             .collect::<Vec<_>>()
     };
     assert_eq!(to_shipped(&labelled.order_number), vec![(true, false)]);
@@ -398,12 +400,8 @@ async fn events_klaviyo_refuses_are_terminal_and_do_not_hold_back_the_rest() {
     let sink = klaviyo("http://127.0.0.1:9");
     let bad: Vec<(i64, String)> = outbox[..3]
         .iter()
-        .filter(|e| {
-            sink.sink()
-                .payload(&orderport_klaviyo::sink_event(e))
-                .is_ok()
-        })
-        .map(|e| (e.id, orderport_klaviyo::unique_id(&e.event)))
+        .filter(|e| sink.sink().payload(e).is_ok())
+        .map(|e| (e.id(), orderport_klaviyo::unique_id(&e.event)))
         .collect();
     assert!(!bad.is_empty());
     let server = MockServer::start().await;

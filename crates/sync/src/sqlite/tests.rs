@@ -1,0 +1,292 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+use rusqlite::params;
+
+use super::schema::{MIGRATE_1_TO_2, SCHEMA};
+use super::*;
+use crate::event::DeliveryMark;
+use crate::state::State;
+
+/// A stored order's JSON, as older versions wrote it beside their events.
+fn order_json(external_id: &str) -> String {
+    let at = chrono::DateTime::parse_from_rfc3339("2026-06-01T10:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    serde_json::to_string(&orderport_core::Order {
+        channel: "fake".into(),
+        store_id: "s1".into(),
+        store_name: "S".into(),
+        external_id: external_id.into(),
+        order_number: format!("#{external_id}"),
+        status: orderport_core::CanonicalStatus::AwaitingShipment,
+        raw_status: "paid".into(),
+        ordered_at: at,
+        modified_at: at,
+        paid_at: None,
+        customer: Default::default(),
+        bill_to: None,
+        ship_to: None,
+        items: vec![],
+        discounts: vec![],
+        currency: None,
+        order_total: rust_decimal::Decimal::ZERO,
+        tax_amount: None,
+        shipping_amount: None,
+        requested_shipping_service: None,
+        payment_method: None,
+        gift: Default::default(),
+        customer_notes: None,
+        internal_notes: None,
+        total_weight: None,
+        custom_fields: Default::default(),
+        source: None,
+        requested_warehouse: None,
+    })
+    .unwrap()
+}
+
+/// Stores the order an old event names, as older versions always did.
+fn put_order(conn: &Connection, external_id: &str) {
+    conn.execute(
+        "INSERT INTO orders (channel, store_id, external_id, order_number, store_name, status,
+             modified_at, content_hash, order_json, first_seen, updated_at)
+         VALUES ('fake', 's1', ?1, ?2, 'S', 'awaiting_shipment',
+                 '2026-06-01T10:00:00.000000000Z', 'h', ?3,
+                 '2026-06-01T10:00:00.000000000Z', '2026-06-01T10:00:00.000000000Z')",
+        params![
+            external_id,
+            format!("#{external_id}"),
+            order_json(external_id)
+        ],
+    )
+    .unwrap();
+}
+
+/// A database written by schema version 1 (before deliveries and backfill) opens, is
+/// migrated to version 2, keeps its events, and they are pending for every sink.
+#[tokio::test]
+async fn a_version_1_database_is_migrated_and_its_events_stay_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(SCHEMA).unwrap();
+        conn.execute(
+            r#"INSERT INTO events (channel, store_id, store_name, external_id, order_number,
+                     from_status, to_status, at, label, snapshot, recorded_at)
+                 VALUES ('fake', 's1', 'S', 'a', '#a', NULL, 'awaiting_shipment',
+                         '2026-06-01T10:00:00.000000000Z', 0, '{"raw_status":"paid"}',
+                         '2026-06-01T10:00:00.000000000Z')"#,
+            [],
+        )
+        .unwrap();
+        put_order(&conn, "a");
+        conn.execute(
+            "INSERT INTO cursors (store_id, watermark, updated_at)
+                 VALUES ('s1', '2026-06-01T11:00:00.000000000Z', '2026-06-01T11:00:00.000000000Z')",
+            [],
+        )
+        .unwrap();
+        let v: String = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(v, "1");
+    }
+    let state = SqliteState::open(&path).unwrap();
+    let events = state.events_page(None, 0, 10).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert!(!events[0].event.backfill);
+    // Version 4 took the raw status from the snapshot it dropped.
+    assert_eq!(events[0].event.raw_status, "paid");
+    let pending = state.pending_events("klaviyo", None, 0, 10).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].order.external_id, "a");
+    let cursor = state.cursor("s1").await.unwrap();
+    assert!(cursor.watermark.is_some());
+    assert_eq!(cursor.backfill_until, None);
+    state
+        .record_deliveries("klaviyo", &[DeliveryMark::Delivered(pending[0].id())])
+        .await
+        .unwrap();
+    assert!(state
+        .pending_events("klaviyo", None, 0, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    drop(state);
+    // Opening again is a no-op.
+    let state = SqliteState::open(&path).unwrap();
+    assert_eq!(state.deliveries_page(None, 0, 10).await.unwrap().len(), 1);
+    let conn = Connection::open(&path).unwrap();
+    let v: String = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(v, SCHEMA_VERSION.to_string());
+}
+
+/// A version 2 database (deliveries could only be `delivered` or `skipped`) is migrated to
+/// version 3: every verdict is kept, and a `refused` verdict can be stored and read back.
+#[tokio::test]
+async fn a_version_2_database_keeps_its_verdicts_and_accepts_refusals() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(SCHEMA).unwrap();
+        conn.execute_batch(MIGRATE_1_TO_2).unwrap();
+        for id in 1..=3 {
+            conn.execute(
+                "INSERT INTO events (channel, store_id, store_name, external_id, order_number,
+                         from_status, to_status, at, label, snapshot, recorded_at)
+                     VALUES ('fake', 's1', 'S', ?1, '#a', NULL, 'awaiting_shipment',
+                             '2026-06-01T10:00:00.000000000Z', 0, '{}',
+                             '2026-06-01T10:00:00.000000000Z')",
+                params![format!("o{id}")],
+            )
+            .unwrap();
+            put_order(&conn, &format!("o{id}"));
+        }
+        conn.execute_batch(
+                "INSERT INTO deliveries VALUES (1, 'k', 'delivered', NULL, '2026-06-01T11:00:00.000000000Z');
+                 INSERT INTO deliveries VALUES (2, 'k', 'skipped', 'not_a_label', '2026-06-01T11:00:00.000000000Z');",
+            )
+            .unwrap();
+        // Version 2 could not store a refusal.
+        assert!(conn
+                .execute(
+                    "INSERT INTO deliveries VALUES (3, 'k', 'refused', 'x', '2026-06-01T11:00:00.000000000Z')",
+                    [],
+                )
+                .is_err());
+    }
+    let state = SqliteState::open(&path).unwrap();
+    let rows = state.deliveries_page(None, 0, 10).await.unwrap();
+    let kept: Vec<(i64, &str, Option<&str>)> = rows
+        .iter()
+        .map(|r| (r.event_id, r.state.as_str(), r.reason.as_deref()))
+        .collect();
+    assert_eq!(
+        kept,
+        [(1, "delivered", None), (2, "skipped", Some("not_a_label"))]
+    );
+    state
+        .record_deliveries(
+            "k",
+            &[DeliveryMark::Refused {
+                id: 3,
+                reason: "HTTP 400: bad phone".into(),
+            }],
+        )
+        .await
+        .unwrap();
+    assert!(state
+        .pending_events("k", None, 0, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let events = state.events_page(None, 0, 10).await.unwrap();
+    assert_eq!(
+        events[2].deliveries,
+        [EventDelivery {
+            sink: "k".into(),
+            state: "refused".into(),
+            reason: Some("HTTP 400: bad phone".into()),
+            at: events[2].deliveries[0].at.clone(),
+        }]
+    );
+    assert!(events[0].deliveries[0].state == "delivered");
+    let v: String = read_version(&state.conn.lock().unwrap()).unwrap();
+    assert_eq!(v, SCHEMA_VERSION.to_string());
+}
+
+/// Processes opening an old database at the same instant migrate it once: each step reads
+/// the version inside its own write transaction (before, the second one re-ran a step and
+/// failed on "duplicate column name").
+#[test]
+fn simultaneous_opens_of_an_old_database_migrate_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..20 {
+        let path = dir.path().join(format!("v1-{round}.db"));
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(SCHEMA)
+            .unwrap();
+        let barrier = Arc::new(std::sync::Barrier::new(5));
+        let threads: Vec<_> = (0..5)
+            .map(|_| {
+                let (path, barrier) = (path.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    SqliteState::open(&path).map(|_| ())
+                })
+            })
+            .collect();
+        for t in threads {
+            let result = t.join().unwrap();
+            assert!(result.is_ok(), "round {round}: {result:?}");
+        }
+        let conn = Connection::open(&path).unwrap();
+        assert_eq!(read_version(&conn).unwrap(), SCHEMA_VERSION.to_string());
+    }
+}
+
+/// A read-only opening reads everything and changes nothing: the database file keeps its
+/// bytes, and a write through it fails instead of landing. An old schema is refused with
+/// what to do, since a read-only opening cannot migrate.
+#[tokio::test]
+async fn a_read_only_opening_reads_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    drop(SqliteState::open(&path).unwrap());
+    let before = std::fs::read(&path).unwrap();
+    let state = SqliteState::open_read_only(&path).unwrap();
+    assert!(state.events_page(None, 0, 10).await.unwrap().is_empty());
+    assert!(state.cursors().await.unwrap().is_empty());
+    let write = state
+        .record_deliveries("k", &[DeliveryMark::Delivered(1)])
+        .await;
+    assert!(write.is_err(), "{write:?}");
+    drop(state);
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+
+    let old = dir.path().join("v1.db");
+    Connection::open(&old)
+        .unwrap()
+        .execute_batch(SCHEMA)
+        .unwrap();
+    let err = SqliteState::open_read_only(&old).unwrap_err().to_string();
+    assert!(err.contains("orderport sync"), "{err}");
+    let missing = SqliteState::open_read_only(dir.path().join("missing.db"));
+    assert!(missing.is_err());
+    assert!(!dir.path().join("missing.db").exists());
+}
+
+#[test]
+fn immutable_uris_escape_what_sqlite_would_read_as_syntax() {
+    let uri = immutable_uri(Path::new("/media/backup 1/a?b#c%d.db")).unwrap();
+    assert_eq!(uri, "file:///media/backup%201/a%3Fb%23c%25d.db?immutable=1");
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v9.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(SCHEMA).unwrap();
+        conn.execute(
+            "UPDATE meta SET value = '9' WHERE key = 'schema_version'",
+            [],
+        )
+        .unwrap();
+    }
+    let err = SqliteState::open(&path).unwrap_err();
+    assert!(err.to_string().contains("schema version 9"), "{err}");
+}
