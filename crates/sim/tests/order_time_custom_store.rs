@@ -213,7 +213,7 @@ async fn a_shipnotify_shows_in_the_export_as_shipped_now() {
     // 12:07Z is 06:07 MDT.
     let reply = ot_export(store, "03/10/2026 06:07", "03/10/2026 06:07", 1).await;
     let xml = reply.text().await.unwrap();
-    assert_eq!(order_numbers(&xml), [doc_no.clone()]);
+    assert_eq!(order_numbers(&xml), std::slice::from_ref(&doc_no));
     assert_eq!(field(&xml, &doc_no, "OrderStatus"), "shipped");
     assert_eq!(field(&xml, &doc_no, "LastModified"), "03/10/2026 06:07");
     sim.shutdown().await;
