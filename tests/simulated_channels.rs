@@ -1,9 +1,11 @@
 //! Every connector against the channel simulators, with every fault knob: nothing is lost.
 //!
-//! For each connector and each knob the test starts a simulator, connects through
-//! `orderport::connect` with the simulator's own `stores_toml()`, walks a two-day window (two
-//! to three pages, a DST change inside, some invalid orders), and checks that every order the
-//! simulator shows in the window was either imported or rejected, once per external id.
+//! For each connector (Order Time once per transport: its Custom Store endpoint, the default, from
+//! `stores_toml()`, and its REST API from `rest_stores_toml()`) and each knob the test starts a
+//! simulator, connects through `orderport::connect` with the simulator's own stores file, walks a
+//! two-day window (two to three pages, a DST change inside, some invalid orders), and checks that
+//! every order the simulator shows in the window was either imported or rejected, once per
+//! external id.
 //!
 //! - 429, 500 and 503 are retried by the connector itself: the walk succeeds at once.
 //! - An HTML page with 200 and a truncated reply are protocol errors: the walk fails, and the
@@ -19,12 +21,46 @@ use orderport::{
     connect, pages, CanonicalStatus, ChannelError, FetchOutcome, Order, OrderRef, SellingChannel,
     ShipmentKind, ShipmentScope, ShipmentUpdate, ShippedItem, StoresFile, TimeWindow,
 };
-use orderport_sim::chrono::{DateTime, Duration, TimeZone, Utc};
+use orderport_sim::chrono::{DateTime, Duration, DurationRound, TimeZone, Utc};
 use orderport_sim::{ChannelSim, Faults, Flavor, GeneratorConfig, SimClock, Tz};
 
 /// 2026-03-09 12:00 UTC: the two-day window holds Chicago's and Denver's spring-forward.
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 9, 12, 0, 0).unwrap()
+}
+
+/// A connector and how it reaches its simulator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Target {
+    SparkShipping,
+    ListingMirror,
+    /// Order Time's default transport: the Custom Store endpoint, e-mail and API key.
+    OrderTimeCustomStore,
+    /// Order Time's REST API: the password as well.
+    OrderTimeRest,
+}
+
+impl Target {
+    fn flavor(self) -> Flavor {
+        match self {
+            Target::SparkShipping => Flavor::SparkShipping,
+            Target::ListingMirror => Flavor::ListingMirror,
+            Target::OrderTimeCustomStore | Target::OrderTimeRest => Flavor::OrderTime,
+        }
+    }
+
+    /// The stores file the simulator writes for this transport.
+    fn stores_toml(self, sim: &ChannelSim) -> String {
+        match self {
+            Target::OrderTimeRest => sim.rest_stores_toml(),
+            _ => sim.stores_toml(),
+        }
+    }
+
+    /// Custom Store exports list the newest first; Order Time's REST list is sorted by `DocNo`.
+    fn newest_first(self) -> bool {
+        self != Target::OrderTimeRest
+    }
 }
 
 fn zone(flavor: Flavor) -> Tz {
@@ -67,7 +103,8 @@ struct Harness {
     store_id: String,
 }
 
-async fn harness(flavor: Flavor, faults: Faults) -> Harness {
+async fn harness(target: Target, faults: Faults) -> Harness {
+    let flavor = target.flavor();
     let clock = SimClock::fixed(now());
     let sim = ChannelSim::start(
         flavor,
@@ -78,7 +115,7 @@ async fn harness(flavor: Flavor, faults: Faults) -> Harness {
     )
     .await
     .unwrap();
-    let stores = StoresFile::parse(&sim.stores_toml(), &|_| None).unwrap();
+    let stores = StoresFile::parse(&target.stores_toml(&sim), &|_| None).unwrap();
     let config = &stores.stores[0];
     let channel = connect(config).unwrap();
     Harness {
@@ -239,8 +276,8 @@ fn assert_complete(h: &Harness, from: DateTime<Utc>, to: DateTime<Utc>, imported
 
 /// The requests one fault-free walk of the test window makes, measured on an identical
 /// simulator.
-async fn requests_per_walk(flavor: Flavor) -> u64 {
-    let h = harness(flavor, Faults::default()).await;
+async fn requests_per_walk(target: Target) -> u64 {
+    let h = harness(target, Faults::default()).await;
     let (_, error) = walk(h.channel.as_ref(), window(now() - Duration::days(2), now())).await;
     assert!(error.is_none());
     let count = h.sim.request_count();
@@ -250,11 +287,11 @@ async fn requests_per_walk(flavor: Flavor) -> u64 {
 
 /// Imports the two-day window with `faults` and checks that nothing is lost. Returns the
 /// errors of failed attempts and the requests made.
-async fn import_with(flavor: Flavor, faults: Faults) -> Option<(Vec<ChannelError>, u64)> {
-    if !connectable(flavor) {
+async fn import_with(target: Target, faults: Faults) -> Option<(Vec<ChannelError>, u64)> {
+    if !connectable(target.flavor()) {
         return None;
     }
-    let h = harness(flavor, faults).await;
+    let h = harness(target, faults).await;
     let (from, to) = (now() - Duration::days(2), now());
     // One request before the walks, as a sync engine's connection check makes.
     h.channel.check_connection().await.unwrap();
@@ -265,20 +302,20 @@ async fn import_with(flavor: Flavor, faults: Faults) -> Option<(Vec<ChannelError
     Some((errors, requests))
 }
 
-async fn no_faults(flavor: Flavor) {
-    if let Some((errors, requests)) = import_with(flavor, Faults::default()).await {
+async fn no_faults(target: Target) {
+    if let Some((errors, requests)) = import_with(target, Faults::default()).await {
         assert!(errors.is_empty());
-        assert_eq!(requests, requests_per_walk(flavor).await + 1);
+        assert_eq!(requests, requests_per_walk(target).await + 1);
     }
 }
 
-async fn latency(flavor: Flavor) {
+async fn latency(target: Target) {
     let faults = Faults {
         latency: StdDuration::from_millis(25),
         ..Faults::default()
     };
     let started = std::time::Instant::now();
-    if let Some((errors, requests)) = import_with(flavor, faults).await {
+    if let Some((errors, requests)) = import_with(target, faults).await {
         assert!(errors.is_empty());
         assert!(started.elapsed() >= StdDuration::from_millis(25) * requests as u32 / 2);
     }
@@ -286,11 +323,11 @@ async fn latency(flavor: Flavor) {
 
 /// 429, 500 and 503 every third request: retried by the connector, so the first walk
 /// completes, with more requests than a clean walk.
-async fn retried(flavor: Flavor, faults: Faults) {
-    if let Some((errors, requests)) = import_with(flavor, faults).await {
+async fn retried(target: Target, faults: Faults) {
+    if let Some((errors, requests)) = import_with(target, faults).await {
         assert!(errors.is_empty(), "the connector retried: {errors:?}");
         assert!(
-            requests > requests_per_walk(flavor).await + 1,
+            requests > requests_per_walk(target).await + 1,
             "faults were served"
         );
     }
@@ -298,13 +335,13 @@ async fn retried(flavor: Flavor, faults: Faults) {
 
 /// HTML pages and truncated replies on the last request of the first walk: a protocol error,
 /// then a complete second walk.
-async fn protocol_error(flavor: Flavor, make: fn(u32) -> Faults) {
-    if !connectable(flavor) {
+async fn protocol_error(target: Target, make: fn(u32) -> Faults) {
+    if !connectable(target.flavor()) {
         return;
     }
     // The connection check is request 1, so the first walk's last request is walk + 1.
-    let every = u32::try_from(requests_per_walk(flavor).await).unwrap() + 1;
-    let (errors, _) = import_with(flavor, make(every)).await.unwrap();
+    let every = u32::try_from(requests_per_walk(target).await).unwrap() + 1;
+    let (errors, _) = import_with(target, make(every)).await.unwrap();
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(
         matches!(errors[0], ChannelError::Protocol { .. }),
@@ -350,81 +387,83 @@ fn truncated(every: u32) -> Faults {
 }
 
 macro_rules! every_knob {
-    ($module:ident, $flavor:expr) => {
+    ($module:ident, $target:expr) => {
         mod $module {
             use super::*;
 
             #[tokio::test]
             async fn no_faults() {
-                super::no_faults($flavor).await;
+                super::no_faults($target).await;
             }
 
             #[tokio::test]
             async fn latency() {
-                super::latency($flavor).await;
+                super::latency($target).await;
             }
 
             #[tokio::test]
             async fn rate_limited_429() {
-                retried($flavor, rate_limited()).await;
+                retried($target, rate_limited()).await;
             }
 
             #[tokio::test]
             async fn error_500() {
-                retried($flavor, super::error_500()).await;
+                retried($target, super::error_500()).await;
             }
 
             #[tokio::test]
             async fn error_503() {
-                retried($flavor, super::error_503()).await;
+                retried($target, super::error_503()).await;
             }
 
             #[tokio::test]
             async fn html_200() {
-                protocol_error($flavor, html).await;
+                protocol_error($target, html).await;
             }
 
             #[tokio::test]
             async fn truncated() {
-                protocol_error($flavor, super::truncated).await;
+                protocol_error($target, super::truncated).await;
             }
 
             #[tokio::test]
             async fn shift_during_walk() {
-                shift($flavor).await;
+                shift($target).await;
             }
 
             #[tokio::test]
             async fn shipments_are_received() {
-                shipment($flavor).await;
+                shipment($target).await;
             }
         }
     };
 }
 
-every_knob!(spark_shipping, Flavor::SparkShipping);
-every_knob!(listing_mirror, Flavor::ListingMirror);
-every_knob!(order_time, Flavor::OrderTime);
+every_knob!(spark_shipping, Target::SparkShipping);
+every_knob!(listing_mirror, Target::ListingMirror);
+every_knob!(order_time_custom_store, Target::OrderTimeCustomStore);
+every_knob!(order_time, Target::OrderTimeRest);
 
 /// `shift_during_walk`. After page 1 of the walk is served, the simulator modifies the order on
 /// the walk's last row (`LastModified` = now, which is the window's end).
 ///
-/// - Custom Store exports sort by `LastModified` descending, so the order jumps to page 1,
+/// - Custom Store exports (Order Time's included) sort by `LastModified` descending, so the
+///   order jumps to page 1,
 ///   which the walk has read: **the walk misses it** (and page 2 repeats page 1's last row,
 ///   which the upsert by external id absorbs). The next incremental window overlaps the end of
 ///   this one and starts at or before the order's new `LastModified`, so it brings the order
 ///   back: after both walks nothing is lost.
-/// - Order Time's list is sorted by `DocNo`, so the modified ship doc keeps its place and the
-///   walk reads it in its new state: nothing is lost even in one walk.
-async fn shift(flavor: Flavor) {
-    if !connectable(flavor) {
+/// - Order Time's REST list is sorted by `DocNo`, so the modified ship doc keeps its place and
+///   the walk reads it in its new state: nothing is lost even in one walk.
+async fn shift(target: Target) {
+    if !connectable(target.flavor()) {
         return;
     }
     let faults = Faults {
         shift_during_walk: true,
         ..Faults::default()
     };
-    let h = harness(flavor, faults).await;
+    let h = harness(target, faults).await;
     let (from, to) = (now() - Duration::days(2), now());
     let (outcomes, error) = walk(h.channel.as_ref(), window(from, to)).await;
     assert!(error.is_none(), "{error:?}");
@@ -435,7 +474,7 @@ async fn shift(flavor: Flavor) {
     let modified = h.sim.orders_visible(&h.store_id, to, to);
     assert_eq!(modified.len(), 1, "{modified:?}");
     let victim = modified[0].as_str();
-    if flavor.is_custom_store() {
+    if target.newest_first() {
         assert!(
             !numbers.contains(victim),
             "one walk loses the modified order"
@@ -474,11 +513,11 @@ async fn shift(flavor: Flavor) {
 
 /// Imports, ships the first order awaiting shipment, and finds the shipment in the simulator;
 /// an unknown order is refused with 404.
-async fn shipment(flavor: Flavor) {
-    if !connectable(flavor) {
+async fn shipment(target: Target) {
+    if !connectable(target.flavor()) {
         return;
     }
-    let h = harness(flavor, Faults::default()).await;
+    let h = harness(target, Faults::default()).await;
     let (outcomes, error) =
         walk(h.channel.as_ref(), window(now() - Duration::days(2), now())).await;
     assert!(error.is_none());
@@ -545,5 +584,114 @@ async fn shipment(flavor: Flavor) {
         "{unknown:?}"
     );
     assert_eq!(h.sim.shipments().len(), 1);
+    h.sim.shutdown().await;
+}
+
+/// Order Time over its default transport, with seed 004's two credentials only, and over REST,
+/// against one simulator: the same ship docs arrive both ways, and the Custom Store endpoint
+/// also brings the seed's fields the REST ship doc lacks (item weights and the order's total,
+/// bins, images, options, gifts).
+#[tokio::test]
+async fn order_time_transports_import_the_same_ship_docs_and_the_custom_store_the_seeds_fields() {
+    if !connectable(Flavor::OrderTime) {
+        return;
+    }
+    let h = harness(Target::OrderTimeCustomStore, Faults::default()).await;
+    let config = &StoresFile::parse(&h.sim.stores_toml(), &|_| None)
+        .unwrap()
+        .stores[0];
+    assert!(config.secrets.api_key.is_some() && config.username.is_some());
+    assert!(config.secrets.password.is_none() && config.secrets.dev_key.is_none());
+    let rest = connect(
+        &StoresFile::parse(&h.sim.rest_stores_toml(), &|_| None)
+            .unwrap()
+            .stores[0],
+    )
+    .unwrap();
+    assert_eq!(h.channel.spec().modified_precision, Duration::minutes(1));
+    assert_eq!(rest.spec().modified_precision, Duration::seconds(1));
+    let window = window(now() - Duration::days(2), now());
+    let (over_custom_store, error) = walk(h.channel.as_ref(), window).await;
+    assert!(error.is_none(), "{error:?}");
+    let (over_rest, error) = walk(rest.as_ref(), window).await;
+    assert!(error.is_none(), "{error:?}");
+
+    let accepted = |outcomes: &[FetchOutcome]| -> BTreeMap<String, Order> {
+        outcomes
+            .iter()
+            .filter_map(|o| match o {
+                FetchOutcome::Accepted(order) => {
+                    Some((order.external_id.clone(), (**order).clone()))
+                }
+                FetchOutcome::Rejected(_) => None,
+            })
+            .collect()
+    };
+    let (cs, rest) = (accepted(&over_custom_store), accepted(&over_rest));
+    let rejected = |outcomes: &[FetchOutcome]| {
+        outcomes
+            .iter()
+            .filter(|o| matches!(o, FetchOutcome::Rejected(_)))
+            .count()
+    };
+    assert_eq!(rejected(&over_custom_store), rejected(&over_rest));
+    assert_eq!(
+        cs.keys().collect::<Vec<_>>(),
+        rest.keys().collect::<Vec<_>>()
+    );
+    assert!(cs.len() > 100, "{}", cs.len());
+    for (id, a) in &cs {
+        let b = &rest[id];
+        // A REST ship-to carries the buyer's e-mail and no company (a CustomerAddress has no
+        // company field); the export's carries the company and no e-mail (it is on BillTo).
+        let comparable = |ship_to: &Option<orderport::Address>| {
+            ship_to.clone().map(|mut s| {
+                s.email = None;
+                s.company = None;
+                s
+            })
+        };
+        assert_eq!(
+            (&a.order_number, a.status, &a.raw_status, a.order_total),
+            (&b.order_number, b.status, &b.raw_status, b.order_total),
+            "ship doc {id}"
+        );
+        assert_eq!(
+            comparable(&a.ship_to),
+            comparable(&b.ship_to),
+            "ship doc {id}"
+        );
+        assert_eq!(a.customer.email, b.customer.email, "ship doc {id}");
+        let lines = |o: &Order| -> Vec<(Option<String>, String, u32)> {
+            o.items
+                .iter()
+                .map(|i| (i.line_id.clone(), i.sku.clone(), i.quantity))
+                .collect()
+        };
+        assert_eq!(lines(a), lines(b), "ship doc {id}");
+        // Minutes over the Custom Store endpoint, seconds over REST.
+        assert_eq!(
+            a.modified_at,
+            b.modified_at.duration_trunc(Duration::minutes(1)).unwrap()
+        );
+        // Only the export weighs and bins the items.
+        assert!(a
+            .items
+            .iter()
+            .all(|i| i.weight.is_some() && i.location.is_some()));
+        assert!(a.total_weight.is_some(), "ship doc {id}");
+        assert!(b
+            .items
+            .iter()
+            .all(|i| i.weight.is_none() && i.location.is_none()));
+        assert!(b.total_weight.is_none());
+    }
+    let items = || cs.values().flat_map(|o| &o.items);
+    assert!(items().any(|i| i.image_url.is_some()));
+    assert!(items().any(|i| !i.options.is_empty()));
+    assert!(cs
+        .values()
+        .any(|o| o.gift.is_gift && o.gift.message.is_some()));
+    assert!(rest.values().all(|o| !o.gift.is_gift));
     h.sim.shutdown().await;
 }

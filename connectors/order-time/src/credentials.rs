@@ -59,7 +59,7 @@ impl Credentials {
                 return Err(ConfigError::store(
                     &config.id,
                     "password",
-                    "set password (or password_env), or dev_key (or dev_key_env) to send a developer key instead",
+                    "the REST transport (transport = \"rest\") also signs in with password (or password_env), or dev_key (or dev_key_env) to send a developer key instead; set one, or remove transport = \"rest\" to use the Custom Store endpoint with username and api_key alone",
                 ))
             }
         };

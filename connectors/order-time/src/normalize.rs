@@ -1,7 +1,7 @@
 //! Mapping a Ship Doc into the canonical [`Order`].
 //!
 //! Every field problem becomes a [`RejectionReason`] with the canonical field path; the order is
-//! then checked against [`crate::SPEC`]'s requirements by [`finish`]. Nothing is fixed silently:
+//! then checked against [`crate::REST_SPEC`]'s requirements by [`finish`]. Nothing is fixed silently:
 //! a state or country that is not a two-letter ISO code rejects the order with a suggestion.
 
 use std::str::FromStr;
@@ -25,7 +25,7 @@ pub fn normalize(record: &Record, modified_path: &str, profile: &StoreProfile) -
         Ok(doc) => {
             let mut reasons = Vec::new();
             let order = order(doc, record, doc_no, modified_path, profile, &mut reasons);
-            finish(order, reasons, &crate::SPEC)
+            finish(order, reasons, &crate::REST_SPEC)
         }
         Err(error) => FetchOutcome::Rejected(Rejection {
             store_id: profile.id.clone(),
@@ -75,7 +75,7 @@ fn order(
         .unwrap_or_else(|| computed_total(&items, &discounts, tax_amount, shipping_amount));
     let ship_to = doc.ship_address.as_ref().map(address);
     Order {
-        channel: crate::SPEC.id.to_owned(),
+        channel: crate::REST_SPEC.id.to_owned(),
         store_id: profile.id.clone(),
         store_name: profile.name.clone(),
         external_id: doc_no.clone(),

@@ -1,4 +1,5 @@
-//! The store settings the connector reads, checked once when the store connects.
+//! The REST transport's settings, checked once when the store connects (the transport itself is
+//! chosen by [`crate::transport`], which also refuses the Custom Store transport's settings).
 
 use std::time::Duration;
 
@@ -7,24 +8,7 @@ use orderport_http::{endpoint, HttpSettings};
 use url::Url;
 
 use crate::credentials::Credentials;
-
-/// Every connector-specific setting key, as written in the store's TOML table. Any other key is
-/// refused so that a typo does not pass silently.
-pub const SETTINGS: &[&str] = &[
-    "page_size",
-    "fetch_concurrency",
-    "fetch_details",
-    "ship_doc_record_type",
-    "modified_property",
-    "shipped_status_ref",
-    "shipped_status_ref_id",
-    "shipnotify_url",
-    "retry_max_attempts",
-    "retry_base_delay_ms",
-    "retry_max_delay_ms",
-    "request_timeout_secs",
-    "max_response_bytes",
-];
+use crate::transport::SETTINGS;
 
 /// Order Time's documented cap on records per list query.
 pub const MAX_PAGE_SIZE: u64 = 1000;
@@ -59,7 +43,7 @@ pub struct StatusRef {
     pub name: Option<String>,
 }
 
-/// A store's resolved settings.
+/// A REST store's resolved settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// The REST API base, without a trailing slash.

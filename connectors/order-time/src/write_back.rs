@@ -45,7 +45,7 @@ pub async fn push(api: &Api, update: &ShipmentUpdate) -> Result<(), ChannelError
 /// shipped; `SPEC` declares no partial shipments).
 fn check(store: &str, update: &ShipmentUpdate) -> Result<(), ChannelError> {
     update
-        .check_for(&crate::SPEC)
+        .check_for(&crate::REST_SPEC)
         .map_err(|reason| ChannelError::InvalidShipment {
             store: store.to_owned(),
             reason,

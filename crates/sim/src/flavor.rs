@@ -10,7 +10,8 @@ pub enum Flavor {
     SparkShipping,
     /// Listing Mirror's ShipStation integration endpoint: Custom Store v1, marketplace orders.
     ListingMirror,
-    /// Order Time's REST API (`/list`, `/shipdoc`) and its hosted `shipnotify` endpoint.
+    /// Order Time's REST API (`/list`, `/shipdoc`) and the Custom Store endpoint it hosts beside
+    /// it (`/shipstation`: export and shipnotify), serving the same ship docs.
     OrderTime,
 }
 
@@ -40,7 +41,8 @@ impl Flavor {
         }
     }
 
-    /// Whether the flavour speaks the Custom Store v1 protocol for its export.
+    /// Whether the flavour speaks only the Custom Store v1 protocol (Spark Shipping, Listing
+    /// Mirror). Order Time serves its REST API and a Custom Store endpoint beside it.
     pub fn is_custom_store(self) -> bool {
         !matches!(self, Flavor::OrderTime)
     }

@@ -5,7 +5,8 @@
 //!
 //! - [`ChannelSim`] plays one channel ([`Flavor`]) for one or more generated stores: the Custom
 //!   Store v1 export and shipnotify of Spark Shipping and Listing Mirror, or Order Time's REST
-//!   `list`/`shipdoc` calls and its hosted shipnotify. It answers as the real channels do:
+//!   `list`/`shipdoc` calls and the Custom Store endpoint it hosts (export and shipnotify) over
+//!   the same ship docs. It answers as the real channels do:
 //!   credentials checked, dates in the store server's wall clock, pages cut with
 //!   LIMIT/OFFSET from rows sorted as real plugins sort them.
 //! - [`KlaviyoSim`] accepts Klaviyo's Create Event and Bulk Create Events calls and records

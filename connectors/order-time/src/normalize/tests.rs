@@ -10,7 +10,7 @@ fn profile(timezone: &str) -> StoreProfile {
          url = \"https://services.ordertime.com/api\"\ntimezone = \"{timezone}\"\n"
     );
     let file = StoresFile::parse(&text, &|_| None).unwrap();
-    StoreProfile::new(&file.stores[0], &crate::SPEC).unwrap()
+    StoreProfile::new(&file.stores[0], &crate::REST_SPEC).unwrap()
 }
 
 fn doc() -> Value {

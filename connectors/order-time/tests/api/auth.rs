@@ -146,3 +146,20 @@ async fn no_secret_reaches_errors_logs_or_debug_output() {
         assert!(!logs.contains(secret), "{secret} in the logs: {logs}");
     }
 }
+
+#[tokio::test]
+async fn a_password_or_a_dev_key_chooses_the_rest_api_at_second_precision() {
+    let server = MockServer::start().await;
+    for extra in ["", "dev_key = \"fixture-dev-key\""] {
+        let channel = OrderTimeChannel::new(&store(&server, extra)).unwrap();
+        assert_eq!(channel.transport(), orderport_order_time::Transport::Rest);
+        assert_eq!(
+            channel.spec().modified_precision,
+            chrono::Duration::seconds(1)
+        );
+        assert!(std::ptr::eq(
+            channel.spec(),
+            &orderport_order_time::REST_SPEC
+        ));
+    }
+}

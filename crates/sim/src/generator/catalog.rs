@@ -143,6 +143,17 @@ pub(crate) const OPTIONS: &[(&str, &[&str])] = &[
     ("Color", &["Blue", "Black", "Heather Grey"]),
 ];
 
+/// Order Time item options: the SKUs that have one, its name and the values it takes.
+pub(crate) const DISTRIBUTOR_OPTIONS: &[(&[&str], &str, &[&str])] = &[
+    (
+        &["WIDGET-BLUE", "GADGET-RED"],
+        "Finish",
+        &["Matte", "Gloss"],
+    ),
+    (&["VALVE-075"], "Connection", &["3/4\" NPT", "3/4\" Sweat"]),
+    (&["PUMP-HD"], "Voltage", &["115 V", "230 V"]),
+];
+
 /// Notes buyers leave, some with characters that need escaping or CDATA splitting.
 pub(crate) const CUSTOMER_NOTES: &[&str] = &[
     "Please leave it at the back door",

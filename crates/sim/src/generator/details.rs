@@ -36,6 +36,8 @@ pub(crate) struct Item {
     pub weight: (String, &'static str),
     pub image_url: Option<String>,
     pub options: Vec<(&'static str, &'static str)>,
+    /// The bin the item is picked from (Order Time only).
+    pub location: Option<String>,
 }
 
 /// Everything about an order except its timeline.
@@ -296,9 +298,12 @@ fn item(rng: &mut impl Rng, flavor: Flavor, seed: u64, index: usize, product: Pr
             .iter()
             .map(|(option, values)| (*option, pick(rng, values)))
             .collect()
+    } else if flavor == Flavor::OrderTime {
+        distributor_options(sku, seed, index)
     } else {
         Vec::new()
     };
+    let location = (flavor == Flavor::OrderTime).then(|| bin(seed, index));
     Item {
         line_id: format!("L{:x}-{}", seed & 0xFFFF_FFFF, index + 1),
         sku,
@@ -317,5 +322,32 @@ fn item(rng: &mut impl Rng, flavor: Flavor, seed: u64, index: usize, product: Pr
             )
         }),
         options,
+        location,
     }
+}
+
+/// The options of a distributor item, chosen from the order's seed without drawing from its
+/// random stream (so that adding them changed no other detail of an Order Time order).
+fn distributor_options(sku: &str, seed: u64, index: usize) -> Vec<(&'static str, &'static str)> {
+    let choice = |values: &[&'static str], salt: u64| {
+        let n = (seed.rotate_left(8 * (index as u32 % 8)) ^ salt) as usize;
+        values[n % values.len()]
+    };
+    catalog::DISTRIBUTOR_OPTIONS
+        .iter()
+        .filter(|(skus, _, _)| skus.contains(&sku))
+        .enumerate()
+        .map(|(i, (_, option, values))| (*option, choice(values, i as u64 * 7919)))
+        .collect()
+}
+
+/// The warehouse bin of an Order Time item, such as `A-03-2`, from the order's seed.
+fn bin(seed: u64, index: usize) -> String {
+    let n = seed.rotate_right(16 + 5 * index as u32);
+    format!(
+        "{}-{:02}-{}",
+        ["A", "B", "C", "D"][(n % 4) as usize],
+        (n >> 2) % 20 + 1,
+        (n >> 7) % 4 + 1
+    )
 }

@@ -233,3 +233,37 @@ fn local_times_in_gaps_and_overlaps_resolve_like_the_store_would() {
     );
     assert_eq!(local_to_utc(tz, twice).with_timezone(&tz).day(), 1);
 }
+
+#[test]
+fn order_time_items_have_a_bin_and_their_skus_options_and_other_flavours_no_bin() {
+    let orders = generate_store(&config(3), Flavor::OrderTime, 0, anchor());
+    let mut with_options = 0;
+    for order in &orders[..200] {
+        let details = order.details(Flavor::OrderTime);
+        assert_eq!(details, order.details(Flavor::OrderTime), "deterministic");
+        for item in &details.items {
+            let bin = item
+                .location
+                .as_deref()
+                .expect("every Order Time item has a bin");
+            assert_eq!(bin.len(), "A-03-2".len(), "{bin}");
+            let allowed: Vec<(&str, &[&str])> = catalog::DISTRIBUTOR_OPTIONS
+                .iter()
+                .filter(|(skus, _, _)| skus.contains(&item.sku))
+                .map(|(_, name, values)| (*name, *values))
+                .collect();
+            assert_eq!(item.options.len(), allowed.len(), "{}", item.sku);
+            for ((name, value), (allowed_name, values)) in item.options.iter().zip(&allowed) {
+                assert_eq!(name, allowed_name);
+                assert!(values.contains(value), "{value}");
+            }
+            with_options += usize::from(!item.options.is_empty());
+        }
+    }
+    assert!(with_options > 0);
+    let spark = generate_store(&config(3), Flavor::SparkShipping, 0, anchor());
+    assert!(spark[..50]
+        .iter()
+        .flat_map(|o| o.details(Flavor::SparkShipping).items)
+        .all(|item| item.location.is_none()));
+}

@@ -4,11 +4,16 @@
 //! The document follows `fixtures/custom-store/schema/orders.xsd` for every valid order: it
 //! carries no `CurrencyCode` (the schema has none), and an order without a ship-to address —
 //! one of the invalid kinds — leaves out `<ShipTo>`, which the schema requires.
+//!
+//! Order Time's export (the endpoint it hosts beside its REST API) writes the same ship docs as
+//! the REST records: `OrderID` and `OrderNumber` the `DocNo`, the REST line ids, `CustomField2`
+//! the sales order (`SONo`), `RequestedWarehouse` the location (`LocationRef`), and per item the
+//! bin it is picked from (`Location`) and its options.
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::{money, raw_status};
+use super::{money, order_time, raw_status};
 use crate::book::OrderState;
 use crate::generator::{Address, Details, SimOrder};
 use crate::Flavor;
@@ -115,9 +120,13 @@ fn write_order(xml: &mut Xml, flavor: Flavor, tz: Tz, order: &SimOrder, state: &
         xml.cdata("GiftMessage", message);
     }
     xml.cdata("CustomField1", &details.custom_field1);
+    if flavor == Flavor::OrderTime {
+        xml.cdata("CustomField2", &format!("SO-{}", order.number));
+        xml.cdata("RequestedWarehouse", details.warehouse);
+    }
     xml.cdata("Source", details.source);
     write_customer(xml, &details);
-    write_items(xml, &details);
+    write_items(xml, flavor, order, &details);
     xml.close("Order");
 }
 
@@ -160,11 +169,15 @@ fn write_ship_to(xml: &mut Xml, ship: &Address) {
     xml.close("ShipTo");
 }
 
-fn write_items(xml: &mut Xml, details: &Details) {
+fn write_items(xml: &mut Xml, flavor: Flavor, order: &SimOrder, details: &Details) {
     xml.open("Items");
-    for item in &details.items {
+    for (index, item) in details.items.iter().enumerate() {
         xml.open("Item");
-        xml.cdata("LineItemID", &item.line_id);
+        if flavor == Flavor::OrderTime {
+            xml.cdata("LineItemID", &order_time::line_id(order, index).to_string());
+        } else {
+            xml.cdata("LineItemID", &item.line_id);
+        }
         xml.cdata("SKU", item.sku);
         xml.cdata("Name", item.name);
         if let Some(url) = &item.image_url {
@@ -174,6 +187,9 @@ fn write_items(xml: &mut Xml, details: &Details) {
         xml.text("WeightUnits", item.weight.1);
         xml.text("Quantity", &item.quantity.to_string());
         xml.text("UnitPrice", &money(item.unit_cents));
+        if let Some(location) = &item.location {
+            xml.cdata("Location", location);
+        }
         if !item.options.is_empty() {
             xml.open("Options");
             for (name, value) in &item.options {

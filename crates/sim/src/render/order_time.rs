@@ -71,10 +71,20 @@ fn address(a: &Address, label: &str) -> Value {
     })
 }
 
+/// The `Id` of line `index` (from 0) of an order's ship doc, the same in the REST record and in
+/// the Custom Store export.
+pub(crate) fn line_id(order: &SimOrder, index: usize) -> u64 {
+    doc_no(order) * 10 + index as u64 + 1
+}
+
+fn doc_no(order: &SimOrder) -> u64 {
+    order.number.parse().unwrap_or_default()
+}
+
 /// The Ship Doc record of an order as of its state.
 pub(crate) fn record(tz: Tz, order: &SimOrder, state: &OrderState) -> Value {
     let details = order.details(Flavor::OrderTime);
-    let doc_no: u64 = order.number.parse().unwrap_or_default();
+    let doc_no = doc_no(order);
     let status = raw_status(Flavor::OrderTime, order, &details, state);
     let status_id = find_status(None, Some(&status)).map_or(0, |(id, _)| id);
     let mut map = Map::new();
@@ -124,7 +134,7 @@ pub(crate) fn record(tz: Tz, order: &SimOrder, state: &OrderState) -> Value {
         .enumerate()
         .map(|(i, item)| {
             json!({
-                "Id": doc_no * 10 + i as u64 + 1,
+                "Id": line_id(order, i),
                 "LineNo": i + 1,
                 "ItemRef": reference(500 + i as u64, item.sku),
                 "Description": item.name,

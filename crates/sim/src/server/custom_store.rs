@@ -112,7 +112,8 @@ fn parse_date(text: &str) -> Option<NaiveDateTime> {
         .and_then(|d| d.and_hms_opt(0, 0, 0))
 }
 
-fn export(shared: &Shared, store: &StoreState, query: &[(String, String)]) -> Reply {
+/// The export of one store: also served by the Order Time flavour at `/api/shipstation`.
+pub(super) fn export(shared: &Shared, store: &StoreState, query: &[(String, String)]) -> Reply {
     let bound = |name: &str| -> Result<NaiveDateTime, Reply> {
         let text = param(query, name).ok_or_else(|| {
             Reply::text(

@@ -33,13 +33,13 @@ pub struct SimStore {
     /// The store's name.
     pub name: String,
     /// The endpoint a connector is configured with: the Custom Store URL, or Order Time's API
-    /// base.
+    /// base (its Custom Store endpoint is `{url}/shipstation`).
     pub url: String,
     /// The store server's zone.
     pub timezone: Tz,
     /// The user name (Order Time: the API user's e-mail).
     pub username: String,
-    /// The password.
+    /// The password (Order Time: the API user's, for the REST transport only).
     pub password: String,
     /// Order Time's API key; `None` for Custom Store flavours.
     pub api_key: Option<String>,
@@ -208,7 +208,22 @@ impl ChannelSim {
     /// id, name, channel, url, the fake credentials inline, the zone, and retry settings small
     /// enough for fault tests (10 ms backoff, at most 200 ms per wait, 6 attempts) with a
     /// timeout above the configured latency.
+    ///
+    /// Order Time stores are written for the connector's default transport, the Custom Store
+    /// endpoint at `{url}/shipstation`: the e-mail and the API key, no password (seed 004's two
+    /// credentials). [`rest_stores_toml`](Self::rest_stores_toml) writes them for the REST API.
     pub fn stores_toml(&self) -> String {
+        self.toml(false)
+    }
+
+    /// [`stores_toml`](Self::stores_toml), with Order Time stores written for the REST
+    /// transport: the password as well, which makes the connector use `/list` and `/shipdoc`.
+    /// The same as `stores_toml` for the other flavours.
+    pub fn rest_stores_toml(&self) -> String {
+        self.toml(true)
+    }
+
+    fn toml(&self, rest: bool) -> String {
         let timeout = (self.shared.faults.latency.as_secs() * 2 + 10).max(10);
         let mut out = String::new();
         for store in &self.shared.stores {
@@ -219,7 +234,10 @@ impl ChannelSim {
             let _ = writeln!(out, "channel = {}", toml_string(self.flavor().channel_id()));
             let _ = writeln!(out, "url = {}", toml_string(&s.url));
             let _ = writeln!(out, "username = {}", toml_string(&s.username));
-            let _ = writeln!(out, "password = {}", toml_string(&s.password));
+            // An Order Time store without a password uses the Custom Store endpoint.
+            if s.api_key.is_none() || rest {
+                let _ = writeln!(out, "password = {}", toml_string(&s.password));
+            }
             if let Some(key) = &s.api_key {
                 let _ = writeln!(out, "api_key = {}", toml_string(key));
             }

@@ -9,9 +9,14 @@
 //! - `GET /api/shipdoc?docNo=N`: one ship doc; `404` when unknown.
 //! - `PUT /api/shipdoc`: the whole record; its `StatusRef` (by `Id` or `Name`) is applied, and
 //!   the updated record is answered. An unknown status is `409` with a `ValidationResult` array.
-//! - `POST /api/shipstation?action=shipnotify&order_number=DocNo&…` with a `<ShipNotice>` body
-//!   and HTTP Basic (e-mail and API key): recorded; the doc gets the tracking number and the
-//!   status `shipped`.
+//! - The Custom Store endpoint Order Time hosts at `/api/shipstation`, with HTTP Basic e-mail:API
+//!   key (or `SS-UserName`/`SS-Password`):
+//!   - `GET ?action=export&start_date=..&end_date=..&page=N`: the same ship docs as the REST
+//!     list, as Custom Store XML (`render::custom_store`), exactly as the Spark Shipping and
+//!     Listing Mirror flavours serve their exports: bounds in the tenant's wall clock, newest
+//!     first, 100 a page;
+//!   - `POST ?action=shipnotify&order_number=DocNo&…` with a `<ShipNotice>` body: recorded; the
+//!     doc gets the tracking number and the status `shipped`.
 //!
 //! REST calls authenticate with the headers `apiKey`, `email`, and `password` or `DevKey`;
 //! tenants share the API base and are told apart by these. Wrong credentials get `401`.
@@ -21,6 +26,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::custom_store::export as custom_store_export;
 use super::reply::{self, header, param, query_pairs, Reply};
 use super::{not_found, RecordedShipment, Request, Shared, StoreState};
 use crate::book::{Bounds, Change, Row};
@@ -40,7 +46,8 @@ enum Endpoint {
     Count,
     GetShipDoc,
     PutShipDoc,
-    ShipNotify,
+    /// `/api/shipstation`: export or shipnotify, by `action`.
+    CustomStore,
 }
 
 impl Endpoint {
@@ -63,7 +70,7 @@ pub(super) fn handle(shared: &Shared, request: &Request) -> Reply {
         (&Method::PUT, "/api/list") => Endpoint::Count,
         (&Method::GET, "/api/shipdoc") => Endpoint::GetShipDoc,
         (&Method::PUT, "/api/shipdoc") => Endpoint::PutShipDoc,
-        (&Method::POST, "/api/shipstation") => Endpoint::ShipNotify,
+        (&Method::GET | &Method::POST, "/api/shipstation") => Endpoint::CustomStore,
         (_, "/api/list" | "/api/shipdoc" | "/api/shipstation") => {
             return Reply::json(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -76,8 +83,8 @@ pub(super) fn handle(shared: &Shared, request: &Request) -> Reply {
     if let Some(reply) = fault.and_then(|f| reply::gateway_fault(f, shared.faults.retry_after())) {
         return reply;
     }
-    if endpoint == Endpoint::ShipNotify {
-        return ship_notify(shared, request);
+    if endpoint == Endpoint::CustomStore {
+        return custom_store(shared, request, fault);
     }
     let Some(store) = rest_tenant(shared, request) else {
         return Reply::json(
@@ -92,7 +99,7 @@ pub(super) fn handle(shared: &Shared, request: &Request) -> Reply {
         Endpoint::List | Endpoint::Count => list(shared, store, request, endpoint),
         Endpoint::GetShipDoc => get_ship_doc(shared, store, request),
         Endpoint::PutShipDoc => put_ship_doc(shared, store, request),
-        Endpoint::ShipNotify => not_found(request.uri.path()),
+        Endpoint::CustomStore => not_found(request.uri.path()),
     };
     match fault {
         Some(Fault::Truncated) if endpoint.reads() && reply.status == StatusCode::OK => {
@@ -372,30 +379,68 @@ fn put_ship_doc(shared: &Shared, store: &StoreState, request: &Request) -> Reply
     }
 }
 
-fn ship_notify(shared: &Shared, request: &Request) -> Reply {
-    let query = query_pairs(&request.uri);
-    if !param(&query, "action").is_some_and(|a| a.eq_ignore_ascii_case("shipnotify")) {
-        return Reply::text(
-            StatusCode::BAD_REQUEST,
-            "The simulator's Order Time endpoint takes action=shipnotify only",
-        );
-    }
-    let credentials = reply::basic_auth(&request.headers).or_else(|| {
-        Some((
-            param(&query, "SS-UserName")?.to_owned(),
-            param(&query, "SS-Password")?.to_owned(),
-        ))
-    });
-    let Some(store) = credentials.and_then(|(user, key)| {
+/// The tenant whose e-mail and API key the request carries, as HTTP Basic or as
+/// `SS-UserName`/`SS-Password` (e-mails compared without case).
+fn custom_store_tenant<'a>(
+    shared: &'a Shared,
+    request: &Request,
+    query: &[(String, String)],
+) -> Option<&'a StoreState> {
+    let matches = |user: &str, key: &str| {
         shared.stores.iter().find(|s| {
             s.info.username.eq_ignore_ascii_case(user.trim())
-                && s.info.api_key.as_deref() == Some(key.as_str())
+                && s.info.api_key.as_deref() == Some(key)
         })
-    }) else {
+    };
+    let basic = reply::basic_auth(&request.headers).and_then(|(user, key)| matches(&user, &key));
+    basic.or_else(|| matches(param(query, "SS-UserName")?, param(query, "SS-Password")?))
+}
+
+/// `/api/shipstation`: the Custom Store export and shipnotify, for the tenant whose e-mail and
+/// API key the request carries.
+fn custom_store(shared: &Shared, request: &Request, fault: Option<Fault>) -> Reply {
+    let query = query_pairs(&request.uri);
+    let action = param(&query, "action").map(str::to_ascii_lowercase);
+    let Some(store) = custom_store_tenant(shared, request, &query) else {
         return Reply::unauthorized_basic();
     };
+    match (action.as_deref(), &request.method) {
+        (Some("export"), &Method::GET) => {
+            if fault == Some(Fault::Html200) {
+                return Reply::new(StatusCode::OK, reply::HTML, reply::SIGN_IN_PAGE);
+            }
+            let reply = custom_store_export(shared, store, &query);
+            match fault {
+                Some(Fault::Truncated) if reply.status == StatusCode::OK => reply.truncated(),
+                _ => reply,
+            }
+        }
+        (Some("shipnotify"), &Method::POST) => ship_notify(shared, store, request, &query),
+        (Some("export"), _) => {
+            Reply::text(StatusCode::METHOD_NOT_ALLOWED, "Use GET for action=export")
+        }
+        (Some("shipnotify"), _) => Reply::text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Use POST with a ShipNotice body for action=shipnotify",
+        ),
+        (other, _) => Reply::text(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "Unknown action {:?}; use action=export or action=shipnotify",
+                other.unwrap_or("")
+            ),
+        ),
+    }
+}
+
+fn ship_notify(
+    shared: &Shared,
+    store: &StoreState,
+    request: &Request,
+    query: &[(String, String)],
+) -> Reply {
     let required = |name: &str| {
-        param(&query, name)
+        param(query, name)
             .map(str::trim)
             .filter(|v| !v.is_empty())
             .map(str::to_owned)

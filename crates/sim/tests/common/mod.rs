@@ -118,3 +118,44 @@ pub fn list_info(from: &str, to: &str, page: u32, size: u32) -> serde_json::Valu
 pub fn utc(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).unwrap().to_utc()
 }
+
+/// `GET {api}/shipstation?action=export&…`: Order Time's Custom Store endpoint, with Basic
+/// e-mail:API key.
+pub async fn ot_export(store: &SimStore, start: &str, end: &str, page: u32) -> reqwest::Response {
+    client()
+        .get(format!("{}/shipstation", store.url))
+        .query(&[
+            ("action", "export"),
+            ("start_date", start),
+            ("end_date", end),
+            ("page", &page.to_string()),
+        ])
+        .basic_auth(&store.username, store.api_key.as_deref())
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Every `<OrderNumber>` of Order Time's Custom Store export of `[start, end]`, page by page,
+/// and every page's XML.
+pub async fn ot_export_walk(
+    store: &SimStore,
+    start: &str,
+    end: &str,
+) -> (Vec<String>, Vec<String>) {
+    let mut numbers = Vec::new();
+    let mut bodies = Vec::new();
+    let mut page = 1;
+    loop {
+        let reply = ot_export(store, start, end, page).await;
+        assert_eq!(reply.status(), 200);
+        let xml = reply.text().await.unwrap();
+        numbers.extend(order_numbers(&xml));
+        let total = pages(&xml);
+        bodies.push(xml);
+        if page >= total {
+            return (numbers, bodies);
+        }
+        page += 1;
+    }
+}
