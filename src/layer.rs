@@ -16,7 +16,7 @@
 //!     &|_| None,
 //! )?;
 //! let pacing = PaceLayer::new(Duration::from_millis(250));
-//! let channel = connect_layered(&file.stores[0], &HttpClient::shared()?, &[&pacing])?;
+//! let channel = connect_layered(&file.stores[0], &HttpClient::new()?, &[&pacing])?;
 //! assert_eq!(channel.spec().id, "spark-shipping");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

@@ -92,7 +92,7 @@ pub fn channels() -> Vec<&'static ChannelSpec> {
 /// Builds the channel for a store, by its `channel` setting, on the process-wide HTTP client.
 pub fn connect(config: &StoreConfig) -> Result<Box<dyn SellingChannel>, ConfigError> {
     let client =
-        HttpClient::shared().map_err(|e| ConfigError::store(&config.id, "url", e.to_string()))?;
+        HttpClient::new().map_err(|e| ConfigError::store(&config.id, "url", e.to_string()))?;
     connect_with(config, &client)
 }
 

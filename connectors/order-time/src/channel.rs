@@ -33,8 +33,8 @@ enum Inner {
 impl OrderTimeChannel {
     /// Builds the channel for a store, checking every setting.
     pub fn new(config: &StoreConfig) -> Result<Self, ConfigError> {
-        let client = HttpClient::shared()
-            .map_err(|e| ConfigError::store(&config.id, "url", e.to_string()))?;
+        let client =
+            HttpClient::new().map_err(|e| ConfigError::store(&config.id, "url", e.to_string()))?;
         Self::with_client(config, client)
     }
 

@@ -218,7 +218,7 @@ mod tests {
     #[test]
     fn no_secret_reaches_debug_output() {
         let transport =
-            CustomStoreTransport::new(&crate::SPEC, &config(""), HttpClient::shared().unwrap())
+            CustomStoreTransport::new(&crate::SPEC, &config(""), HttpClient::new().unwrap())
                 .unwrap();
         let text = format!("{transport:?}");
         assert!(!text.contains("fixture-key"), "{text}");

@@ -74,7 +74,7 @@ pub async fn run(args: SyncArgs, json: bool) -> Result<(), Failure> {
     let file = crate::stores::load(&args.config)?;
     crate::stores::check_selected(&file, &args.config, &args.stores)?;
     let sinks = Arc::new(crate::sinks::build(&file)?);
-    let client = orderport::HttpClient::shared().map_err(Failure::usage)?;
+    let client = orderport::HttpClient::new().map_err(Failure::usage)?;
     // Every request of the stores sharing a credential is paced together.
     let pacing = PaceLayer::new(CREDENTIAL_GAP);
     let mut scheduled = Vec::new();

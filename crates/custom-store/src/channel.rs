@@ -30,8 +30,8 @@ impl CustomStoreChannel {
     /// the URL is not http(s), the user name or password is missing, the status mapping is
     /// inconsistent, or a setting is unknown or out of range.
     pub fn new(spec: &'static ChannelSpec, config: &StoreConfig) -> Result<Self, ConfigError> {
-        let client = HttpClient::shared()
-            .map_err(|e| ConfigError::store(&config.id, "url", e.to_string()))?;
+        let client =
+            HttpClient::new().map_err(|e| ConfigError::store(&config.id, "url", e.to_string()))?;
         Self::with_client(spec, config, client)
     }
 

@@ -1,6 +1,12 @@
-//! [`HttpClient`]: the `reqwest::Client` requests go through. By default one client per
-//! process ([`HttpClient::shared`]), so connections are pooled across stores; a host platform
-//! can hand in its own (connection pool, TLS roots, proxy) with [`HttpClient::from_reqwest`].
+//! [`HttpClient`]: the `reqwest::Client` requests go through. Build one with
+//! [`HttpClient::new`] and hand it to every store (`orderport::connect_with`) so that
+//! connections are pooled across them, as `orderport sync` does; a host platform can hand in
+//! its own (connection pool, TLS roots, proxy) with [`HttpClient::from_reqwest`]. A channel
+//! built without one gets a client of its own.
+//!
+//! There is deliberately no process-wide client: a pooled connection belongs to the tokio
+//! runtime that opened it, and a client kept across runtimes (several `#[tokio::test]`s, a host
+//! that restarts its runtime) would hand a later runtime a connection whose task is gone.
 //!
 //! orderport's own client follows **no redirect** and sends **no `Referer`**: reqwest strips
 //! `Authorization` on a cross-host hop but forwards custom credential headers (`apiKey`), and
@@ -10,7 +16,7 @@
 //! from [`client_builder`] for the same reason; if it follows a redirect anyway, the reply is
 //! refused and reported the same way, though its credentials have then already travelled.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::service::Pace;
@@ -47,22 +53,17 @@ pub struct HttpClient {
 pub struct ClientError(pub String);
 
 impl HttpClient {
-    /// The process-wide client built from [`client_builder`], created on first use.
-    pub fn shared() -> Result<Self, ClientError> {
-        static SHARED: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
-        let built = SHARED.get_or_init(|| {
-            client_builder()
-                .build()
-                .map_err(|e| e.without_url().to_string())
-        });
-        match built {
-            Ok(client) => Ok(Self {
-                inner: client.clone(),
-                host_supplied: false,
-                pacer: None,
-            }),
-            Err(e) => Err(ClientError(e.clone())),
-        }
+    /// A new client built from [`client_builder`], with its own connection pool: share it by
+    /// cloning.
+    pub fn new() -> Result<Self, ClientError> {
+        let inner = client_builder()
+            .build()
+            .map_err(|e| ClientError(e.without_url().to_string()))?;
+        Ok(Self {
+            inner,
+            host_supplied: false,
+            pacer: None,
+        })
     }
 
     /// A client the host platform built (its pool, TLS roots, proxy). Build it from

@@ -29,7 +29,7 @@
 //! let url = endpoint::parse("https://store.example/shipstation", false)?;
 //! let auth = Auth::basic("vendor", SecretString::from("s3cret"))
 //!     .with_query("SS-Password", SecretString::from("s3cret"));
-//! let service = HttpService::new(HttpClient::shared()?, "store-1", auth, HttpSettings::default());
+//! let service = HttpService::new(HttpClient::new()?, "store-1", auth, HttpSettings::default());
 //! let reply = service.send(Request::get(url, "export")).await?;
 //! println!("{} bytes", reply.body.len());
 //! // Quoting a reply in an error never shows the secret, in any spelling.

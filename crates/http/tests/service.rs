@@ -35,12 +35,7 @@ fn auth() -> Auth {
 }
 
 fn service(attempts: u32) -> HttpService {
-    HttpService::new(
-        HttpClient::shared().unwrap(),
-        "hq",
-        auth(),
-        settings(attempts),
-    )
+    HttpService::new(HttpClient::new().unwrap(), "hq", auth(), settings(attempts))
 }
 
 fn url(server: &MockServer, path: &str) -> Url {

@@ -53,7 +53,7 @@ async fn first_sync(config: &StoreConfig, pacer: &Arc<CountingPacer>) -> Result<
     let (for_connector, setup) = split_sync_settings(config).unwrap();
     let channel: Box<dyn SellingChannel> = connect_layered(
         &for_connector,
-        &HttpClient::shared().unwrap(),
+        &HttpClient::new().unwrap(),
         &[&Counting(pacer.clone())],
     )
     .unwrap();

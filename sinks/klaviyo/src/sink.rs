@@ -112,7 +112,7 @@ impl KlaviyoSink {
     /// key (see [`KlaviyoConfig::check_url`]), the key cannot be an HTTP header, or the client
     /// cannot be built.
     pub fn new(config: KlaviyoConfig) -> Result<Self, KlaviyoError> {
-        let client = HttpClient::shared().map_err(|e| KlaviyoError::Client { detail: e.0 })?;
+        let client = HttpClient::new().map_err(|e| KlaviyoError::Client { detail: e.0 })?;
         Self::with_client(config, client)
     }
 

@@ -111,7 +111,7 @@ fn build(config: &StoreConfig, quirk: Quirk) -> Result<Box<dyn SellingChannel>, 
         // reqwest's default policy follows up to ten redirects.
         HttpClient::from_reqwest(reqwest::Client::new())
     } else {
-        HttpClient::shared().map_err(|e| ConfigError::store(&config.id, "url", e.0))?
+        HttpClient::new().map_err(|e| ConfigError::store(&config.id, "url", e.0))?
     };
     Ok(Box::new(Toy {
         http: HttpService::new(client, &config.id, auth, settings),
