@@ -56,7 +56,7 @@ pub async fn page(
         .filter(|record| may_be_in(record, window, profile, path))
         .map(|record| normalize(record, path, profile))
         .collect();
-    Ok(Page { outcomes, next })
+    Ok(Page::new(outcomes, next))
 }
 
 /// False only for a record whose modification time is known and outside the window. A record

@@ -2,7 +2,6 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use futures::stream::{self, Stream};
 
 use crate::config::{ConfigError, StoreConfig};
 use crate::error::ChannelError;
@@ -57,6 +56,8 @@ pub struct StoreProfile {
     pub statuses: StatusMapping,
     /// The most pages one window's walk may take ([`StoreConfig::max_pages_per_window`]).
     pub max_pages_per_window: u32,
+    /// How many pages a walk fetches ahead ([`StoreConfig::pages_ahead`]).
+    pub pages_ahead: u32,
 }
 
 impl StoreProfile {
@@ -75,6 +76,7 @@ impl StoreProfile {
             zone: config.timezone,
             statuses: config.status_mapping(spec.default_statuses)?,
             max_pages_per_window: config.max_pages_per_window,
+            pages_ahead: config.pages_ahead,
         })
     }
 }
@@ -154,6 +156,28 @@ pub struct Page {
     pub outcomes: Vec<FetchOutcome>,
     /// The next page, or `None` when the window is done.
     pub next: Option<PageToken>,
+    /// Pages after `next` that may be fetched now, in order (for example pages 3 to N once an
+    /// API reported N pages), so that [`walk_pages`](crate::walk_pages) can fetch them ahead.
+    /// Empty when only `next` is known. A hint: each page's own `next` still decides the walk.
+    pub ahead: Vec<PageToken>,
+}
+
+impl Page {
+    /// A page with its outcomes and its next page, naming no pages ahead.
+    pub fn new(outcomes: Vec<FetchOutcome>, next: Option<PageToken>) -> Self {
+        Self {
+            outcomes,
+            next,
+            ahead: Vec::new(),
+        }
+    }
+
+    /// Names the pages after `next` that may be fetched now.
+    #[must_use]
+    pub fn with_ahead(mut self, ahead: Vec<PageToken>) -> Self {
+        self.ahead = ahead;
+        self
+    }
 }
 
 /// A selling channel bound to one store.
@@ -185,42 +209,6 @@ pub trait SellingChannel: Send + Sync {
 
     /// Sends a shipment update back to the channel.
     async fn push_shipment(&self, update: &ShipmentUpdate) -> Result<(), ChannelError>;
-}
-
-/// Every page of a window, in order, fetched one at a time as the stream is polled.
-///
-/// A [`WalkGuard`] watches the walk: a window that needs more than the store's
-/// `max_pages_per_window` pages, or a page that makes no progress, ends the stream with a
-/// [`ChannelError::Protocol`] that says what to do, instead of paging forever.
-pub fn pages(
-    channel: &dyn SellingChannel,
-    window: TimeWindow,
-) -> impl Stream<Item = Result<Page, ChannelError>> + Send + '_ {
-    enum State {
-        Start(WalkGuard),
-        Next(WalkGuard, PageToken),
-        Done,
-    }
-    let guard = WalkGuard::new(channel.store(), window);
-    stream::unfold(State::Start(guard), move |state| async move {
-        let (mut guard, token) = match state {
-            State::Start(guard) => (guard, None),
-            State::Next(guard, token) => (guard, Some(token)),
-            State::Done => return None,
-        };
-        let page = match channel.fetch_page(&window, token.as_ref()).await {
-            Ok(page) => page,
-            Err(e) => return Some((Err(e), State::Done)),
-        };
-        if let Err(e) = guard.check(token.as_ref(), &page) {
-            return Some((Err(e), State::Done));
-        }
-        let next = match page.next.clone() {
-            Some(token) => State::Next(guard, token),
-            None => State::Done,
-        };
-        Some((Ok(page), next))
-    })
 }
 
 /// Stops a page walk that would never end, in one place for every caller ([`pages`], the sync
@@ -264,9 +252,20 @@ impl WalkGuard {
 
     /// Checks `page`, fetched with `token` (`None` for the first page). An error ends the walk.
     pub fn check(&mut self, token: Option<&PageToken>, page: &Page) -> Result<(), ChannelError> {
+        let ids = page.outcomes.iter().map(outcome_id).collect();
+        self.check_ids(token, ids, page.next.as_ref())
+    }
+
+    /// [`WalkGuard::check`] of a page known by its orders' ids (in page order) and its next
+    /// page.
+    pub(crate) fn check_ids(
+        &mut self,
+        token: Option<&PageToken>,
+        ids: Vec<String>,
+        next: Option<&PageToken>,
+    ) -> Result<(), ChannelError> {
         self.pages = self.pages.saturating_add(1);
-        let ids: Vec<String> = page.outcomes.iter().map(outcome_id).collect();
-        let Some(next) = &page.next else {
+        let Some(next) = next else {
             return Ok(());
         };
         let failure = if token == Some(next) {
@@ -354,7 +353,7 @@ fn summary(number: u32, ids: &[String], next: &PageToken) -> String {
 }
 
 /// What tells two orders of a page apart: the external id, else the order number.
-fn outcome_id(outcome: &FetchOutcome) -> String {
+pub(crate) fn outcome_id(outcome: &FetchOutcome) -> String {
     match outcome {
         FetchOutcome::Accepted(order) => order.external_id.clone(),
         FetchOutcome::Rejected(r) => r
@@ -397,6 +396,7 @@ mod tests {
     use futures::TryStreamExt;
 
     use super::*;
+    use crate::page_walk::pages;
     use crate::status::{StatusMatch, UnmappedPolicy};
     use crate::testing::sample_order;
 
@@ -438,6 +438,7 @@ mod tests {
                     )
                     .unwrap(),
                     max_pages_per_window: max_pages,
+                    pages_ahead: 0,
                 },
                 script,
                 requests: AtomicU32::new(0),
@@ -507,6 +508,7 @@ mod tests {
         let channel = Scripted::new(10_000, |n| Page {
             outcomes: orders(0..100),
             next: Some(PageToken::new((n + 1).to_string())),
+            ahead: Vec::new(),
         });
         let text = protocol_detail(walk(&channel).await.unwrap_err());
         assert!(text.contains("makes no progress"), "{text}");
@@ -520,6 +522,7 @@ mod tests {
         let channel = Scripted::new(10_000, |n| Page {
             outcomes: orders(n * 10..n * 10 + 10),
             next: Some(PageToken::new(n.max(2).to_string())),
+            ahead: Vec::new(),
         });
         let text = protocol_detail(walk(&channel).await.unwrap_err());
         assert!(text.contains("page 2 points to itself"), "{text}");
@@ -532,6 +535,7 @@ mod tests {
         let channel = Scripted::new(25, |n| Page {
             outcomes: orders(n * 10..n * 10 + 10),
             next: Some(PageToken::new((n + 1).to_string())),
+            ahead: Vec::new(),
         });
         let text = protocol_detail(walk(&channel).await.unwrap_err());
         assert!(
@@ -555,6 +559,7 @@ mod tests {
                 orders(n * 10..n * 10 + 3)
             },
             next: (n < 5).then(|| PageToken::new((n + 1).to_string())),
+            ahead: Vec::new(),
         });
         let walked = walk(&channel).await.unwrap();
         assert_eq!(walked.len(), 5);
@@ -562,6 +567,7 @@ mod tests {
         let channel = Scripted::new(5, |n| Page {
             outcomes: Vec::new(),
             next: (n < 3).then(|| PageToken::new((n + 1).to_string())),
+            ahead: Vec::new(),
         });
         assert_eq!(walk(&channel).await.unwrap().len(), 3);
     }
@@ -609,6 +615,7 @@ mod tests {
         let page = |ids: std::ops::Range<u32>, next: &str| Page {
             outcomes: orders(ids),
             next: Some(PageToken::new(next)),
+            ahead: Vec::new(),
         };
         guard.check(None, &page(0..3, "2")).unwrap();
         guard
@@ -622,6 +629,7 @@ mod tests {
         let last = Page {
             outcomes: orders(0..3),
             next: None,
+            ahead: Vec::new(),
         };
         guard.check(Some(&PageToken::new("4")), &last).unwrap();
     }

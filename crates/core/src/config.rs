@@ -13,6 +13,7 @@
 //! status_match = "case_sensitive" # or "case_insensitive"
 //! allow_insecure_http = false     # plain http:// to a non-loopback host is refused unless true
 //! max_pages_per_window = 10000    # a walk of one window that needs more pages fails
+//! pages_ahead = 4                 # pages fetched ahead where the channel names them; 0 = none
 //! [store.status_map]              # canonical status -> the channel's raw strings
 //! awaiting_payment = ["unpaid"]
 //! awaiting_shipment = ["paid"]
@@ -100,12 +101,21 @@ pub struct StoreConfig {
     /// [`DEFAULT_MAX_PAGES_PER_WINDOW`]); a walk that needs more fails with a clear error
     /// instead of running forever on a server that never stops paging.
     pub max_pages_per_window: u32,
+    /// How many pages a walk fetches ahead while the current one is handled, where the channel
+    /// names the pages to come (`pages_ahead`, 0 to [`MAX_AHEAD`](crate::MAX_AHEAD), default
+    /// [`DEFAULT_PAGES_AHEAD`]; see [`walk_pages`](crate::walk_pages)). 0 fetches one page at
+    /// a time, for a server that must not see concurrent requests.
+    pub pages_ahead: u32,
     /// Connector-specific settings.
     pub settings: toml::Table,
 }
 
 /// The default of [`StoreConfig::max_pages_per_window`].
 pub const DEFAULT_MAX_PAGES_PER_WINDOW: u32 = 10_000;
+
+/// The default of [`StoreConfig::pages_ahead`]: enough to keep the wire and two cores busy
+/// (docs/performance.md) while a store server sees at most this many requests at once.
+pub const DEFAULT_PAGES_AHEAD: u32 = 4;
 
 impl StoreConfig {
     /// The store's status mapping: its own `status_map`, or else the connector's default.
@@ -222,6 +232,7 @@ struct RawStore {
     status_map: Option<BTreeMap<String, Vec<String>>>,
     allow_insecure_http: Option<bool>,
     max_pages_per_window: Option<i64>,
+    pages_ahead: Option<i64>,
     #[serde(flatten)]
     rest: toml::Table,
 }
@@ -330,6 +341,22 @@ fn parse_store(
             )
         })?,
     };
+    let pages_ahead = match raw.pages_ahead {
+        None => DEFAULT_PAGES_AHEAD,
+        Some(n) => u32::try_from(n)
+            .ok()
+            .filter(|n| usize::try_from(*n).is_ok_and(|n| n <= crate::MAX_AHEAD))
+            .ok_or_else(|| {
+                ConfigError::store(
+                    &id,
+                    "pages_ahead",
+                    format!(
+                        "{n} is out of range; use 0 (one page at a time) to {} (default {DEFAULT_PAGES_AHEAD})",
+                        crate::MAX_AHEAD
+                    ),
+                )
+            })?,
+    };
     let mut rest = raw.rest;
     let secrets = take_secrets(&id, &mut rest, env)?;
     let config = StoreConfig {
@@ -345,6 +372,7 @@ fn parse_store(
         status_map,
         allow_insecure_http: raw.allow_insecure_http.unwrap_or(false),
         max_pages_per_window,
+        pages_ahead,
         settings: rest,
     };
     // Check duplicates now so that a bad mapping fails at load, not at the first order.

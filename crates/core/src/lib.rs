@@ -46,6 +46,7 @@ pub mod channel;
 pub mod config;
 pub mod error;
 pub mod order;
+pub mod page_walk;
 pub mod rejection;
 pub mod requirements;
 pub mod retry;
@@ -58,7 +59,7 @@ pub mod store_time;
 mod testing;
 
 pub use channel::{
-    finish, pages, Capabilities, ChannelSpec, FetchOutcome, InvertedWindow, Page, PageToken,
+    finish, Capabilities, ChannelSpec, FetchOutcome, InvertedWindow, Page, PageToken,
     SellingChannel, StoreProfile, TimeWindow, WalkGuard,
 };
 pub use config::{ConfigError, Secrets, StoreConfig, StoresFile};
@@ -67,6 +68,7 @@ pub use order::{
     Address, CurrencyCode, CustomFields, Customer, Discount, Gift, ItemOption, LineItem, Order,
     OrderKey, Weight, WeightUnit,
 };
+pub use page_walk::{pages, walk_pages, walk_pages_then, Walked, MAX_AHEAD};
 pub use rejection::{ReasonCode, Rejection, RejectionReason};
 pub use requirements::Requirement;
 pub use retry::RetryPolicy;

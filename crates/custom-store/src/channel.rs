@@ -144,10 +144,11 @@ impl SellingChannel for CustomStoreChannel {
             outside_window = parsed.outside_window,
             "export page read"
         );
-        Ok(Page {
-            outcomes: parsed.outcomes,
-            next,
-        })
+        let ahead = match next {
+            Some(_) => cursor.ahead(total),
+            None => Vec::new(),
+        };
+        Ok(Page::new(parsed.outcomes, next).with_ahead(ahead))
     }
 
     /// Sends `POST ?action=shipnotify` with the `<ShipNotice>` body; see

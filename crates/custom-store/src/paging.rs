@@ -72,10 +72,22 @@ impl PageCursor {
                 format!("export page {} says pages=\"{reported}\"", self.page),
             ));
         }
-        let next = (self.page < total && orders_read > 0)
-            .then(|| PageToken::new(format!("{}/{total}", self.page + 1)));
+        let next = (self.page < total && orders_read > 0).then(|| token(self.page + 1, total));
         Ok((total, next))
     }
+
+    /// The pages after the next one, through `total` (the count [`PageCursor::advance`]
+    /// returned): the pages a walk may fetch ahead. Their tokens are the ones the walk would
+    /// reach one page at a time, as long as no page reports a larger count.
+    pub fn ahead(self, total: u32) -> Vec<PageToken> {
+        (self.page.saturating_add(2)..=total)
+            .map(|page| token(page, total))
+            .collect()
+    }
+}
+
+fn token(page: u32, total: u32) -> PageToken {
+    PageToken::new(format!("{page}/{total}"))
 }
 
 #[cfg(test)]
@@ -97,6 +109,7 @@ mod tests {
             )
             .unwrap(),
             max_pages_per_window: max_pages,
+            pages_ahead: 0,
         }
     }
 
@@ -131,6 +144,28 @@ mod tests {
         assert_eq!(advance(second, 4, 100), (4, Some(PageToken::new("3/4"))));
         let last = PageCursor::from_token(Some(&PageToken::new("3/3"))).unwrap();
         assert_eq!(advance(last, 3, 100), (3, None));
+    }
+
+    #[test]
+    fn the_pages_ahead_are_the_tokens_the_walk_reaches_one_at_a_time() {
+        let first = PageCursor::from_token(None).unwrap();
+        let (total, next) = advance(first, 4, 100);
+        let ahead = first.ahead(total);
+        assert_eq!(ahead, vec![PageToken::new("3/4"), PageToken::new("4/4")]);
+        // Walking one page at a time from `next` reaches exactly those tokens.
+        let mut reached = Vec::new();
+        let mut token = next;
+        while let Some(t) = token {
+            let cursor = PageCursor::from_token(Some(&t)).unwrap();
+            reached.push(t);
+            token = advance(cursor, 4, 100).1;
+        }
+        assert_eq!(reached[1..], ahead[..]);
+        // Nothing after the last page, nor beyond a count of one.
+        let last = PageCursor::from_token(Some(&PageToken::new("4/4"))).unwrap();
+        assert!(last.ahead(4).is_empty());
+        assert!(first.ahead(1).is_empty());
+        assert!(first.ahead(2).is_empty());
     }
 
     #[test]

@@ -59,10 +59,10 @@ impl SellingChannel for Looping {
                     .order(&FakeOrder::new(format!("o{i}"), "paid", window.from()))
             })
             .collect();
-        Ok(Page {
+        Ok(Page::new(
             outcomes,
-            next: Some(PageToken::new((n + 1).to_string())),
-        })
+            Some(PageToken::new((n + 1).to_string())),
+        ))
     }
     async fn push_shipment(&self, _update: &ShipmentUpdate) -> Result<(), ChannelError> {
         Ok(())

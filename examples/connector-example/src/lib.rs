@@ -230,14 +230,13 @@ impl SellingChannel for AcmeChannel {
                 &body,
             )
         })?;
-        Ok(Page {
-            outcomes: wire.orders.into_iter().map(|o| self.outcome(o)).collect(),
+        Ok(Page::new(
+            wire.orders.into_iter().map(|o| self.outcome(o)).collect(),
             // Only forward: a server that repeats a page cannot make the walk loop.
-            next: wire
-                .next_page
+            wire.next_page
                 .filter(|next| *next > number)
                 .map(|next| PageToken::new(next.to_string())),
-        })
+        ))
     }
 
     async fn push_shipment(&self, update: &ShipmentUpdate) -> Result<(), ChannelError> {

@@ -217,3 +217,27 @@ fn insecure_http_and_the_page_limit_are_common_store_keys() {
         expect_error(&text, "spark-hq", "max_pages_per_window", "out of range");
     }
 }
+
+#[test]
+fn pages_ahead_is_a_common_store_key_within_bounds() {
+    let file = parse(GOOD).unwrap();
+    let store = file.store("spark-hq").unwrap();
+    assert_eq!(store.pages_ahead, crate::config::DEFAULT_PAGES_AHEAD);
+    for (text, expected) in [("0", 0), ("1", 1), ("32", 32)] {
+        let toml = GOOD.replace(
+            "timezone = \"America/Chicago\"",
+            &format!("timezone = \"America/Chicago\"\npages_ahead = {text}"),
+        );
+        let file = parse(&toml).unwrap();
+        let store = file.store("spark-hq").unwrap();
+        assert_eq!(store.pages_ahead, expected);
+        assert!(store.settings.is_empty(), "{:?}", store.settings);
+    }
+    for bad in ["-1", "33", "99999999999"] {
+        let text = GOOD.replace(
+            "timezone = \"America/Chicago\"",
+            &format!("timezone = \"America/Chicago\"\npages_ahead = {bad}"),
+        );
+        expect_error(&text, "spark-hq", "pages_ahead", "out of range");
+    }
+}

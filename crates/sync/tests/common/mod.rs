@@ -119,6 +119,7 @@ impl FakeChannel {
                 zone,
                 statuses: mapping,
                 max_pages_per_window: orderport_core::config::DEFAULT_MAX_PAGES_PER_WINDOW,
+                pages_ahead: orderport_core::config::DEFAULT_PAGES_AHEAD,
             },
             data: Mutex::new(Vec::new()),
             page_size,
@@ -266,10 +267,10 @@ impl SellingChannel for FakeChannel {
             .iter()
             .map(|o| self.order(o))
             .collect();
-        Ok(Page {
+        Ok(Page::new(
             outcomes,
-            next: (end < rows.len()).then(|| PageToken::new(end.to_string())),
-        })
+            (end < rows.len()).then(|| PageToken::new(end.to_string())),
+        ))
     }
     async fn push_shipment(&self, _update: &ShipmentUpdate) -> Result<(), ChannelError> {
         Ok(())

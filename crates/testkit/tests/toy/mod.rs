@@ -308,14 +308,14 @@ impl SellingChannel for Toy {
         })?;
         let next = (number < parsed.pages && self.quirk != Quirk::FirstPageOnly)
             .then(|| PageToken::new((number + 1).to_string()));
-        Ok(Page {
-            outcomes: parsed
+        Ok(Page::new(
+            parsed
                 .orders
                 .into_iter()
                 .map(|o| self.map_order(o))
                 .collect(),
             next,
-        })
+        ))
     }
 
     async fn push_shipment(&self, update: &ShipmentUpdate) -> Result<(), ChannelError> {
