@@ -10,11 +10,13 @@
 //! Both accept HTTP Basic or `SS-UserName`/`SS-Password` in the query; wrong or missing
 //! credentials get `401` with an empty body.
 
+use std::sync::atomic::Ordering;
+
 use axum::http::{Method, StatusCode};
 use chrono::{NaiveDate, NaiveDateTime};
 
 use super::reply::{self, param, query_pairs, Reply};
-use super::{not_found, RecordedShipment, Request, Shared, StoreState, PAGE_SIZE};
+use super::{not_found, RecordedShipment, Request, Shared, StoreState};
 use crate::book::{Bounds, Change};
 use crate::faults::Fault;
 use crate::render::custom_store as xml;
@@ -153,13 +155,14 @@ pub(super) fn export(shared: &Shared, store: &StoreState, query: &[(String, Stri
         },
         now,
     );
-    let pages = rows.len().div_ceil(PAGE_SIZE);
-    // Newest first, then LIMIT 100 OFFSET (page - 1) * 100.
+    let page_size = shared.page_size.load(Ordering::SeqCst).max(1);
+    let pages = rows.len().div_ceil(page_size);
+    // Newest first, then LIMIT 100 OFFSET (page - 1) * 100 (with the default page size).
     let orders = rows
         .iter()
         .rev()
-        .skip((page - 1).saturating_mul(PAGE_SIZE))
-        .take(PAGE_SIZE)
+        .skip((page - 1).saturating_mul(page_size))
+        .take(page_size)
         .filter_map(|row| {
             book.state(row.index, now)
                 .map(|state| (book.order(row.index), state))
@@ -175,7 +178,7 @@ pub(super) fn export(shared: &Shared, store: &StoreState, query: &[(String, Stri
     if page == 1 && pages >= 2 && shared.fault_counter.shift_served(&shared.faults) {
         // The last row of page 1 is edited now: if now is after the window, it leaves the
         // listing and every later row moves up one place.
-        if let Some(last) = rows.iter().rev().nth(PAGE_SIZE - 1) {
+        if let Some(last) = rows.iter().rev().nth(page_size - 1) {
             book.change(last.index, shared.change_time(), Change::Touched);
             tracing::debug!(store = %store.info.id, order = %book.order(last.index).number, "shift_served_on_walk: an order page 1 served was modified during the walk");
         }

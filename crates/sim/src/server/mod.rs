@@ -6,7 +6,7 @@ pub(crate) mod reply;
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::body::Bytes;
@@ -85,6 +85,8 @@ pub(crate) struct Shared {
     pub shipments: Mutex<Vec<RecordedShipment>>,
     pub requests: AtomicU64,
     pub fault_counter: FaultCounter,
+    /// Orders per Custom Store export page ([`ChannelSim::set_page_size`]).
+    pub page_size: AtomicUsize,
 }
 
 impl Shared {
@@ -160,6 +162,7 @@ impl ChannelSim {
             shipments: Mutex::new(Vec::new()),
             requests: AtomicU64::new(0),
             fault_counter: FaultCounter::default(),
+            page_size: AtomicUsize::new(PAGE_SIZE),
         });
         let router = Router::new()
             .fallback(dispatch)
@@ -182,6 +185,12 @@ impl ChannelSim {
             stop: Some(stop),
             task: Some(task),
         })
+    }
+
+    /// Sets how many orders a Custom Store export page holds from now on (default
+    /// [`PAGE_SIZE`]; at least 1), as a store plugin configured for larger pages would.
+    pub fn set_page_size(&self, orders: usize) {
+        self.shared.page_size.store(orders.max(1), Ordering::SeqCst);
     }
 
     /// The channel this simulator plays.
