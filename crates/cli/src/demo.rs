@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{anyhow, Context};
@@ -157,6 +158,33 @@ async fn start_simulators(args: &DemoArgs, clock: &SimClock) -> Result<Vec<Chann
 }
 
 /// Each simulated server runs in a different zone, so the demo shows time zones at work.
+/// One page as JSON lines, and the first order awaiting shipment on it.
+struct DemoPage {
+    orders: Vec<u8>,
+    rejects: Vec<u8>,
+    to_ship: Option<Order>,
+}
+
+fn render(page: orderport::Page) -> std::io::Result<DemoPage> {
+    let mut rendered = DemoPage {
+        orders: Vec::new(),
+        rejects: Vec::new(),
+        to_ship: None,
+    };
+    for outcome in page.outcomes {
+        match outcome {
+            FetchOutcome::Accepted(order) => {
+                if rendered.to_ship.is_none() && order.status == CanonicalStatus::AwaitingShipment {
+                    rendered.to_ship = Some((*order).clone());
+                }
+                write_line(&mut rendered.orders, &order)?;
+            }
+            FetchOutcome::Rejected(rejection) => write_line(&mut rendered.rejects, &rejection)?,
+        }
+    }
+    Ok(rendered)
+}
+
 fn demo_zone(flavor: Flavor) -> orderport_sim::Tz {
     match flavor {
         Flavor::SparkShipping => orderport_sim::Tz::America__Chicago,
@@ -181,28 +209,22 @@ async fn run_store(
     let mut rejects = BufWriter::new(File::create(&rejects_file)?);
     let mut to_ship: Option<Order> = None;
     let progress = Progress::new(&store.id, json);
-    let writers = std::cell::RefCell::new((&mut orders, &mut rejects));
+    let channel: Arc<dyn SellingChannel> = Arc::from(channel);
     let (tally, result) = walk(
-        channel.as_ref(),
+        Arc::clone(&channel),
         window,
         &progress,
         shutdown.token(),
-        |outcome| {
-            let mut w = writers.borrow_mut();
-            match outcome {
-                FetchOutcome::Accepted(order) => {
-                    if to_ship.is_none() && order.status == CanonicalStatus::AwaitingShipment {
-                        to_ship = Some((*order).clone());
-                    }
-                    write_line(&mut *w.0, &order)
-                }
-                FetchOutcome::Rejected(rejection) => write_line(&mut *w.1, &rejection),
+        render,
+        |page: std::io::Result<DemoPage>| {
+            let page = page?;
+            orders.write_all(&page.orders)?;
+            rejects.write_all(&page.rejects)?;
+            if to_ship.is_none() {
+                to_ship = page.to_ship;
             }
-        },
-        || {
-            let mut w = writers.borrow_mut();
-            w.0.flush()?;
-            w.1.flush()
+            orders.flush()?;
+            rejects.flush()
         },
     )
     .await;

@@ -3,6 +3,7 @@
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -52,25 +53,31 @@ pub async fn run(args: ImportArgs, json: bool) -> Result<(), Failure> {
         })
         .transpose()
         .map_err(Failure::usage)?;
-    let stdout = std::io::stdout();
-    let out = std::cell::RefCell::new(BufWriter::new(stdout.lock()));
-    let rejects = std::cell::RefCell::new(rejects);
+    let mut out = BufWriter::with_capacity(OUTPUT_BUFFER, std::io::stdout().lock());
+    let mut rejects = rejects;
+    let to_file = rejects.is_some();
     let progress = Progress::new(&config.id, json);
     let (tally, result) = walk(
-        channel.as_ref(),
+        Arc::from(channel),
         window,
         &progress,
         shutdown.token(),
-        |outcome| match outcome {
-            FetchOutcome::Accepted(order) => write_line(&mut *out.borrow_mut(), &order),
-            FetchOutcome::Rejected(rejection) => {
-                write_rejection(rejects.borrow_mut().as_mut(), &rejection)
+        move |page| render(page, to_file),
+        |page: std::io::Result<Rendered>| {
+            let page = page?;
+            out.write_all(&page.orders)?;
+            // One page at a time: what was fetched is on disk before the next page is written.
+            out.flush()?;
+            match &mut rejects {
+                Some(file) => {
+                    file.write_all(&page.rejections)?;
+                    file.flush()
+                }
+                None => {
+                    page.logged.iter().for_each(|r| tracing::warn!("{r}"));
+                    Ok(())
+                }
             }
-        },
-        || {
-            // One page at a time: what was fetched is on disk before the next request.
-            out.borrow_mut().flush()?;
-            rejects.borrow_mut().as_mut().map_or(Ok(()), Write::flush)
         },
     )
     .await;
@@ -97,8 +104,7 @@ pub async fn run(args: ImportArgs, json: bool) -> Result<(), Failure> {
         Err(WalkError::Channel(e)) => Err(Failure::from(e)),
         Err(WalkError::Handler(e)) => Err(Failure::from(e)),
         Err(WalkError::Cancelled) => {
-            // Every page handled so far is written out: what is on stdout is whole lines.
-            out.borrow_mut().flush()?;
+            // Every page handled so far was written out and flushed: stdout holds whole lines.
             Err(Failure {
                 code: INTERRUPTED,
                 error: anyhow::anyhow!(
@@ -112,21 +118,43 @@ pub async fn run(args: ImportArgs, json: bool) -> Result<(), Failure> {
     }
 }
 
+/// The output's buffer: large enough that a page's lines go out in a few writes.
+const OUTPUT_BUFFER: usize = 1 << 20;
+
 /// Writes one value as a JSON line.
 pub fn write_line(out: &mut impl Write, value: &impl serde::Serialize) -> std::io::Result<()> {
     serde_json::to_writer(&mut *out, value)?;
     out.write_all(b"\n")
 }
 
-fn write_rejection(
-    file: Option<&mut BufWriter<File>>,
-    rejection: &Rejection,
-) -> std::io::Result<()> {
-    match file {
-        Some(file) => write_line(file, rejection),
-        None => {
-            tracing::warn!("{rejection}");
-            Ok(())
+/// One page as JSON lines, rendered off the writing task.
+struct Rendered {
+    /// The accepted orders, one JSON line each.
+    orders: Vec<u8>,
+    /// The rejections, one JSON line each, when they go to a file.
+    rejections: Vec<u8>,
+    /// The rejections to log, when they go to no file.
+    logged: Vec<Rejection>,
+}
+
+fn render(page: orderport::Page, rejections_to_file: bool) -> std::io::Result<Rendered> {
+    // About 2 KiB per order: one allocation per page, not one per order.
+    let mut rendered = Rendered {
+        orders: Vec::with_capacity(page.outcomes.len() * 2048),
+        rejections: Vec::new(),
+        logged: Vec::new(),
+    };
+    for outcome in page.outcomes {
+        match outcome {
+            FetchOutcome::Accepted(order) => {
+                sonic_rs::to_writer(&mut rendered.orders, &order).map_err(std::io::Error::other)?;
+                rendered.orders.push(b'\n');
+            }
+            FetchOutcome::Rejected(rejection) if rejections_to_file => {
+                write_line(&mut rendered.rejections, &rejection)?
+            }
+            FetchOutcome::Rejected(rejection) => rendered.logged.push(rejection),
         }
     }
+    Ok(rendered)
 }

@@ -2,8 +2,12 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::Arc;
+
 use futures::TryStreamExt;
-use orderport::{pages, CanonicalStatus, ChannelError, FetchOutcome, SellingChannel, TimeWindow};
+use orderport::{
+    walk_pages_then, CanonicalStatus, ChannelError, FetchOutcome, Page, SellingChannel, TimeWindow,
+};
 use orderport_sync::CancellationToken;
 
 use crate::progress::Progress;
@@ -24,6 +28,19 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// Adds another page's counts.
+    fn add(&mut self, other: Tally) {
+        self.pages += other.pages;
+        self.imported += other.imported;
+        self.rejected += other.rejected;
+        for (status, n) in other.by_status {
+            *self.by_status.entry(status).or_default() += n;
+        }
+        for (reason, n) in other.reasons {
+            *self.reasons.entry(reason).or_default() += n;
+        }
+    }
+
     fn count(&mut self, outcome: &FetchOutcome) {
         match outcome {
             FetchOutcome::Accepted(order) => {
@@ -57,45 +74,54 @@ impl Tally {
 pub enum WalkError<E> {
     /// The channel failed.
     Channel(ChannelError),
-    /// The caller's handler failed (for example, writing the output).
+    /// The caller's writer failed (for example, writing the output).
     Handler(E),
-    /// `cancel` fired (a signal): the request or retry wait in flight was abandoned; every page
-    /// before it was handled.
+    /// `cancel` fired (a signal): the requests in flight (or the connector's retry waits) were
+    /// abandoned; every page before them was written.
     Cancelled,
 }
 
-/// Fetches every page of `window`, handing each outcome to `handle` and calling `page_done`
-/// after each page so that output can be flushed before the next request. Memory is one page.
-/// When `cancel` fires, the request in flight (or the connector's retry wait) is dropped and
+/// Fetches every page of `window` with the store's `pages_ahead` pages fetched ahead
+/// ([`walk_pages_then`]), has each page counted and rendered by `render` in the task that
+/// fetched and parsed it (so that pages are parsed and rendered on every core, and each page's
+/// orders are made and freed on one thread), and hands the rendered pages to `write` strictly
+/// in page order, so that output can be flushed before the next page is written. Memory is
+/// bounded by the pages in flight. When `cancel` fires, the fetches in flight are dropped and
 /// the walk ends with [`WalkError::Cancelled`].
-pub async fn walk<E>(
-    channel: &dyn SellingChannel,
+pub async fn walk<R, E>(
+    channel: Arc<dyn SellingChannel>,
     window: TimeWindow,
     progress: &Progress,
     cancel: &CancellationToken,
-    mut handle: impl FnMut(FetchOutcome) -> Result<(), E>,
-    mut page_done: impl FnMut() -> Result<(), E>,
-) -> (Tally, Result<(), WalkError<E>>) {
+    render: impl Fn(Page) -> R + Send + Sync + 'static,
+    mut write: impl FnMut(R) -> Result<(), E>,
+) -> (Tally, Result<(), WalkError<E>>)
+where
+    R: Send + 'static,
+{
     let mut tally = Tally::default();
-    let mut stream = Box::pin(pages(channel, window));
+    let ahead = usize::try_from(channel.store().pages_ahead).unwrap_or(0);
+    let pages = walk_pages_then(channel, window, ahead, move |page| {
+        let mut counts = Tally {
+            pages: 1,
+            ..Tally::default()
+        };
+        page.outcomes.iter().for_each(|o| counts.count(o));
+        (counts, render(page))
+    });
+    let mut pages = std::pin::pin!(pages);
     loop {
         let next = tokio::select! {
-            next = stream.try_next() => next,
+            next = pages.try_next() => next,
             () = cancel.cancelled() => return (tally, Err(WalkError::Cancelled)),
         };
-        let page = match next {
-            Ok(Some(page)) => page,
+        let (counts, page) = match next {
+            Ok(Some(walked)) => walked.value,
             Ok(None) => return (tally, Ok(())),
             Err(e) => return (tally, Err(WalkError::Channel(e))),
         };
-        tally.pages += 1;
-        for outcome in page.outcomes {
-            tally.count(&outcome);
-            if let Err(e) = handle(outcome) {
-                return (tally, Err(WalkError::Handler(e)));
-            }
-        }
-        if let Err(e) = page_done() {
+        tally.add(counts);
+        if let Err(e) = write(page) {
             return (tally, Err(WalkError::Handler(e)));
         }
         progress.page(tally.pages, tally.imported, tally.rejected);

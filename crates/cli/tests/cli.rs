@@ -1066,3 +1066,86 @@ async fn sync_watch_delivers_after_each_store_run() {
     assert_eq!(klaviyo.events().len(), 1);
     klaviyo.shutdown().await;
 }
+
+/// `import` with pages fetched ahead writes exactly what the one-page-at-a-time import writes,
+/// line for line, in the same order, also when a server failing every third request makes
+/// pages complete out of order (retried ones come back last).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_with_pages_ahead_writes_what_one_page_at_a_time_writes() {
+    use orderport_sim::chrono::{Duration, TimeZone, Utc};
+    use orderport_sim::{ChannelSim, Faults, Flavor, GeneratorConfig, SimClock};
+
+    let now = Utc.with_ymd_and_hms(2026, 3, 20, 12, 0, 0).unwrap();
+    let sim = ChannelSim::start(
+        Flavor::SparkShipping,
+        GeneratorConfig {
+            orders_per_day: 120,
+            days: 10,
+            invalid_share: 0.05,
+            ..GeneratorConfig::default()
+        },
+        Faults {
+            error_503_every: 3,
+            ..Faults::none()
+        },
+        SimClock::fixed(now),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let stores = sim.stores_toml();
+    let from = (now - Duration::days(10)).to_rfc3339();
+    let to = now.to_rfc3339();
+    let mut outputs = Vec::new();
+    for ahead in [0, 8] {
+        let file = format!("ahead-{ahead}.toml");
+        let rejects = format!("rejects-{ahead}.jsonl");
+        std::fs::write(
+            dir.path().join(&file),
+            stores.replace(
+                "[[store]]\n",
+                &format!("[[store]]\npages_ahead = {ahead}\n"),
+            ),
+        )
+        .unwrap();
+        let path = dir.path().to_owned();
+        let args: Vec<String> = [
+            "import",
+            "--config",
+            &file,
+            "--store",
+            "spark-1",
+            "--from",
+            &from,
+            "--to",
+            &to,
+            "--rejects",
+            &rejects,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let out = tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            run(&path, &args)
+        })
+        .await
+        .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let rejected = std::fs::read_to_string(dir.path().join(&rejects)).unwrap();
+        outputs.push((String::from_utf8(out.stdout).unwrap(), rejected));
+    }
+    let (one_at_a_time, ahead) = (&outputs[0], &outputs[1]);
+    let orders = one_at_a_time.0.lines().count();
+    // Many pages (the simulator serves 100 orders a page), some of them rejected orders.
+    assert!(orders > 1_000, "{orders}");
+    assert!(one_at_a_time.1.lines().count() > 10);
+    assert!(one_at_a_time.0 == ahead.0, "the orders differ");
+    assert!(one_at_a_time.1 == ahead.1, "the rejections differ");
+    sim.shutdown().await;
+}
