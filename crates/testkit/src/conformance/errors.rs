@@ -9,7 +9,7 @@ use super::harness::{leaked_secrets, store_secrets, Check};
 use super::{CheckResult, Connector};
 
 /// `bad-credentials`: a 401 gives `ChannelError::Authentication`, whose Display and Debug
-/// output show none of the store's secrets (password, api_key, dev_key).
+/// output show none of the store's secrets (password, api_key, dev_key, and the named ones).
 pub async fn check_bad_credentials(connector: &Connector) -> CheckResult {
     let mut check = Check::new("bad-credentials");
     if let Some(run) = check.run(connector, "bad-credentials").await {

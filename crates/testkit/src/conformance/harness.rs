@@ -143,18 +143,15 @@ async fn walk(
     Ok(())
 }
 
-/// The store's secrets in clear, to search output for them.
+/// The store's secrets in clear (the fixed three and the named ones of `[store.secrets]`), to
+/// search output for them.
 pub fn store_secrets(store: &StoreConfig) -> Vec<String> {
-    [
-        &store.secrets.password,
-        &store.secrets.api_key,
-        &store.secrets.dev_key,
-    ]
-    .into_iter()
-    .flatten()
-    .map(|s| s.expose_secret().to_owned())
-    .filter(|s| !s.is_empty())
-    .collect()
+    store
+        .secrets
+        .iter()
+        .map(|(_, s)| s.expose_secret().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 /// The generic assertions every scenario gets from its `[expect]`, plus the invariants of the
