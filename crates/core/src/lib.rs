@@ -9,7 +9,7 @@
 //! Helpers for connector authors, so that each writes only what is specific to its channel:
 //!
 //! - [`Reasons`]: rejection reasons collected while mapping an order (dates, money, currency,
-//!   status, required texts), and [`reasons::json_order`] for one order of a JSON page;
+//!   status, required texts), and [`json_order`] for one order of a JSON page;
 //! - [`Clock`]: whether an offset-less time is in the store's zone or in UTC;
 //! - [`OrderBuilder`] (`Order::builder`) and [`LineItem::new`]: defaults for everything
 //!   optional;
@@ -88,7 +88,7 @@ pub use order::{
 };
 pub use order_builder::OrderBuilder;
 pub use page_number::PageNumber;
-pub use reasons::Reasons;
+pub use reasons::{json_order, Reasons};
 pub use rejection::{ReasonCode, Rejection, RejectionReason};
 pub use requirements::Requirement;
 pub use retry::RetryPolicy;

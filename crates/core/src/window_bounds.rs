@@ -28,8 +28,8 @@
 //! // WooCommerce: `modified_after`/`modified_before`, strictly exclusive, whole seconds, in UTC
 //! // with `dates_are_gmt=true`.
 //! let woo = window.query_bounds(Clock::Utc, BoundsRule::exclusive(Duration::seconds(1)));
-//! assert_eq!(woo.start.to_string(), "2026-02-28 23:59:59");
-//! assert_eq!(woo.end.to_string(), "2026-03-02 00:00:01");
+//! let (after, before) = woo.format("%Y-%m-%dT%H:%M:%S");
+//! assert_eq!((after.as_str(), before.as_str()), ("2026-02-28T23:59:59", "2026-03-02T00:00:01"));
 //! // Custom Store: `MM/dd/yyyy HH:mm` in the store's wall clock, inclusivity undocumented.
 //! let chicago = StoreZone::parse("America/Chicago")?;
 //! let export = window.query_bounds(Clock::Store(chicago), BoundsRule::undocumented(Duration::minutes(1)));
@@ -92,6 +92,16 @@ impl BoundsRule {
             start: Bound::Undocumented,
             end: Bound::Undocumented,
         }
+    }
+}
+
+impl WallWindow {
+    /// Both bounds written with a chrono `format` (such as `%Y-%m-%dT%H:%M:%S`), start first.
+    pub fn format(&self, format: &str) -> (String, String) {
+        (
+            self.start.format(format).to_string(),
+            self.end.format(format).to_string(),
+        )
     }
 }
 

@@ -519,8 +519,16 @@ fn is_table_array(value: &toml::Value) -> bool {
 
 /// Keys written first wherever they appear, in this order, so that a section starts with what
 /// identifies it; the others follow by name.
-const LEADING_KEYS: [&str; 8] = [
-    "id", "name", "channel", "url", "method", "path", "status", "result",
+const LEADING_KEYS: [&str; 9] = [
+    "id",
+    "name",
+    "channel",
+    "url",
+    "method",
+    "path",
+    "status",
+    "result",
+    "order_number",
 ];
 
 /// The table's entries, [`LEADING_KEYS`] first.
