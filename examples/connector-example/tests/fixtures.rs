@@ -312,7 +312,7 @@ fn failures() -> Vec<ScenarioFixture> {
 }
 
 /// Acme's own scenarios.
-fn acme() -> Vec<ScenarioFixture> {
+fn own_scenarios() -> Vec<ScenarioFixture> {
     let complete = shipment(ShipmentScope::Complete(vec![line(2)]), Some("A-1001"));
     let unknown = shipment(ShipmentScope::Complete(vec![line(2)]), None);
     let read_only = json!({"error": "this token may only read"});
@@ -344,7 +344,7 @@ fn acme() -> Vec<ScenarioFixture> {
 }
 
 fn scenarios() -> Vec<ScenarioFixture> {
-    [fetches(), shipments(), failures(), acme()].concat()
+    [fetches(), shipments(), failures(), own_scenarios()].concat()
 }
 
 #[test]
