@@ -275,38 +275,10 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::channel::Capabilities;
-    use crate::status::{StatusMapping, StatusMatch, UnmappedPolicy};
-    use crate::store_time::StoreZone;
-    use crate::testing::sample_order;
-
-    static SPEC: ChannelSpec = ChannelSpec {
-        id: "spark-shipping",
-        name: "Spark",
-        requirements: &[],
-        default_statuses: &[],
-        capabilities: Capabilities {
-            partial_shipments: false,
-            customer_email: true,
-            custom_statuses: false,
-            shipment_kinds: false,
-        },
-        modified_precision: chrono::Duration::seconds(1),
-    };
+    use crate::testing::{sample_order, sample_store, SAMPLE_SPEC as SPEC};
 
     fn store() -> StoreProfile {
-        StoreProfile {
-            id: "spark-hq".into(),
-            name: "Spark HQ".into(),
-            zone: StoreZone::UTC,
-            statuses: StatusMapping::new(
-                std::iter::empty::<(CanonicalStatus, Vec<&str>)>(),
-                StatusMatch::default(),
-                UnmappedPolicy::Reject,
-            )
-            .unwrap(),
-            max_pages_per_window: 10,
-        }
+        sample_store(10)
     }
 
     #[test]

@@ -121,35 +121,13 @@ impl PageNumber {
 
 #[cfg(test)]
 mod tests {
-    use chrono::{TimeZone, Utc};
     use proptest::prelude::*;
 
     use super::*;
-    use crate::status::{CanonicalStatus, StatusMapping, StatusMatch, UnmappedPolicy};
-    use crate::store_time::StoreZone;
-
-    fn store(max_pages: u32) -> StoreProfile {
-        StoreProfile {
-            id: "hq".into(),
-            name: "HQ".into(),
-            zone: StoreZone::UTC,
-            statuses: StatusMapping::new(
-                std::iter::empty::<(CanonicalStatus, Vec<&str>)>(),
-                StatusMatch::default(),
-                UnmappedPolicy::Reject,
-            )
-            .unwrap(),
-            max_pages_per_window: max_pages,
-        }
-    }
-
-    fn window() -> TimeWindow {
-        let at = |h| Utc.with_ymd_and_hms(2026, 3, 7, h, 0, 0).unwrap();
-        TimeWindow::new(at(0), at(12)).unwrap()
-    }
+    use crate::testing::{sample_store as store, sample_window as window};
 
     fn page(n: u32) -> PageNumber {
-        PageNumber::from_token("hq", Some(&PageNumber(n).token())).unwrap()
+        PageNumber::from_token("spark-hq", Some(&PageNumber(n).token())).unwrap()
     }
 
     #[test]
@@ -174,7 +152,7 @@ mod tests {
         let text = error.to_string();
         assert!(matches!(error, ChannelError::Protocol { .. }), "{error:?}");
         assert!(
-            text.contains("store hq") && text.contains("max_pages_per_window = 100"),
+            text.contains("store spark-hq") && text.contains("max_pages_per_window = 100"),
             "{text}"
         );
         assert!(text.contains("page 1 reports 5000 pages"), "{text}");
@@ -186,13 +164,17 @@ mod tests {
     #[test]
     fn foreign_tokens_are_configuration_errors() {
         for text in ["", "0", "-1", "abc", "2/3", "99999999999"] {
-            let error = PageNumber::from_token("hq", Some(&PageToken::new(text))).unwrap_err();
+            let error =
+                PageNumber::from_token("spark-hq", Some(&PageToken::new(text))).unwrap_err();
             assert!(
                 matches!(error, ChannelError::Configuration { .. }),
                 "{text}"
             );
         }
-        assert_eq!(PageNumber::from_token("hq", None), Ok(PageNumber::FIRST));
+        assert_eq!(
+            PageNumber::from_token("spark-hq", None),
+            Ok(PageNumber::FIRST)
+        );
     }
 
     proptest! {
@@ -208,7 +190,7 @@ mod tests {
                 here.next_by_total(total, rows, &s, &w).unwrap(),
             ];
             for token in candidates.into_iter().flatten() {
-                prop_assert!(PageNumber::from_token("hq", Some(&token)).unwrap() > here);
+                prop_assert!(PageNumber::from_token("spark-hq", Some(&token)).unwrap() > here);
             }
         }
     }

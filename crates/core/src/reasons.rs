@@ -275,7 +275,7 @@ mod tests {
     use super::*;
     use crate::status::{StatusMatch, UnmappedPolicy};
     use crate::store_time::StoreZone;
-    use crate::testing::sample_order;
+    use crate::testing::{sample_order, SAMPLE_SPEC as SPEC};
 
     fn statuses() -> StatusMapping {
         StatusMapping::new(
@@ -348,19 +348,6 @@ mod tests {
 
     #[test]
     fn finish_rejects_an_order_with_a_reason_and_accepts_a_clean_one() {
-        static SPEC: ChannelSpec = ChannelSpec {
-            id: "spark-shipping",
-            name: "Spark",
-            requirements: &[],
-            default_statuses: &[],
-            capabilities: crate::channel::Capabilities {
-                partial_shipments: false,
-                customer_email: true,
-                custom_statuses: false,
-                shipment_kinds: false,
-            },
-            modified_precision: chrono::Duration::seconds(1),
-        };
         assert!(matches!(
             Reasons::new().finish(sample_order(), &SPEC),
             FetchOutcome::Accepted(_)

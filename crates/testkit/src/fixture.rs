@@ -108,14 +108,44 @@ struct BodyFile {
     bytes: Vec<u8>,
 }
 
+/// What requests and responses both carry: headers (names lower-case) and a body file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Message {
+    headers: BTreeMap<String, String>,
+    body: Option<BodyFile>,
+}
+
+impl Message {
+    fn set_header(&mut self, name: &str, value: &str) {
+        self.headers
+            .insert(name.to_ascii_lowercase(), value.to_owned());
+    }
+
+    fn set_body(&mut self, file: &str, bytes: Vec<u8>) {
+        self.body = Some(BodyFile {
+            file: file.to_owned(),
+            bytes,
+        });
+    }
+
+    /// Its `headers` and `body` keys, as an exchange's request or response table has them.
+    fn insert_into(&self, table: &mut toml::Table) {
+        if !self.headers.is_empty() {
+            table.insert("headers".into(), text_table(&self.headers).into());
+        }
+        if let Some(body) = &self.body {
+            table.insert("body".into(), body.file.clone().into());
+        }
+    }
+}
+
 /// The request the connector must send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestFixture {
     method: String,
     path: String,
     query: Vec<(String, String)>,
-    headers: BTreeMap<String, String>,
-    body: Option<BodyFile>,
+    message: Message,
 }
 
 impl RequestFixture {
@@ -125,8 +155,7 @@ impl RequestFixture {
             method: method.to_ascii_uppercase(),
             path: path.to_owned(),
             query: Vec::new(),
-            headers: BTreeMap::new(),
-            body: None,
+            message: Message::default(),
         }
     }
 
@@ -148,17 +177,13 @@ impl RequestFixture {
 
     /// A header the request must carry with this exact value.
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.headers
-            .insert(name.to_ascii_lowercase(), value.to_owned());
+        self.message.set_header(name, value);
         self
     }
 
     /// The exact body the connector must send, saved as `file`.
     pub fn body(mut self, file: &str, bytes: impl Into<Vec<u8>>) -> Self {
-        self.body = Some(BodyFile {
-            file: file.to_owned(),
-            bytes: bytes.into(),
-        });
+        self.message.set_body(file, bytes.into());
         self
     }
 
@@ -176,8 +201,7 @@ impl RequestFixture {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResponseFixture {
     status: u16,
-    headers: BTreeMap<String, String>,
-    body: Option<BodyFile>,
+    message: Message,
     schema: Option<SchemaMark>,
     delay_ms: Option<u64>,
 }
@@ -187,8 +211,7 @@ impl ResponseFixture {
     pub fn status(status: u16) -> Self {
         Self {
             status,
-            headers: BTreeMap::new(),
-            body: None,
+            message: Message::default(),
             schema: None,
             delay_ms: None,
         }
@@ -216,17 +239,13 @@ impl ResponseFixture {
 
     /// A response header.
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.headers
-            .insert(name.to_ascii_lowercase(), value.to_owned());
+        self.message.set_header(name, value);
         self
     }
 
     /// The body, saved as `file`.
     pub fn body(mut self, file: &str, bytes: impl Into<Vec<u8>>) -> Self {
-        self.body = Some(BodyFile {
-            file: file.to_owned(),
-            bytes: bytes.into(),
-        });
+        self.message.set_body(file, bytes.into());
         self
     }
 
@@ -351,9 +370,12 @@ impl ScenarioFixture {
         };
         let mut files = BTreeMap::new();
         for exchange in &self.exchanges {
-            for body in [&exchange.request.body, &exchange.response.body]
-                .into_iter()
-                .flatten()
+            for body in [
+                &exchange.request.message.body,
+                &exchange.response.message.body,
+            ]
+            .into_iter()
+            .flatten()
             {
                 if body.bytes.is_empty() {
                     return Err(fail(format!("{} would be empty", body.file)));
@@ -424,22 +446,12 @@ impl ScenarioFixture {
             if !request.query.is_empty() {
                 table.insert("query".into(), query_table(&request.query).into());
             }
-            if !request.headers.is_empty() {
-                table.insert("headers".into(), text_table(&request.headers).into());
-            }
-            if let Some(body) = &request.body {
-                table.insert("body".into(), body.file.clone().into());
-            }
+            request.message.insert_into(&mut table);
             write_inline_section(&mut out, "exchange.request", &table);
             let response = &exchange.response;
             let mut table = toml::Table::new();
             table.insert("status".into(), i64::from(response.status).into());
-            if !response.headers.is_empty() {
-                table.insert("headers".into(), text_table(&response.headers).into());
-            }
-            if let Some(body) = &response.body {
-                table.insert("body".into(), body.file.clone().into());
-            }
+            response.message.insert_into(&mut table);
             if let Some(mark) = response.schema {
                 let mark = toml::Value::try_from(mark).map_err(|e| fail("schema", &e))?;
                 table.insert("schema".into(), mark);
