@@ -75,8 +75,7 @@ pub fn as_custom_store(config: &StoreConfig) -> Result<StoreConfig, ConfigError>
     shaped.username = Some(username);
     shaped.secrets = Secrets {
         password: Some(api_key),
-        api_key: None,
-        dev_key: None,
+        ..Secrets::default()
     };
     shaped.settings = config
         .settings

@@ -4,6 +4,7 @@ mod check;
 mod demo;
 mod exit;
 mod import;
+mod new_connector;
 mod progress;
 mod push_shipment;
 mod reconcile;
@@ -55,6 +56,8 @@ enum Command {
     Quarantine(stored::ListArgs),
     /// Per day in a zone: orders that reached each status beside the events Klaviyo accepted.
     Reconcile(reconcile::ReconcileArgs),
+    /// Write a new connector crate (the guide's example, renamed) that builds and conforms.
+    NewConnector(new_connector::NewConnectorArgs),
 }
 
 fn main() -> ExitCode {
@@ -83,6 +86,7 @@ fn main() -> ExitCode {
             Command::Events(args) => stored::run(stored::Listing::Events, args).await,
             Command::Quarantine(args) => stored::run(stored::Listing::Quarantine, args).await,
             Command::Reconcile(args) => reconcile::run(args).await,
+            Command::NewConnector(args) => new_connector::run(args, json).await,
         }
     });
     match result {

@@ -17,15 +17,36 @@
 //! [store.status_map]              # canonical status -> the channel's raw strings
 //! awaiting_payment = ["unpaid"]
 //! awaiting_shipment = ["paid"]
+//! [store.secrets]                 # a connector's own secret names, each inline or <name>_env
+//! consumer_key_env = "WOO_KEY"
+//! consumer_secret_env = "WOO_SECRET"
 //! ```
 //!
 //! Keys not listed here stay in [`StoreConfig::settings`] for the connector to read; a connector
 //! rejects keys it does not know.
+//!
+//! # Secrets
+//!
+//! Every secret is held as a [`SecretString`] in [`StoreConfig::secrets`], never in
+//! [`StoreConfig::settings`] (which is plain TOML and may be printed), and never reaches `Debug`
+//! output. Two kinds:
+//!
+//! - the three fixed names, [`SECRET_NAMES`] (`password`, `api_key`, `dev_key`), at the store's
+//!   top level, in [`Secrets::password`], [`Secrets::api_key`] and [`Secrets::dev_key`];
+//! - **named secrets**: any other name a connector declares (WooCommerce's `consumer_key` and
+//!   `consumer_secret`), in the `[store.secrets]` sub-table, in [`Secrets::named`]. A sub-table
+//!   rather than top-level keys because the file is read before any connector is known: only
+//!   there can a value be known to be a secret, so that it never lands in `settings`.
+//!
+//! Either kind is set inline (`name = "…"`) or from an environment variable
+//! (`name_env = "VAR"`), not both. A connector reads them by name with
+//! [`StoreConfig::secret`] or [`StoreConfig::required_secret`], and refuses names it does not
+//! know with [`StoreConfig::reject_unknown_secrets`].
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::status::{
@@ -59,7 +80,11 @@ impl ConfigError {
 /// The secret names a store may carry, each inline or as `<name>_env`.
 pub const SECRET_NAMES: [&str; 3] = ["password", "api_key", "dev_key"];
 
-/// A store's credentials. Debug output shows `[REDACTED]`, never the values.
+/// The sub-table of a store that holds its named secrets.
+pub const NAMED_SECRETS_TABLE: &str = "secrets";
+
+/// A store's credentials. Debug output shows `[REDACTED]` (and the names of named secrets),
+/// never the values.
 #[derive(Debug, Clone, Default)]
 pub struct Secrets {
     /// The password.
@@ -68,6 +93,43 @@ pub struct Secrets {
     pub api_key: Option<SecretString>,
     /// A developer key.
     pub dev_key: Option<SecretString>,
+    /// The connector's own secrets from `[store.secrets]`, by name (`consumer_key`).
+    pub named: BTreeMap<String, SecretString>,
+}
+
+impl Secrets {
+    /// The secret called `name`: one of the fixed three, or a named one.
+    pub fn get(&self, name: &str) -> Option<&SecretString> {
+        match name {
+            "password" => self.password.as_ref(),
+            "api_key" => self.api_key.as_ref(),
+            "dev_key" => self.dev_key.as_ref(),
+            _ => self.named.get(name),
+        }
+    }
+
+    /// Every secret the store configured, fixed and named, with its name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &SecretString)> {
+        let fixed = [
+            ("password", &self.password),
+            ("api_key", &self.api_key),
+            ("dev_key", &self.dev_key),
+        ];
+        fixed
+            .into_iter()
+            .filter_map(|(name, secret)| secret.as_ref().map(|s| (name, s)))
+            .chain(self.named.iter().map(|(name, s)| (name.as_str(), s)))
+    }
+
+    /// The configuration field a secret is set in: `password` for a fixed one,
+    /// `secrets.consumer_key` for a named one.
+    pub fn field(name: &str) -> String {
+        if SECRET_NAMES.contains(&name) {
+            name.to_owned()
+        } else {
+            format!("{NAMED_SECRETS_TABLE}.{name}")
+        }
+    }
 }
 
 /// One store, validated.
@@ -146,6 +208,69 @@ impl StoreConfig {
             .map(str::trim)
             .filter(|u| !u.is_empty())
             .ok_or_else(|| ConfigError::store(&self.id, "username", hint))
+    }
+
+    /// The secret called `name` (fixed or named), when set.
+    pub fn secret(&self, name: &str) -> Option<&SecretString> {
+        self.secrets.get(name)
+    }
+
+    /// The secret called `name` (one of the fixed three, or a named secret of
+    /// `[store.secrets]`), or an error on its field saying `hint` (how to set it) when it is
+    /// missing or blank.
+    ///
+    /// ```
+    /// use orderport_core::StoresFile;
+    ///
+    /// let file = StoresFile::parse(
+    ///     "[[store]]\nid = \"woo\"\nname = \"Woo\"\nchannel = \"woo\"\nurl = \"https://w.example\"\n\
+    ///      [store.secrets]\nconsumer_key_env = \"WOO_KEY\"\n",
+    ///     &|var| (var == "WOO_KEY").then(|| "ck_not_printed".to_owned()),
+    /// )?;
+    /// let store = file.store("woo")?;
+    /// assert!(store.required_secret("consumer_key", "set consumer_key_env").is_ok());
+    /// let missing = store.required_secret("consumer_secret", "set consumer_secret_env in [store.secrets]");
+    /// assert_eq!(missing.unwrap_err().field, "secrets.consumer_secret");
+    /// assert!(!format!("{store:?}").contains("ck_not_printed"));
+    /// # Ok::<(), orderport_core::ConfigError>(())
+    /// ```
+    pub fn required_secret(&self, name: &str, hint: &str) -> Result<SecretString, ConfigError> {
+        self.secret(name)
+            .filter(|s| !s.expose_secret().trim().is_empty())
+            .cloned()
+            .ok_or_else(|| {
+                ConfigError::store(
+                    &self.id,
+                    Secrets::field(name),
+                    format!("required, and missing or empty; {hint}"),
+                )
+            })
+    }
+
+    /// Fails on a named secret (`[store.secrets]`) the connector does not use, so that a typo
+    /// does not leave a credential unread.
+    pub fn reject_unknown_secrets(&self, known: &[&str]) -> Result<(), ConfigError> {
+        match self
+            .secrets
+            .named
+            .keys()
+            .find(|k| !known.contains(&k.as_str()))
+        {
+            None => Ok(()),
+            Some(name) => Err(ConfigError::store(
+                &self.id,
+                Secrets::field(name),
+                format!(
+                    "unknown secret for channel {}; known secrets: {}",
+                    self.channel,
+                    if known.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            )),
+        }
     }
 
     /// A connector-specific string setting.
@@ -401,44 +526,93 @@ fn take_secrets(
     rest: &mut toml::Table,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Secrets, ConfigError> {
-    let mut found: [Option<SecretString>; 3] = Default::default();
-    for (slot, name) in found.iter_mut().zip(SECRET_NAMES) {
-        let env_key = format!("{name}_env");
-        let inline = rest.remove(name);
-        let variable = rest.remove(&env_key);
-        *slot = match (inline, variable) {
-            (Some(_), Some(_)) => {
-                return Err(ConfigError::store(
-                    id,
-                    name,
-                    format!("set either {name} or {env_key}, not both"),
-                ))
-            }
-            (Some(toml::Value::String(value)), None) => Some(SecretString::from(value)),
-            (None, Some(toml::Value::String(var))) => match env(&var) {
-                Some(value) if !value.is_empty() => Some(SecretString::from(value)),
-                _ => {
-                    return Err(ConfigError::store(
-                        id,
-                        env_key,
-                        format!(
-                            "environment variable {var} is not set; export it or set {name} inline"
-                        ),
-                    ))
-                }
-            },
-            (None, None) => None,
-            (Some(_), None) | (None, Some(_)) => {
-                return Err(ConfigError::store(id, name, "expected a string"));
-            }
+    let mut secrets = Secrets::default();
+    for name in SECRET_NAMES {
+        let slot = match name {
+            "password" => &mut secrets.password,
+            "api_key" => &mut secrets.api_key,
+            _ => &mut secrets.dev_key,
         };
+        *slot = take_secret(id, "", name, rest, env)?;
     }
-    let [password, api_key, dev_key] = found;
-    Ok(Secrets {
-        password,
-        api_key,
-        dev_key,
-    })
+    let mut named =
+        match rest.remove(NAMED_SECRETS_TABLE) {
+            None => toml::Table::new(),
+            Some(toml::Value::Table(table)) => table,
+            Some(_) => return Err(ConfigError::store(
+                id,
+                NAMED_SECRETS_TABLE,
+                "expected a table: [store.secrets], with name = \"…\" or name_env = \"VAR\" lines",
+            )),
+        };
+    let names: std::collections::BTreeSet<String> = named
+        .keys()
+        .map(|k| k.strip_suffix("_env").unwrap_or(k).to_owned())
+        .collect();
+    for name in names {
+        let prefix = format!("{NAMED_SECRETS_TABLE}.");
+        if SECRET_NAMES.contains(&name.as_str()) {
+            return Err(ConfigError::store(
+                id,
+                format!("{prefix}{name}"),
+                format!("{name} is a store key: set it (or {name}_env) at the store's top level, not in [store.secrets]"),
+            ));
+        }
+        if !is_secret_name(&name) {
+            return Err(ConfigError::store(
+                id,
+                format!("{prefix}{name}"),
+                "a secret name is lower-case letters, digits and underscores, starting with a letter",
+            ));
+        }
+        if let Some(value) = take_secret(id, &prefix, &name, &mut named, env)? {
+            secrets.named.insert(name, value);
+        }
+    }
+    Ok(secrets)
+}
+
+/// `[a-z][a-z0-9_]*`.
+fn is_secret_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_lowercase())
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// Takes `name` or `name_env` out of `table`; `prefix` places the field in errors
+/// (`secrets.`).
+fn take_secret(
+    id: &str,
+    prefix: &str,
+    name: &str,
+    table: &mut toml::Table,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<SecretString>, ConfigError> {
+    let env_key = format!("{name}_env");
+    let inline = table.remove(name);
+    let variable = table.remove(&env_key);
+    match (inline, variable) {
+        (Some(_), Some(_)) => Err(ConfigError::store(
+            id,
+            format!("{prefix}{name}"),
+            format!("set either {name} or {env_key}, not both"),
+        )),
+        (Some(toml::Value::String(value)), None) => Ok(Some(SecretString::from(value))),
+        (None, Some(toml::Value::String(var))) => match env(&var) {
+            Some(value) if !value.is_empty() => Ok(Some(SecretString::from(value))),
+            _ => Err(ConfigError::store(
+                id,
+                format!("{prefix}{env_key}"),
+                format!("environment variable {var} is not set; export it or set {name} inline"),
+            )),
+        },
+        (None, None) => Ok(None),
+        (Some(_), None) | (None, Some(_)) => Err(ConfigError::store(
+            id,
+            format!("{prefix}{name}"),
+            "expected a string",
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,19 @@
 //! fields, default statuses, capabilities) and implements [`SellingChannel`]. Everything else
 //! (the sync engine, the CLI, the test kit) works through the trait.
 //!
+//! Helpers for connector authors, so that each writes only what is specific to its channel:
+//!
+//! - [`Reasons`]: rejection reasons collected while mapping an order (dates, money, currency,
+//!   status, required texts), and [`json_order`] for one order of a JSON page;
+//! - [`Clock`]: whether an offset-less time is in the store's zone or in UTC;
+//! - [`OrderBuilder`] (`Order::builder`) and [`LineItem::new`]: defaults for everything
+//!   optional;
+//! - [`TimeWindow::query_bounds`] with a [`BoundsRule`]: the bounds to send for a window, by
+//!   the API's precision and inclusivity, so that no boundary order is lost;
+//! - [`PageNumber`]: page-number paging by a total, a short page, or a reported next page;
+//! - [`StoreConfig::required_secret`] and named secrets (`[store.secrets]`),
+//!   [`StoreConfig::setting_ranged`] and [`settings`].
+//!
 //! # Example
 //!
 //! ```
@@ -43,10 +56,14 @@
 
 pub mod address;
 pub mod channel;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod order;
+pub mod order_builder;
+pub mod page_number;
 pub mod page_walk;
+pub mod reasons;
 pub mod rejection;
 pub mod requirements;
 pub mod retry;
@@ -54,6 +71,7 @@ pub mod settings;
 pub mod shipment;
 pub mod status;
 pub mod store_time;
+pub mod window_bounds;
 
 #[cfg(test)]
 mod testing;
@@ -62,13 +80,17 @@ pub use channel::{
     finish, Capabilities, ChannelSpec, FetchOutcome, InvertedWindow, Page, PageToken,
     SellingChannel, StoreProfile, TimeWindow, WalkGuard,
 };
+pub use clock::Clock;
 pub use config::{ConfigError, Secrets, StoreConfig, StoresFile};
 pub use error::ChannelError;
 pub use order::{
     Address, CurrencyCode, CustomFields, Customer, Discount, Gift, ItemOption, LineItem, Order,
     OrderKey, Weight, WeightUnit,
 };
+pub use order_builder::OrderBuilder;
+pub use page_number::PageNumber;
 pub use page_walk::{pages, walk_pages, walk_pages_then, Walked, MAX_AHEAD};
+pub use reasons::{json_order, Reasons};
 pub use rejection::{ReasonCode, Rejection, RejectionReason};
 pub use requirements::Requirement;
 pub use retry::RetryPolicy;
@@ -77,6 +99,7 @@ pub use shipment::{
 };
 pub use status::{CanonicalStatus, DefaultStatusMap, StatusMapping, StatusMatch, UnmappedPolicy};
 pub use store_time::{StoreZone, WallKind, WallResolution, WallWindow};
+pub use window_bounds::{Bound, BoundsRule};
 
 /// Re-exported so that connectors and hosts use the same secret type.
 pub use secrecy;

@@ -258,14 +258,14 @@ fn offset_duration(offset: FixedOffset) -> Duration {
     Duration::seconds(i64::from(offset.local_minus_utc()))
 }
 
-fn floor_to(t: NaiveDateTime, precision: Duration) -> NaiveDateTime {
+pub(crate) fn floor_to(t: NaiveDateTime, precision: Duration) -> NaiveDateTime {
     let step = precision.num_seconds().max(1);
     let secs = t.and_utc().timestamp();
     let floored = secs - secs.rem_euclid(step);
     DateTime::from_timestamp(floored, 0).map_or(t, |d| d.naive_utc())
 }
 
-fn ceil_to(t: NaiveDateTime, precision: Duration) -> NaiveDateTime {
+pub(crate) fn ceil_to(t: NaiveDateTime, precision: Duration) -> NaiveDateTime {
     let floored = floor_to(t, precision);
     if floored == t {
         t

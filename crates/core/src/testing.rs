@@ -3,8 +3,49 @@
 use chrono::{TimeZone, Utc};
 use rust_decimal::Decimal;
 
+use crate::channel::{Capabilities, ChannelSpec, StoreProfile, TimeWindow};
 use crate::order::*;
-use crate::status::CanonicalStatus;
+use crate::status::{CanonicalStatus, StatusMapping, StatusMatch, UnmappedPolicy};
+use crate::store_time::StoreZone;
+
+/// The channel of [`sample_order`], with no requirements.
+pub static SAMPLE_SPEC: ChannelSpec = ChannelSpec {
+    id: "spark-shipping",
+    name: "Spark",
+    requirements: &[],
+    default_statuses: &[],
+    capabilities: Capabilities {
+        partial_shipments: false,
+        customer_email: true,
+        custom_statuses: false,
+        shipment_kinds: false,
+    },
+    modified_precision: chrono::Duration::seconds(1),
+};
+
+/// The store of [`sample_order`], in UTC, with no status mapping, whose walks may take
+/// `max_pages` pages.
+pub fn sample_store(max_pages: u32) -> StoreProfile {
+    StoreProfile {
+        id: "spark-hq".into(),
+        name: "Spark HQ".into(),
+        zone: StoreZone::UTC,
+        statuses: StatusMapping::new(
+            std::iter::empty::<(CanonicalStatus, Vec<&str>)>(),
+            StatusMatch::default(),
+            UnmappedPolicy::Reject,
+        )
+        .unwrap(),
+        max_pages_per_window: max_pages,
+        pages_ahead: 0,
+    }
+}
+
+/// 2026-03-07, 00:00 to 12:00 UTC.
+pub fn sample_window() -> TimeWindow {
+    let at = |h| Utc.with_ymd_and_hms(2026, 3, 7, h, 0, 0).unwrap();
+    TimeWindow::new(at(0), at(12)).unwrap()
+}
 
 /// A complete, valid order shipping to California.
 pub fn sample_order() -> Order {

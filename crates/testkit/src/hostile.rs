@@ -91,13 +91,8 @@ async fn call_once(channel: &dyn SellingChannel, scenario: &Scenario) -> Result<
 /// The store's secrets in every spelling a reply could echo them in.
 fn spellings(store: &StoreConfig) -> Vec<String> {
     use secrecy::ExposeSecret;
-    let secrets = [
-        &store.secrets.password,
-        &store.secrets.api_key,
-        &store.secrets.dev_key,
-    ];
     let mut out = Vec::new();
-    for secret in secrets.into_iter().flatten() {
+    for (_, secret) in store.secrets.iter() {
         let raw = secret.expose_secret();
         if raw.is_empty() {
             continue;

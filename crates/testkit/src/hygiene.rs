@@ -2,8 +2,9 @@
 //!
 //! The rules, applied to every file under a fixture tree:
 //!
-//! 1. **Store secrets.** In a `scenario.toml`, `[store]` `password`, `api_key` and `dev_key` start
-//!    with `fixture-`; `*_env` secrets are not allowed (fixtures are self-contained).
+//! 1. **Store secrets.** In a `scenario.toml`, `[store]` `password`, `api_key` and `dev_key`, and
+//!    every named secret of `[store.secrets]`, start with `fixture-`; `*_env` secrets are not
+//!    allowed (fixtures are self-contained).
 //! 2. **Authorization headers.** A recorded request's `Authorization` header decodes to fixture
 //!    credentials: `Basic` to `user:secret` where `secret` is one of the store's secrets (so it
 //!    starts with `fixture-`), `Bearer` (or any other scheme) to a token starting with `fixture-`.
@@ -288,25 +289,46 @@ fn check_scenario_text(path: &Path, text: &str) -> Vec<HygieneViolation> {
     let mut violations = Vec::new();
     let mut secrets: Vec<String> = Vec::new();
     if let Some(store) = table.get("store").and_then(toml::Value::as_table) {
-        for name in orderport_core::config::SECRET_NAMES {
-            if let Some(value) = store.get(name) {
+        // Each secret's table, its label in messages, and its name.
+        let mut places: Vec<(&toml::Table, &str, String)> = orderport_core::config::SECRET_NAMES
+            .iter()
+            .map(|name| (store, "[store]", (*name).to_owned()))
+            .collect();
+        if let Some(named) = store
+            .get(orderport_core::config::NAMED_SECRETS_TABLE)
+            .and_then(toml::Value::as_table)
+        {
+            let mut names: Vec<String> = named
+                .keys()
+                .map(|key| key.trim_end_matches("_env").to_owned())
+                .collect();
+            names.sort();
+            names.dedup();
+            places.extend(
+                names
+                    .into_iter()
+                    .map(|name| (named, "[store.secrets]", name)),
+            );
+        }
+        for (place, label, name) in places {
+            if let Some(value) = place.get(&name) {
                 let value = value.as_str().unwrap_or_default();
                 if !value.starts_with(SECRET_PREFIX) {
                     violations.push(violation(
                         path,
                         None,
                         HygieneRule::StoreSecret,
-                        format!("[store] {name} must start with {SECRET_PREFIX:?}"),
+                        format!("{label} {name} must start with {SECRET_PREFIX:?}"),
                     ));
                 }
                 secrets.push(value.to_owned());
             }
-            if store.contains_key(&format!("{name}_env")) {
+            if place.contains_key(&format!("{name}_env")) {
                 violations.push(violation(
                     path,
                     None,
                     HygieneRule::StoreSecret,
-                    format!("[store] {name}_env: fixtures carry an inline {SECRET_PREFIX}… {name}"),
+                    format!("{label} {name}_env: fixtures carry an inline {SECRET_PREFIX}… {name}"),
                 ));
             }
         }

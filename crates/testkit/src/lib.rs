@@ -11,6 +11,8 @@
 //! - [`hostile`]: checks against hostile servers on loopback (redirects, echoed secrets, plain
 //!   http, oversized replies), part of [`run_conformance`].
 //! - [`hygiene`]: fixtures never hold real-looking credentials, e-mail addresses or phone numbers.
+//! - [`fixture`]: scenarios described in Rust (store, exchanges, JSON bodies, `[expect]`) and
+//!   written to, or checked against, the fixture directory, instead of a generator script.
 //! - [`xsd`]: XML Schema validation with the system libxml2, so that bodies marked strict follow
 //!   the published schema and bodies marked lenient really do not.
 //!
@@ -55,6 +57,7 @@
 #![warn(missing_docs)]
 
 pub mod conformance;
+pub mod fixture;
 pub mod hostile;
 pub mod hygiene;
 pub mod replay;

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use orderport_core::{
     CanonicalStatus, ConfigError, ReasonCode, ShipmentUpdate, StoreConfig, StoresFile, TimeWindow,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The file that describes a scenario, in each scenario directory.
 pub const SCENARIO_FILE: &str = "scenario.toml";
@@ -63,7 +63,7 @@ impl FixtureError {
 }
 
 /// What a scenario calls on the channel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ScenarioKind {
     /// Walks every page of `[window]` with [`orderport_core::pages`].
@@ -75,7 +75,7 @@ pub enum ScenarioKind {
 }
 
 /// How a call ended: `ok`, or the kind of [`orderport_core::ChannelError`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResultKind {
     /// Success.
@@ -137,7 +137,7 @@ impl fmt::Display for ResultKind {
 }
 
 /// Whether a response body follows the channel's published schema.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SchemaMark {
     /// The body follows the schema; the kit checks that it validates.
@@ -147,46 +147,152 @@ pub enum SchemaMark {
     Lenient,
 }
 
-/// What the generic suite asserts about a scenario's result.
-#[derive(Debug, Clone, Deserialize)]
+/// What the generic suite asserts about a scenario's result. Built in Rust (for
+/// [`crate::fixture`]) with [`Expect::result`] and its setters.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
     /// How the call ends.
     pub result: ResultKind,
     /// Pages walked (fetch).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pages: Option<usize>,
     /// Orders accepted over the whole walk (fetch).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub accepted: Option<usize>,
     /// Orders rejected over the whole walk (fetch).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rejected: Option<usize>,
     /// Accepted orders to check field by field.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub order: Vec<ExpectedOrder>,
     /// Rejections that must be present, each with one of its reasons.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rejection: Vec<ExpectedRejection>,
     /// For `unmapped-status`: the order whose raw status is in no list, and the fallback.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub unmapped: Option<ExpectedUnmapped>,
 }
 
+impl Expect {
+    /// The call ends with `result`; nothing else is asserted yet.
+    pub fn result(result: ResultKind) -> Self {
+        Self {
+            result,
+            pages: None,
+            accepted: None,
+            rejected: None,
+            order: Vec::new(),
+            rejection: Vec::new(),
+            unmapped: None,
+        }
+    }
+
+    /// The call succeeds.
+    pub fn ok() -> Self {
+        Self::result(ResultKind::Ok)
+    }
+
+    /// A fetch walks `pages` pages, accepting `accepted` orders and rejecting `rejected`.
+    pub fn counts(mut self, pages: usize, accepted: usize, rejected: usize) -> Self {
+        self.pages = Some(pages);
+        self.accepted = Some(accepted);
+        self.rejected = Some(rejected);
+        self
+    }
+
+    /// Pins an accepted order.
+    pub fn order(mut self, order: ExpectedOrder) -> Self {
+        self.order.push(order);
+        self
+    }
+
+    /// Requires the order `order_number` to be rejected with a reason `code` on `field`.
+    pub fn rejection(
+        mut self,
+        order_number: impl Into<String>,
+        field: impl Into<String>,
+        code: ReasonCode,
+    ) -> Self {
+        self.rejection.push(ExpectedRejection {
+            order_number: order_number.into(),
+            field: field.into(),
+            code,
+        });
+        self
+    }
+
+    /// The `unmapped-status` expectation: `order_number` has the raw status `raw_status`, in
+    /// no list, and is accepted with `fallback` once that is the store's `unmapped_status`.
+    pub fn unmapped(
+        mut self,
+        order_number: impl Into<String>,
+        raw_status: impl Into<String>,
+        fallback: CanonicalStatus,
+    ) -> Self {
+        self.unmapped = Some(ExpectedUnmapped {
+            order_number: order_number.into(),
+            raw_status: raw_status.into(),
+            fallback,
+        });
+        self
+    }
+}
+
 /// An accepted order the scenario pins, by order number. Absent fields are not checked.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectedOrder {
     /// The order number.
     pub order_number: String,
     /// The canonical status.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<CanonicalStatus>,
     /// When it was placed, in UTC.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ordered_at: Option<DateTime<Utc>>,
     /// When it was last modified, in UTC.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub modified_at: Option<DateTime<Utc>>,
     /// When it was paid, in UTC.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub paid_at: Option<DateTime<Utc>>,
 }
 
+impl ExpectedOrder {
+    /// The order `order_number`, nothing pinned yet.
+    pub fn number(order_number: impl Into<String>) -> Self {
+        Self {
+            order_number: order_number.into(),
+            status: None,
+            ordered_at: None,
+            modified_at: None,
+            paid_at: None,
+        }
+    }
+
+    /// Pins its canonical status.
+    pub fn status(mut self, status: CanonicalStatus) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// Pins when it was placed and last modified, in UTC.
+    pub fn times(mut self, ordered_at: DateTime<Utc>, modified_at: DateTime<Utc>) -> Self {
+        self.ordered_at = Some(ordered_at);
+        self.modified_at = Some(modified_at);
+        self
+    }
+
+    /// Pins when it was paid, in UTC.
+    pub fn paid_at(mut self, paid_at: DateTime<Utc>) -> Self {
+        self.paid_at = Some(paid_at);
+        self
+    }
+}
+
 /// A rejection the scenario pins: the order, and one reason it must carry.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectedRejection {
     /// The order number.
@@ -198,7 +304,7 @@ pub struct ExpectedRejection {
 }
 
 /// The `unmapped-status` expectation.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectedUnmapped {
     /// The order whose status is in no list.

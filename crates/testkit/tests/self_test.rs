@@ -7,6 +7,8 @@ mod toy;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
+
 use orderport_testkit::conformance::{self, Connector, REQUIRED_SCENARIOS};
 use orderport_testkit::replay::UNEXPECTED_BODY;
 use orderport_testkit::{hygiene, workspace_fixtures, Replay, Scenario};
@@ -432,6 +434,64 @@ body = "page.xml"
         "{report:#?}"
     );
     assert_eq!(violations.len(), 7, "{report:#?}");
+}
+
+#[test]
+fn named_secrets_are_held_to_the_fixture_rules_and_searched_in_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let basic = base64::engine::general_purpose::STANDARD.encode("fixture-ck:fixture-cs");
+    let text = format!(
+        r#"
+description = "named"
+kind = "check_connection"
+[store]
+id = "s"
+name = "S"
+channel = "toy-shop"
+url = "/api"
+[store.secrets]
+consumer_key = "fixture-ck"
+consumer_secret = "fixture-cs"
+webhook_secret = "whsec_live_1234"
+token_env = "REAL_TOKEN"
+[expect]
+result = "ok"
+[[exchange]]
+[exchange.request]
+method = "GET"
+path = "/api"
+headers = {{ Authorization = "Basic {basic}" }}
+[exchange.response]
+status = 200
+"#
+    );
+    let dir = write_scenario(tmp.path(), "named", &[("scenario.toml", &text)]);
+    let violations = hygiene::check_tree(tmp.path());
+    let report: Vec<String> = violations.iter().map(ToString::to_string).collect();
+    // The Basic header decodes to the named secrets, so it passes; the live-looking secret and
+    // the environment variable do not.
+    assert_eq!(violations.len(), 2, "{report:#?}");
+    assert!(
+        report[0].contains("[store.secrets] token_env: fixtures carry an inline"),
+        "{report:#?}"
+    );
+    assert!(
+        report[1].contains("[store.secrets] webhook_secret must start with \"fixture-\""),
+        "{report:#?}"
+    );
+    // The secrets a check searches errors for include the named ones.
+    std::fs::write(
+        dir.join("scenario.toml"),
+        text.replace("token_env = \"REAL_TOKEN\"\n", ""),
+    )
+    .unwrap();
+    let store = Scenario::load(&dir)
+        .unwrap()
+        .store_config("http://127.0.0.1:9", &toml::Table::new())
+        .unwrap();
+    let mut secrets = conformance::store_secrets(&store);
+    secrets.sort();
+    assert_eq!(secrets, ["fixture-ck", "fixture-cs", "whsec_live_1234"]);
 }
 
 const TINY_XSD: &str = r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">

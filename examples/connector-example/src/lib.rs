@@ -1,17 +1,19 @@
-//! A minimal, complete orderport connector for **Acme Market**, a made-up JSON API. It is the
-//! example `docs/connector-guide.md` walks through: the guide quotes this file, and a test
-//! (`tests/guide.rs`) fails when the two drift apart. Its other tests run it against wiremock
-//! and against recorded fixtures with the conformance kit.
+//! A complete orderport connector for **Acme Market**, a made-up JSON API, written on
+//! `orderport-http` and the connector helpers of `orderport-core`.
 //!
 //! The made-up API:
 //!
-//! - `GET {url}/v1/orders?updated_from=..&updated_to=..&page=N` with
-//!   `Authorization: Bearer {api_key}`. Both bounds are RFC 3339 UTC and inclusive. It answers
-//!   `{"orders": [...], "next_page": 2}`, with `next_page` null on the last page. Times carry an
-//!   offset, or none when the store is configured to send wall-clock times.
-//! - `POST {url}/v1/orders/{id}/fulfillments` with the shipment as JSON, answering 201.
-//!   Fulfillments are idempotent per tracking number, so a retried POST cannot ship twice.
-//! - `GET {url}/v1/ping`, answering 200 when the key is good.
+//! - Every call carries `Authorization: Bearer {access_token}`; the token is a named secret,
+//!   `access_token` (or `access_token_env`) in the store's `[store.secrets]`.
+//! - `GET {url}/v1/orders?updated_after=..&updated_before=..&page=N` lists the orders modified
+//!   in a window. The bounds are UTC without an offset (`2026-03-01T00:00:00`), whole seconds,
+//!   and **strictly exclusive**. The reply is `{"orders": [...]}`, and the page count is in the
+//!   `X-Total-Pages` header. An order's `created_at` is in the store's wall clock and its
+//!   `updated_at_gmt` in UTC, both without an offset.
+//! - `POST {url}/v1/orders/{id}/fulfillments` records a shipment (201). It is **not**
+//!   idempotent, so only a 429 (refused before processing) is retried. A 401 on it means the
+//!   token is read-only.
+//! - `GET {url}/v1/ping` answers 200 when the token is good.
 //!
 //! # Example
 //!
@@ -21,16 +23,17 @@
 //! let file = StoresFile::parse(
 //!     r#"
 //!     [[store]]
-//!     id = "acme-main"
+//!     id = "acme-market-main"
 //!     name = "Acme main"
 //!     channel = "acme-market"
-//!     url = "https://api.acme.example"
-//!     api_key_env = "ACME_KEY"
+//!     url = "https://api.acme-market.example"
 //!     request_timeout_secs = 20
+//!     [store.secrets]
+//!     access_token_env = "ACME_TOKEN"
 //!     "#,
-//!     &|var| (var == "ACME_KEY").then(|| "not-printed".to_owned()),
+//!     &|var| (var == "ACME_TOKEN").then(|| "not-printed".to_owned()),
 //! )?;
-//! let channel = orderport_connector_example::connect(file.store("acme-main")?)?;
+//! let channel = orderport_connector_example::connect(file.store("acme-market-main")?)?;
 //! assert_eq!(channel.spec().id, "acme-market");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -38,22 +41,23 @@
 #![warn(missing_docs)]
 
 // ANCHOR: imports
-use std::str::FromStr;
-use std::time::Duration;
+use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, SecondsFormat, Utc};
-use orderport_core::error::excerpt;
-use orderport_core::secrecy::{ExposeSecret, SecretString};
+use chrono::Duration;
 use orderport_core::{
-    finish, Address, CanonicalStatus, Capabilities, ChannelError, ChannelSpec, ConfigError,
-    CurrencyCode, CustomFields, Customer, FetchOutcome, Gift, LineItem, Order, Page, PageToken,
-    ReasonCode, Rejection, RejectionReason, Requirement, RetryPolicy, SellingChannel,
-    ShipmentUpdate, StoreConfig, StoreProfile, StoreZone, TimeWindow,
+    json_order, Address, BoundsRule, CanonicalStatus, Capabilities, ChannelError, ChannelSpec,
+    Clock, ConfigError, Customer, FetchOutcome, InvalidShipment, LineItem, Order, Page, PageNumber,
+    PageToken, Reasons, Requirement, Secrets, SellingChannel, ShipmentUpdate, StoreConfig,
+    StoreProfile, TimeWindow,
 };
-use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use orderport_http::{
+    endpoint, Auth, Failure, HttpClient, HttpService, HttpSettings, Idempotency, Request,
+    StatusHook,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use url::Url;
 // ANCHOR_END: imports
 
 // ANCHOR: spec
@@ -74,100 +78,75 @@ pub static SPEC: ChannelSpec = ChannelSpec {
     ],
     capabilities: Capabilities {
         partial_shipments: true, // a fulfillment lists its lines
-        customer_email: true,    // orders carry `email`
+        customer_email: true,    // `customer.email`
         custom_statuses: false,  // Acme's five states are fixed
         shipment_kinds: false,
     },
-    // `updated_at` has whole seconds.
-    modified_precision: chrono::Duration::seconds(1),
+    // `updated_at_gmt` has whole seconds.
+    modified_precision: Duration::seconds(1),
 };
 
-/// The connector-specific store settings; any other key is refused when the store connects.
-pub const SETTINGS: &[&str] = &[
-    "request_timeout_secs",
-    "retry_max_attempts",
-    "retry_base_delay_ms",
-    "retry_max_delay_ms",
-];
+/// The secrets a store sets in `[store.secrets]`; any other name is refused.
+pub const SECRETS: &[&str] = &["access_token"];
+
+/// The order feed's window filter: whole seconds, both bounds strictly exclusive.
+const BOUNDS: BoundsRule = BoundsRule::exclusive(Duration::seconds(1));
+
+/// How the window bounds are written: UTC without an offset.
+const TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S";
 // ANCHOR_END: spec
 
 // ANCHOR: connect
-/// An Acme Market channel for one store. Needs the store's `url` (http or https) and `api_key`;
-/// fails on a store of another channel, an unknown setting or one out of range. Does no I/O.
+/// An Acme Market channel for one store, sending through orderport's shared HTTP client. Needs
+/// the store's `url` (https, or http to loopback or with `allow_insecure_http`) and its
+/// `access_token`; fails on a store of another channel, an unknown setting or secret, or a
+/// setting out of range. Does no I/O.
 pub fn connect(config: &StoreConfig) -> Result<Box<dyn SellingChannel>, ConfigError> {
-    Ok(Box::new(AcmeChannel::new(config)?))
+    let client = HttpClient::new().map_err(|e| ConfigError::store(&config.id, "url", e.0))?;
+    connect_with(config, &client)
+}
+
+/// [`connect`], sending through the host platform's HTTP client.
+pub fn connect_with(
+    config: &StoreConfig,
+    client: &HttpClient,
+) -> Result<Box<dyn SellingChannel>, ConfigError> {
+    // Refuses a store of another channel; resolves the zone and the status mapping.
+    let profile = StoreProfile::new(config, &SPEC)?;
+    // Acme has no settings of its own: only the HTTP layer's timeout, size limit and retries.
+    config.reject_unknown_settings(orderport_http::settings::SETTINGS)?;
+    config.reject_unknown_secrets(SECRETS)?;
+    let token = config.required_secret("access_token", "set it in [store.secrets]")?;
+    let error = |field: &str, e: String| ConfigError::store(&config.id, field, e);
+    let url = endpoint::parse(&config.url, config.allow_insecure_http)
+        .map_err(|e| error("url", e.to_string()))?;
+    let auth = Auth::none().with_prefixed_header("Authorization", "Bearer ", token);
+    let auth = auth.map_err(|e| error(&Secrets::field("access_token"), e.to_string()))?;
+    let settings = HttpSettings::from_store(config, HttpSettings::default())?;
+    let http = HttpService::new(client.clone(), &config.id, auth, settings)
+        .with_hook(Arc::new(ReadOnlyToken));
+    Ok(Box::new(AcmeChannel { profile, url, http }))
 }
 
 struct AcmeChannel {
     profile: StoreProfile,
-    base: String,
-    api_key: SecretString,
-    retry: RetryPolicy,
-    http: reqwest::Client,
+    url: Url,
+    http: HttpService,
 }
 
-impl AcmeChannel {
-    fn new(config: &StoreConfig) -> Result<Self, ConfigError> {
-        // Refuses a store of another channel; resolves the zone and the status mapping.
-        let profile = StoreProfile::new(config, &SPEC)?;
-        config.reject_unknown_settings(SETTINGS)?;
-        if !(config.url.starts_with("https://") || config.url.starts_with("http://")) {
-            return Err(ConfigError::store(
-                &config.id,
-                "url",
-                "use the http(s) API base",
-            ));
-        }
-        let api_key = config.secrets.api_key.clone().ok_or_else(|| {
-            ConfigError::store(&config.id, "api_key", "required; set api_key_env = \"VAR\"")
-        })?;
-        let retry = RetryPolicy {
-            max_attempts: u32::try_from(ranged(config, "retry_max_attempts", 1, 20, 5)?)
-                .unwrap_or(5),
-            base_delay: Duration::from_millis(ranged(
-                config,
-                "retry_base_delay_ms",
-                0,
-                60_000,
-                500,
-            )?),
-            max_delay: Duration::from_millis(ranged(
-                config,
-                "retry_max_delay_ms",
-                0,
-                600_000,
-                60_000,
-            )?),
-        };
-        let timeout = Duration::from_secs(ranged(config, "request_timeout_secs", 1, 3600, 30)?);
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .build()
-            .map_err(|e| ConfigError::store(&config.id, "url", e.without_url().to_string()))?;
-        Ok(Self {
-            profile,
-            base: config.url.trim_end_matches('/').to_owned(),
-            api_key,
-            retry,
-            http,
+/// Acme's reading of a failure the default mapping gets wrong: a 401 on a fulfillment means a
+/// token that may read but not write, which is a permission to grant, not a bad token.
+#[derive(Debug)]
+struct ReadOnlyToken;
+
+impl StatusHook for ReadOnlyToken {
+    fn classify(&self, failure: &Failure<'_>) -> Option<ChannelError> {
+        let read_only = failure.status == 401 && failure.operation == "fulfillment";
+        read_only.then(|| ChannelError::Permission {
+            store: failure.owner.to_owned(),
+            operation: failure.operation.to_owned(),
+            detail: format!("{}; the token is read-only", failure.status_and_said()),
         })
-    }
-}
-
-fn ranged(
-    config: &StoreConfig,
-    key: &str,
-    min: u64,
-    max: u64,
-    default: u64,
-) -> Result<u64, ConfigError> {
-    match config.setting_u64(key)?.unwrap_or(default) {
-        value if (min..=max).contains(&value) => Ok(value),
-        value => Err(ConfigError::store(
-            &config.id,
-            key,
-            format!("{value} is out of range; use {min} to {max}"),
-        )),
     }
 }
 // ANCHOR_END: connect
@@ -184,8 +163,8 @@ impl SellingChannel for AcmeChannel {
     }
 
     async fn check_connection(&self) -> Result<(), ChannelError> {
-        let url = format!("{}/v1/ping", self.base);
-        self.send("ping", || self.http.get(&url)).await.map(drop)
+        let ping = Request::get(self.endpoint(&["v1", "ping"]), "ping");
+        self.http.send(ping).await.map(drop)
     }
 
     async fn fetch_page(
@@ -193,219 +172,82 @@ impl SellingChannel for AcmeChannel {
         window: &TimeWindow,
         page: Option<&PageToken>,
     ) -> Result<Page, ChannelError> {
-        let number = match page {
-            None => 1,
-            Some(token) => {
-                token
-                    .as_str()
-                    .parse::<u32>()
-                    .map_err(|_| ChannelError::Configuration {
-                        store: self.profile.id.clone(),
-                        field: "page_token".to_owned(),
-                        detail: format!("{:?} is not an Acme page token", token.as_str()),
-                    })?
-            }
-        };
-        let url = format!("{}/v1/orders", self.base);
-        let query = [
-            (
-                "updated_from",
-                window.from().to_rfc3339_opts(SecondsFormat::Secs, true),
-            ),
-            (
-                "updated_to",
-                window.to().to_rfc3339_opts(SecondsFormat::Secs, true),
-            ),
-            ("page", number.to_string()),
-        ];
-        let body = self
-            .send("order export", || self.http.get(&url).query(&query))
-            .await?;
-        // A reply that is not an orders page (an HTML error page, say) is a protocol error,
-        // never an empty page.
-        let wire: WirePage = serde_json::from_slice(&body).map_err(|e| {
-            ChannelError::protocol(
-                &self.profile.id,
-                format!("page {number} is not an orders page: {e}"),
-                &body,
-            )
+        let number = PageNumber::from_token(&self.profile.id, page)?;
+        let (after, before) = window.query_bounds(Clock::Utc, BOUNDS).format(TIME_FORMAT);
+        let mut url = self.endpoint(&["v1", "orders"]);
+        url.query_pairs_mut()
+            .append_pair("updated_after", &after)
+            .append_pair("updated_before", &before)
+            .append_pair("page", &number.get().to_string());
+        let reply = self.http.send(Request::get(url, "order export")).await?;
+        let (headers, body) = (&reply.headers, &reply.body);
+        // A reply that is not an orders page (an HTML error page with HTTP 200, say) is a
+        // protocol error, never an empty page.
+        let orders: Vec<Value> = serde_json::from_slice(body).map_err(|e| {
+            let detail = format!("page {} is not an orders page: {e}", number.get());
+            self.http.protocol_error(detail, body)
         })?;
+        // The page count is a header: every fixture of an orders page records it.
+        let total = headers.get("x-total-pages").and_then(|v| v.to_str().ok());
+        let total = total.and_then(|v| v.trim().parse().ok());
+        let total =
+            total.ok_or_else(|| self.http.protocol_error("no X-Total-Pages header", body))?;
+        let next = number.next_by_total(total, orders.len(), &self.profile, window)?;
         Ok(Page::new(
-            wire.orders.into_iter().map(|o| self.outcome(o)).collect(),
-            // Only forward: a server that repeats a page cannot make the walk loop.
-            wire.next_page
-                .filter(|next| *next > number)
-                .map(|next| PageToken::new(next.to_string())),
+            orders.into_iter().map(|o| self.outcome(o)).collect(),
+            next,
         ))
     }
 
     async fn push_shipment(&self, update: &ShipmentUpdate) -> Result<(), ChannelError> {
-        let refuse = |detail: String| ChannelError::Configuration {
+        let invalid = |reason| ChannelError::InvalidShipment {
             store: self.profile.id.clone(),
-            field: "shipment".to_owned(),
-            detail,
+            reason,
         };
         // Validity, and what the channel can take (partial shipments), before anything is sent.
-        update
-            .check_for(&SPEC)
-            .map_err(|reason| ChannelError::InvalidShipment {
-                store: self.profile.id.clone(),
-                reason,
-            })?;
-        let id = update.order.external_id.as_deref().ok_or_else(|| {
-            refuse(format!(
-                "order {}: Acme needs the order's external_id",
-                update.order.order_number
-            ))
-        })?;
-        let fulfillment = WireFulfillment {
-            carrier: &update.carrier,
-            service: update.service.as_deref(),
-            tracking_number: &update.tracking_number,
-            shipped_on: update.ship_date,
-            notify_customer: update.notify_customer,
-            // Empty for a complete shipment that lists no items: Acme then fulfils every line.
-            lines: update
-                .items()
-                .iter()
-                .map(|item| WireFulfillmentLine {
-                    id: item.line_id.as_deref(),
-                    sku: &item.sku,
-                    quantity: item.quantity,
-                })
-                .collect(),
+        update.check_for(&SPEC).map_err(invalid)?;
+        let Some(id) = update.order.external_id.as_deref() else {
+            return Err(invalid(InvalidShipment::Empty {
+                order: update.order.order_number.clone(),
+                field: "order.external_id",
+            }));
         };
-        let body = serde_json::to_vec(&fulfillment).map_err(|e| refuse(e.to_string()))?;
-        let url = format!("{}/v1/orders/{}/fulfillments", self.base, path_segment(id));
-        self.send("fulfillment", || {
-            self.http
-                .post(&url)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body.clone())
-        })
-        .await
-        .map(drop)
+        // `lines` in Acme's shape are the canonical `ShippedItem`s; none for a complete
+        // shipment that lists no items, which fulfils every line.
+        let body = json!({
+            "carrier": update.carrier,
+            "service": update.service,
+            "tracking_number": update.tracking_number,
+            "shipped_on": update.ship_date,
+            "notify_customer": update.notify_customer,
+            "lines": update.items(),
+        });
+        let url = self.endpoint(&["v1", "orders", id, "fulfillments"]);
+        let request = Request::post(url, "fulfillment")
+            .json(&body)
+            .map_err(|e| self.http.protocol_error(e.to_string(), b""))?
+            // Not idempotent: a retry after a timeout could record the shipment twice.
+            .idempotency(Idempotency::RateLimitOnly);
+        self.http.send(request).await.map(drop)
     }
 }
 // ANCHOR_END: trait
 
-// ANCHOR: http
-impl AcmeChannel {
-    /// Sends the request `build` makes, retried by the store's policy (429 after its
-    /// Retry-After, 5xx and network failures with backoff), and maps every failure to a
-    /// [`ChannelError`] that names the store and never carries the key.
-    async fn send(
-        &self,
-        operation: &str,
-        build: impl Fn() -> reqwest::RequestBuilder,
-    ) -> Result<Vec<u8>, ChannelError> {
-        let attempt = || async {
-            let response = build()
-                .bearer_auth(self.api_key.expose_secret())
-                .send()
-                .await
-                .map_err(|e| self.transport(operation, e))?;
-            let status = response.status().as_u16();
-            let retry_after = response
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse().ok())
-                .map(Duration::from_secs);
-            let body = response
-                .bytes()
-                .await
-                .map_err(|e| self.transport(operation, e))?
-                .to_vec();
-            let store = self.profile.id.clone();
-            match status {
-                200..=299 => Ok(body),
-                401 => Err(ChannelError::Authentication {
-                    store,
-                    detail: format!("HTTP 401 on {operation}"),
-                }),
-                403 => Err(ChannelError::Permission {
-                    store,
-                    operation: operation.to_owned(),
-                    detail: excerpt(&body),
-                }),
-                429 => Err(ChannelError::RateLimited { store, retry_after }),
-                500..=599 => Err(ChannelError::Transient {
-                    store,
-                    detail: format!("HTTP {status} on {operation}"),
-                }),
-                _ => Err(ChannelError::Refused {
-                    store,
-                    operation: operation.to_owned(),
-                    status,
-                    detail: excerpt(&body),
-                }),
-            }
-        };
-        self.retry.run(attempt, |_, _| {}).await
-    }
-
-    fn transport(&self, operation: &str, error: reqwest::Error) -> ChannelError {
-        // Never the URL: some channels put credentials in it.
-        let error = error.without_url();
-        let detail = if error.is_timeout() {
-            format!("{operation} timed out; raise request_timeout_secs if Acme is slow")
-        } else {
-            format!("{operation} failed: {error}")
-        };
-        ChannelError::Transient {
-            store: self.profile.id.clone(),
-            detail,
-        }
-    }
-}
-
-/// Percent-encodes everything but unreserved characters, for one URL path segment.
-fn path_segment(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-// ANCHOR_END: http
-
 // ANCHOR: mapping
-#[derive(Deserialize)]
-struct WirePage {
-    orders: Vec<Value>,
-    next_page: Option<u32>,
-}
-
 #[derive(Deserialize)]
 struct WireOrder {
     id: String,
     number: String,
     state: String,
     created_at: String,
-    updated_at: String,
+    updated_at_gmt: String,
     total: String,
     currency: Option<String>,
-    email: Option<String>,
-    phone: Option<String>,
-    shipping_service: Option<String>,
-    note: Option<String>,
-    shipping_address: Option<WireAddress>,
+    // In Acme's shape, a customer and an address have the canonical field names.
+    #[serde(default)]
+    customer: Customer,
+    shipping_address: Option<Address>,
     lines: Vec<WireLine>,
-}
-
-#[derive(Deserialize)]
-struct WireAddress {
-    name: Option<String>,
-    street1: Option<String>,
-    street2: Option<String>,
-    city: Option<String>,
-    region: Option<String>,
-    postal_code: Option<String>,
-    country: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -417,162 +259,42 @@ struct WireLine {
     price: String,
 }
 
-#[derive(Serialize)]
-struct WireFulfillment<'a> {
-    carrier: &'a str,
-    service: Option<&'a str>,
-    tracking_number: &'a str,
-    shipped_on: chrono::NaiveDate,
-    notify_customer: bool,
-    lines: Vec<WireFulfillmentLine<'a>>,
-}
-
-#[derive(Serialize)]
-struct WireFulfillmentLine<'a> {
-    id: Option<&'a str>,
-    sku: &'a str,
-    quantity: u32,
-}
-
 impl AcmeChannel {
+    /// `{url}/seg/ments`, each segment percent-encoded.
+    fn endpoint(&self, segments: &[&str]) -> Url {
+        let mut url = self.url.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
     /// One order: accepted, or rejected with every reason. A bad order never fails its page.
     fn outcome(&self, value: Value) -> FetchOutcome {
-        let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
-        let (external_id, order_number) = (text("id"), text("number"));
-        let wire: WireOrder = match serde_json::from_value(value) {
+        let wire: WireOrder = match json_order(value, &self.profile, "id", "number") {
             Ok(wire) => wire,
-            Err(e) => {
-                return FetchOutcome::Rejected(Rejection {
-                    store_id: self.profile.id.clone(),
-                    external_id,
-                    order_number,
-                    reasons: vec![RejectionReason::new(
-                        "order",
-                        ReasonCode::InvalidValue,
-                        format!("the order is not in Acme's shape ({e}); report it to Acme"),
-                    )],
-                })
-            }
+            Err(rejected) => return rejected,
         };
-        let mut reasons = Vec::new();
-        let zone = self.profile.zone;
-        let status = self.map_status(&wire.state).unwrap_or_else(|reason| {
-            reasons.push(reason);
-            CanonicalStatus::AwaitingPayment // a placeholder: the order is rejected anyway
-        });
-        let ordered_at = date(zone, "ordered_at", &wire.created_at, &mut reasons);
-        let modified_at = date(zone, "modified_at", &wire.updated_at, &mut reasons);
-        let order_total = money("order_total", &wire.total, &mut reasons);
-        let currency = wire.currency.as_deref().and_then(|code| {
-            let parsed = CurrencyCode::parse(code);
-            if parsed.is_none() {
-                reasons.push(RejectionReason::new(
-                    "currency",
-                    ReasonCode::InvalidValue,
-                    format!("{code:?} is not an ISO 4217 code"),
-                ));
-            }
-            parsed
-        });
+        let (mut r, store_clock) = (Reasons::new(), Clock::Store(self.profile.zone));
         let mut items = Vec::new();
         for (i, line) in wire.lines.into_iter().enumerate() {
-            if line.quantity == 0 {
-                reasons.push(RejectionReason::new(
-                    format!("items[{i}].quantity"),
-                    ReasonCode::InvalidValue,
-                    "quantity 0; a line ships at least one unit",
-                ));
-            }
-            items.push(LineItem {
-                line_id: Some(line.id),
-                unit_price: money(&format!("items[{i}].unit_price"), &line.price, &mut reasons),
-                sku: line.sku,
-                name: line.title,
-                quantity: line.quantity,
-                weight: None,
-                image_url: None,
-                options: Vec::new(),
-                location: None,
-                upc: None,
-            });
+            let price = r.money(&format!("items[{i}].unit_price"), &line.price);
+            let mut item = LineItem::new(line.sku, line.title, line.quantity, price);
+            item.line_id = Some(line.id);
+            items.push(item);
         }
-        let ship_to = wire.shipping_address.map(|a| Address {
-            name: a.name,
-            address1: a.street1,
-            address2: a.street2,
-            city: a.city,
-            state: a.region,
-            postal_code: a.postal_code,
-            country: a.country,
-            phone: wire.phone.clone(),
-            email: wire.email.clone(),
-            ..Address::default()
-        });
-        let order = Order {
-            channel: SPEC.id.to_owned(),
-            store_id: self.profile.id.clone(),
-            store_name: self.profile.name.clone(),
-            external_id: wire.id,
-            order_number: wire.number,
-            status,
-            raw_status: wire.state,
-            ordered_at,
-            modified_at,
-            paid_at: None,
-            customer: Customer {
-                code: None,
-                email: wire.email,
-                phone: wire.phone,
-            },
-            bill_to: None,
-            ship_to,
-            items,
-            discounts: Vec::new(),
-            currency,
-            order_total,
-            tax_amount: None,
-            shipping_amount: None,
-            requested_shipping_service: wire.shipping_service,
-            payment_method: None,
-            gift: Gift::default(),
-            customer_notes: wire.note,
-            internal_notes: None,
-            total_weight: None,
-            custom_fields: CustomFields::default(),
-            source: None,
-            requested_warehouse: None,
-        };
-        // Adds the channel's requirements (ship-to, ISO country) to the reasons found so far.
-        finish(order, reasons, &SPEC)
+        Order::builder(&SPEC, &self.profile, wire.id, wire.number)
+            .status(r.status(&self.profile.statuses, &wire.state), wire.state)
+            // `created_at` is in the store's wall clock, `updated_at_gmt` in UTC.
+            .ordered_at(r.time("ordered_at", &wire.created_at, store_clock))
+            .modified_at(r.time("modified_at", &wire.updated_at_gmt, Clock::Utc))
+            .order_total(r.money("order_total", &wire.total))
+            .currency(r.currency("currency", wire.currency.as_deref()))
+            .customer(wire.customer)
+            .ship_to(wire.shipping_address)
+            .items(items)
+            // Adds the channel's requirements (ship-to, ISO country) to the reasons found.
+            .finish(r)
     }
-}
-
-/// A time with an offset, or a wall-clock time in the store's zone.
-fn date(
-    zone: StoreZone,
-    field: &str,
-    text: &str,
-    reasons: &mut Vec<RejectionReason>,
-) -> DateTime<Utc> {
-    zone.read(text).unwrap_or_else(|e| {
-        reasons.push(RejectionReason::new(
-            field,
-            ReasonCode::InvalidDate,
-            e.to_string(),
-        ));
-        DateTime::UNIX_EPOCH
-    })
-}
-
-/// An amount sent as a decimal string; never a float.
-fn money(field: &str, text: &str, reasons: &mut Vec<RejectionReason>) -> Decimal {
-    Decimal::from_str(text.trim()).unwrap_or_else(|_| {
-        reasons.push(RejectionReason::new(
-            field,
-            ReasonCode::InvalidNumber,
-            format!("{text:?} is not an amount"),
-        ));
-        Decimal::ZERO
-    })
 }
 // ANCHOR_END: mapping

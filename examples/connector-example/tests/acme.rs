@@ -1,268 +1,167 @@
-//! The example connector against a wiremock server: paging, mapping and rejections, errors,
-//! retries, and shipments.
-
-use std::time::{Duration, Instant};
+//! The example connector's own unit tests, besides the conformance suite: what the fixtures do
+//! not show (configuration errors by field, a host-supplied client, a reply without its page
+//! count, a page count over the limit, an order id that needs escaping in a URL).
 
 use futures::TryStreamExt;
-use orderport_connector_example::{connect, SPEC};
+use orderport_connector_example::{connect, connect_with, SPEC};
 use orderport_core::{
-    pages, CanonicalStatus, ChannelError, FetchOutcome, OrderRef, Page, ReasonCode, SellingChannel,
-    ShipmentKind, ShipmentScope, ShipmentUpdate, ShippedItem, StoreConfig, StoresFile, TimeWindow,
+    pages, ChannelError, OrderRef, Page, SellingChannel, ShipmentKind, ShipmentScope,
+    ShipmentUpdate, StoreConfig, StoresFile, TimeWindow,
 };
-use serde_json::{json, Value};
-use wiremock::matchers::{body_json, header, method, path, query_param};
+use orderport_http::HttpClient;
+use serde_json::json;
+use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const KEY: &str = "fixture-acme-key";
+const TOKEN: &str = "fixture-acme-token";
 
-fn store(url: &str, extra: &str) -> StoreConfig {
+fn store(
+    url: &str,
+    extra: &str,
+    secrets: &str,
+) -> Result<StoreConfig, orderport_core::ConfigError> {
     let text = format!(
         "[[store]]\nid = \"acme-test\"\nname = \"Acme Test\"\nchannel = \"acme-market\"\n\
-         url = \"{url}\"\napi_key = \"{KEY}\"\nretry_base_delay_ms = 10\n{extra}"
+         url = \"{url}\"\nretry_base_delay_ms = 10\n{extra}\n[store.secrets]\n{secrets}\n"
     );
-    StoresFile::parse(&text, &|_| None)
-        .unwrap()
-        .stores
-        .remove(0)
+    StoresFile::parse(&text, &|_| None).map(|mut file| file.stores.remove(0))
 }
 
-fn window() -> TimeWindow {
-    TimeWindow::new(
-        "2026-03-01T00:00:00Z".parse().unwrap(),
-        "2026-03-02T00:00:00Z".parse().unwrap(),
-    )
-    .unwrap()
-}
-
-fn order(number: &str, overrides: Value) -> Value {
-    let mut order = json!({
-        "id": format!("A-{number}"),
-        "number": number,
-        "state": "paid",
-        "created_at": "2026-03-01T08:00:00Z",
-        "updated_at": "2026-03-01T08:05:00Z",
-        "total": "19.50",
-        "currency": "usd",
-        "email": "ada@example.com",
-        "phone": "312-555-0120",
-        "shipping_service": "Next day",
-        "shipping_address": {
-            "name": "Ada Fixture", "street1": "100 Example Street", "city": "Chicago",
-            "region": "IL", "postal_code": "60601", "country": "US"
-        },
-        "lines": [{"id": "L1", "sku": "ACME-1", "title": "Anvil", "quantity": 1, "price": "19.50"}]
-    });
-    if let (Some(order), Some(overrides)) = (order.as_object_mut(), overrides.as_object()) {
-        for (key, value) in overrides {
-            order.insert(key.clone(), value.clone());
-        }
-    }
-    order
-}
-
-async fn serve_page(server: &MockServer, page: u32, orders: Vec<Value>, next: Option<u32>) {
-    Mock::given(method("GET"))
-        .and(path("/v1/orders"))
-        .and(query_param("updated_from", "2026-03-01T00:00:00Z"))
-        .and(query_param("updated_to", "2026-03-02T00:00:00Z"))
-        .and(query_param("page", page.to_string()))
-        .and(header("authorization", format!("Bearer {KEY}").as_str()))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"orders": orders, "next_page": next})),
-        )
-        .expect(1)
-        .mount(server)
-        .await;
+fn good(url: &str) -> StoreConfig {
+    store(url, "", &format!("access_token = \"{TOKEN}\"")).unwrap()
 }
 
 async fn walk(channel: &dyn SellingChannel) -> Result<Vec<Page>, ChannelError> {
-    pages(channel, window()).try_collect().await
-}
-
-#[tokio::test]
-async fn a_window_is_walked_page_by_page_and_bad_orders_are_rejected_with_reasons() {
-    let server = MockServer::start().await;
-    serve_page(&server, 1, vec![order("1001", json!({}))], Some(2)).await;
-    serve_page(
-        &server,
-        2,
-        vec![
-            order("1002", json!({"shipping_address": null})),
-            order("1003", json!({"total": "12,50", "state": "lost"})),
-            json!({"id": "A-1004", "number": "1004", "lines": "not a list"}),
-            order(
-                "1005",
-                json!({"state": "fulfilled", "created_at": "2026-03-01 02:00:00"}),
-            ),
-        ],
-        None,
+    let window = TimeWindow::new(
+        "2026-03-01T00:00:00Z".parse().unwrap(),
+        "2026-03-02T00:00:00Z".parse().unwrap(),
     )
-    .await;
-    let channel = connect(&store(&server.uri(), "timezone = \"America/Chicago\"")).unwrap();
-    let pages = walk(channel.as_ref()).await.unwrap();
-    assert_eq!(pages.len(), 2);
-    let outcomes: Vec<&FetchOutcome> = pages.iter().flat_map(|p| &p.outcomes).collect();
-    assert_eq!(outcomes.len(), 5);
+    .unwrap();
+    pages(channel, window).try_collect().await
+}
 
-    let FetchOutcome::Accepted(first) = outcomes[0] else {
-        panic!("{:?}", outcomes[0]);
-    };
-    assert_eq!(
-        (first.channel.as_str(), first.store_id.as_str()),
-        ("acme-market", "acme-test")
-    );
-    assert_eq!(first.status, CanonicalStatus::AwaitingShipment);
-    assert_eq!(first.order_total.to_string(), "19.50");
-    assert_eq!(first.currency.as_ref().map(|c| c.as_str()), Some("USD"));
-    assert_eq!(first.customer.email.as_deref(), Some("ada@example.com"));
-    assert_eq!(first.items[0].line_id.as_deref(), Some("L1"));
-
-    let reasons = |i: usize| match outcomes[i] {
-        FetchOutcome::Rejected(r) => r
-            .reasons
-            .iter()
-            .map(|x| (x.field.as_str(), x.code))
-            .collect::<Vec<_>>(),
-        other => panic!("{other:?}"),
-    };
-    assert_eq!(reasons(1), [("ship_to", ReasonCode::Missing)]);
-    assert_eq!(
-        reasons(2),
-        [
-            ("raw_status", ReasonCode::UnmappedStatus),
-            ("order_total", ReasonCode::InvalidNumber)
-        ]
-    );
-    assert_eq!(reasons(3), [("order", ReasonCode::InvalidValue)]);
-    // An offset-less time is read in the store's zone: 02:00 CST is 08:00 UTC.
-    let FetchOutcome::Accepted(fifth) = outcomes[4] else {
-        panic!("{:?}", outcomes[4]);
-    };
-    assert_eq!(fifth.ordered_at.to_rfc3339(), "2026-03-01T08:00:00+00:00");
-    assert_eq!(fifth.status, CanonicalStatus::Shipped);
+#[test]
+fn connect_checks_the_store_by_field() {
+    let url = "https://api.acme.example";
+    let token = format!("access_token = \"{TOKEN}\"");
+    assert!(connect(&good(url)).is_ok());
+    for (url, extra, secrets, field) in [
+        (url, "page_size = 10", token.as_str(), "page_size"),
+        (url, "retry_max_attempts = 0", &token, "retry_max_attempts"),
+        (
+            url,
+            "request_timeout_secs = \"30\"",
+            &token,
+            "request_timeout_secs",
+        ),
+        (url, "", "", "secrets.access_token"),
+        (url, "", "access_token = \" \"", "secrets.access_token"),
+        (
+            url,
+            "",
+            "consumer_key = \"fixture-x\"\naccess_token = \"fixture-y\"",
+            "secrets.consumer_key",
+        ),
+        ("ftp://acme.example", "", &token, "url"),
+        ("http://acme.example", "", &token, "url"),
+    ] {
+        let error = connect(&store(url, extra, secrets).unwrap()).err().unwrap();
+        assert_eq!(error.field, field, "{extra} {secrets}: {error}");
+        assert!(!error.to_string().contains("fixture-y"), "{error}");
+    }
+    let insecure = store("http://acme.example", "allow_insecure_http = true", &token).unwrap();
+    assert!(connect(&insecure).is_ok());
+    let mut other = good(url);
+    other.channel = "spark-shipping".into();
+    assert_eq!(connect(&other).err().unwrap().field, "channel");
+    assert_eq!(SPEC.id, "acme-market");
 }
 
 #[tokio::test]
-async fn a_401_is_an_authentication_error_that_does_not_show_the_key() {
+async fn a_host_supplied_client_sends_the_requests() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(401).set_body_string(format!("bad key {KEY}")))
+        .and(path("/v1/ping"))
+        .and(header("x-host-platform", "shipping"))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(ResponseTemplate::new(200))
         .expect(1)
         .mount(&server)
         .await;
-    let channel = connect(&store(&server.uri(), "")).unwrap();
-    let err = channel.check_connection().await.unwrap_err();
-    assert!(matches!(err, ChannelError::Authentication { .. }), "{err}");
-    assert!(!format!("{err} {err:?}").contains(KEY), "{err:?}");
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-host-platform", "shipping".parse().unwrap());
+    let client = orderport_http::client_builder()
+        .default_headers(headers)
+        .build()
+        .unwrap();
+    let channel = connect_with(&good(&server.uri()), &HttpClient::from_reqwest(client)).unwrap();
+    channel.check_connection().await.unwrap();
 }
 
 #[tokio::test]
-async fn a_429_is_retried_after_the_time_the_server_asks_for() {
+async fn a_page_without_its_page_count_is_a_protocol_error_not_the_last_page() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
-        .up_to_n_times(1)
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
         .expect(1)
         .mount(&server)
         .await;
-    serve_page(&server, 1, vec![order("1001", json!({}))], None).await;
-    let channel = connect(&store(&server.uri(), "")).unwrap();
-    let started = Instant::now();
-    let pages = walk(channel.as_ref()).await.unwrap();
-    assert!(started.elapsed() >= Duration::from_secs(1));
-    assert_eq!(pages[0].outcomes.len(), 1);
+    let channel = connect(&good(&server.uri())).unwrap();
+    let error = walk(channel.as_ref()).await.unwrap_err();
+    assert!(matches!(error, ChannelError::Protocol { .. }), "{error:?}");
+    assert!(error.to_string().contains("X-Total-Pages"), "{error}");
 }
 
 #[tokio::test]
-async fn a_200_html_page_is_a_protocol_error_not_an_empty_page() {
+async fn a_page_count_over_the_limit_fails_before_the_next_page() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .respond_with(
             ResponseTemplate::new(200)
-                .insert_header("content-type", "text/html")
-                .set_body_string("<html><body>Maintenance</body></html>"),
+                .set_body_json(json!([]))
+                .insert_header("x-total-pages", "5000"),
         )
         .expect(1)
         .mount(&server)
         .await;
-    let channel = connect(&store(&server.uri(), "")).unwrap();
-    let err = walk(channel.as_ref()).await.unwrap_err();
-    let ChannelError::Protocol { excerpt, .. } = &err else {
-        panic!("{err:?}");
-    };
-    assert!(excerpt.contains("Maintenance"));
+    let config = store(
+        &server.uri(),
+        "max_pages_per_window = 100",
+        &format!("access_token = \"{TOKEN}\""),
+    );
+    let channel = connect(&config.unwrap()).unwrap();
+    let error = walk(channel.as_ref()).await.unwrap_err();
+    assert!(
+        error.to_string().contains("max_pages_per_window = 100"),
+        "{error}"
+    );
 }
 
 #[tokio::test]
-async fn a_partial_shipment_posts_its_lines() {
+async fn an_order_id_is_one_escaped_path_segment() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/orders/A-1001%2FB/fulfillments"))
-        .and(header("content-type", "application/json"))
-        .and(body_json(json!({
-            "carrier": "UPS",
-            "service": "Ground",
-            "tracking_number": "1Z0000000000001001",
-            "shipped_on": "2026-03-02",
-            "notify_customer": true,
-            "lines": [{"id": "L1", "sku": "ACME-1", "quantity": 1}]
-        })))
         .respond_with(ResponseTemplate::new(201))
         .expect(1)
         .mount(&server)
         .await;
-    let channel = connect(&store(&server.uri(), "")).unwrap();
+    let channel = connect(&good(&server.uri())).unwrap();
     let update = ShipmentUpdate {
         order: OrderRef {
             external_id: Some("A-1001/B".into()),
             order_number: "1001".into(),
         },
         carrier: "UPS".into(),
-        service: Some("Ground".into()),
+        service: None,
         tracking_number: "1Z0000000000001001".into(),
-        ship_date: chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+        ship_date: "2026-03-02".parse().unwrap(),
         label_created_at: None,
         shipping_cost: None,
         notes_to_buyer: None,
-        notify_customer: true,
-        scope: ShipmentScope::Partial(vec![ShippedItem {
-            line_id: Some("L1".into()),
-            sku: "ACME-1".into(),
-            name: None,
-            quantity: 1,
-        }]),
-        kind: ShipmentKind::Label,
+        notify_customer: false,
+        scope: ShipmentScope::Complete(Vec::new()),
+        kind: ShipmentKind::MarkedShipped,
     };
     channel.push_shipment(&update).await.unwrap();
-}
-
-#[test]
-fn connect_checks_the_store_by_field() {
-    let url = "https://api.acme.example";
-    assert!(connect(&store(url, "")).is_ok());
-    for (extra, field) in [
-        ("page_size = 10", "page_size"),
-        ("retry_max_attempts = 0", "retry_max_attempts"),
-        ("request_timeout_secs = \"30\"", "request_timeout_secs"),
-    ] {
-        assert_eq!(
-            connect(&store(url, extra)).err().unwrap().field,
-            field,
-            "{extra}"
-        );
-    }
-    let mut keyless = store(url, "");
-    keyless.secrets.api_key = None;
-    assert_eq!(connect(&keyless).err().unwrap().field, "api_key");
-    let mut other = store(url, "");
-    other.channel = "spark-shipping".into();
-    assert_eq!(connect(&other).err().unwrap().field, "channel");
-    assert_eq!(
-        connect(&store("ftp://acme.example", ""))
-            .err()
-            .unwrap()
-            .field,
-        "url"
-    );
-    assert_eq!(SPEC.id, "acme-market");
 }

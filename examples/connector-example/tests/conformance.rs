@@ -1,29 +1,17 @@
-//! The example connector against recorded fixtures, the way a connector outside this repository
-//! runs the kit: it passes its own fixture directory, and picks the checks its scenarios cover.
-//! (A connector in this repository records every required scenario and calls
-//! `run_conformance`; see `docs/connector-guide.md`.)
+//! The example connector against the whole conformance suite: every required scenario and
+//! Acme's own in `fixtures/acme-market/` (written by `tests/fixtures.rs`), replayed through a
+//! mock server, and the hostile-server checks.
 
 use std::path::Path;
 
-use orderport_testkit::conformance::{
-    check_bad_credentials, check_hygiene, check_identity, check_multi_page, CheckResult,
-};
-use orderport_testkit::Connector;
+use orderport_testkit::{run_conformance, Connector};
 
-fn connector() -> Connector {
-    Connector::new(
+#[tokio::test]
+async fn acme_market_conforms() {
+    let connector = Connector::new(
         orderport_connector_example::SPEC.id,
         orderport_connector_example::connect,
         Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/acme-market"),
-    )
-}
-
-#[tokio::test]
-async fn acme_market_passes_the_checks_its_fixtures_cover() -> CheckResult {
-    let connector = connector();
-    check_hygiene(&connector).await?;
-    check_identity(&connector).await?;
-    check_bad_credentials(&connector).await?;
-    check_multi_page(&connector).await?;
-    Ok(())
+    );
+    run_conformance(&connector).await;
 }

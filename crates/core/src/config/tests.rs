@@ -241,3 +241,114 @@ fn pages_ahead_is_a_common_store_key_within_bounds() {
         expect_error(&text, "spark-hq", "pages_ahead", "out of range");
     }
 }
+
+const WOO: &str = r#"
+[[store]]
+id = "woo"
+name = "Woo"
+channel = "woo"
+url = "https://woo.example"
+api_key = "fixed-api-key"
+request_timeout_secs = 5
+[store.secrets]
+consumer_key_env = "SPARK_PW"
+consumer_secret = "cs_inline_value"
+"#;
+
+#[test]
+fn named_secrets_are_read_inline_or_from_the_environment_and_never_become_settings() {
+    let file = parse(WOO).unwrap();
+    let store = file.store("woo").unwrap();
+    let key = store.required_secret("consumer_key", "set it").unwrap();
+    assert_eq!(key.expose_secret(), "secret-from-env");
+    let secret = store.secret("consumer_secret").unwrap();
+    assert_eq!(secret.expose_secret(), "cs_inline_value");
+    // The fixed three are read by name too.
+    assert_eq!(
+        store
+            .secret("api_key")
+            .map(|s| s.expose_secret().to_owned()),
+        Some("fixed-api-key".to_owned())
+    );
+    let names: Vec<&str> = store.secrets.iter().map(|(name, _)| name).collect();
+    assert_eq!(names, ["api_key", "consumer_key", "consumer_secret"]);
+    // Neither the table nor any value sits in the plain settings, and Debug shows no value.
+    assert_eq!(
+        store.settings.keys().collect::<Vec<_>>(),
+        ["request_timeout_secs"]
+    );
+    let debug = format!("{file:?}");
+    for value in ["secret-from-env", "cs_inline_value", "fixed-api-key"] {
+        assert!(!debug.contains(value), "{value} leaked into {debug}");
+    }
+    assert!(debug.contains("consumer_secret"), "{debug}");
+    assert!(store
+        .reject_unknown_settings(&["request_timeout_secs"])
+        .is_ok());
+    assert!(store
+        .reject_unknown_secrets(&["consumer_key", "consumer_secret"])
+        .is_ok());
+    let err = store.reject_unknown_secrets(&["consumer_key"]).unwrap_err();
+    assert_eq!(err.field, "secrets.consumer_secret");
+    assert!(
+        err.to_string().contains("known secrets: consumer_key"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_missing_or_blank_required_secret_names_its_field_and_says_how_to_set_it() {
+    let file = parse(&format!(
+        "{HEAD}password = \"  \"\n[store.secrets]\ntoken = \"\"\n"
+    ))
+    .unwrap();
+    let store = file.store("s1").unwrap();
+    for (name, field) in [
+        ("password", "password"),
+        ("token", "secrets.token"),
+        ("consumer_key", "secrets.consumer_key"),
+    ] {
+        let err = store
+            .required_secret(name, "set it in [store.secrets]")
+            .unwrap_err();
+        assert_eq!(err.field, field);
+        assert_eq!(err.store.as_deref(), Some("s1"));
+        assert!(
+            err.message.contains("set it in [store.secrets]"),
+            "{}",
+            err.message
+        );
+    }
+}
+
+#[test]
+fn bad_named_secrets_are_refused_by_field() {
+    for (table, field, needle) in [
+        (
+            "token_env = \"NOT_SET_ANYWHERE\"",
+            "secrets.token_env",
+            "NOT_SET_ANYWHERE",
+        ),
+        (
+            "token = \"a\"\ntoken_env = \"SPARK_PW\"",
+            "secrets.token",
+            "not both",
+        ),
+        ("token = 5", "secrets.token", "expected a string"),
+        ("password = \"x\"", "secrets.password", "top level"),
+        ("Bad-Name = \"x\"", "secrets.Bad-Name", "lower-case"),
+    ] {
+        expect_error(
+            &format!("{HEAD}[store.secrets]\n{table}\n"),
+            "s1",
+            field,
+            needle,
+        );
+    }
+    expect_error(
+        &format!("{HEAD}secrets = \"x\"\n"),
+        "s1",
+        "secrets",
+        "expected a table",
+    );
+}
