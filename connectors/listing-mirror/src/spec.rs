@@ -31,11 +31,9 @@ pub static SPEC: ChannelSpec = ChannelSpec {
         (CanonicalStatus::Shipped, &["Shipped"]),
         (CanonicalStatus::Cancelled, &["Cancelled", "Canceled"]),
     ],
-    capabilities: Capabilities {
-        partial_shipments: true,
-        customer_email: false,
-        custom_statuses: true,
-        shipment_kinds: false,
-    },
+    capabilities: Capabilities::NONE
+        .with_partial_shipments(true)
+        .with_customer_email(false)
+        .with_custom_statuses(true),
     modified_precision: Duration::minutes(1),
 };

@@ -165,13 +165,11 @@ const DEFAULT_STATUSES: DefaultStatusMap = &[
     (CanonicalStatus::Cancelled, &["voided"]),
 ];
 
-const CAPABILITIES: Capabilities = Capabilities {
-    // A ship doc has one tracking number, and shipnotify marks the whole doc shipped.
-    partial_shipments: false,
-    customer_email: true,
-    custom_statuses: true,
-    shipment_kinds: false,
-};
+// A ship doc has one tracking number, and shipnotify marks the whole doc shipped: no partial
+// shipments.
+const CAPABILITIES: Capabilities = Capabilities::NONE
+    .with_customer_email(true)
+    .with_custom_statuses(true);
 
 /// Builds the channel for a store whose `channel` is `order-time`, checking every setting.
 pub fn connect(config: &StoreConfig) -> Result<Box<dyn SellingChannel>, ConfigError> {

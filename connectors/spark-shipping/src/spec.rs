@@ -27,11 +27,9 @@ pub static SPEC: ChannelSpec = ChannelSpec {
         (CanonicalStatus::Shipped, &["shipped", "complete"]),
         (CanonicalStatus::Cancelled, &["cancelled", "canceled"]),
     ],
-    capabilities: Capabilities {
-        partial_shipments: true,
-        customer_email: true,
-        custom_statuses: true,
-        shipment_kinds: false,
-    },
+    capabilities: Capabilities::NONE
+        .with_partial_shipments(true)
+        .with_customer_email(true)
+        .with_custom_statuses(true),
     modified_precision: Duration::minutes(1),
 };

@@ -55,7 +55,6 @@ fn the_declaration_matches_the_channel() {
     assert!(SPEC.capabilities.partial_shipments);
     assert!(SPEC.capabilities.customer_email);
     assert!(SPEC.capabilities.custom_statuses);
-    assert!(!SPEC.capabilities.shipment_kinds);
     assert_eq!(SPEC.modified_precision, chrono::Duration::minutes(1));
 }
 

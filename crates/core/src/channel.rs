@@ -12,17 +12,61 @@ use crate::shipment::ShipmentUpdate;
 use crate::status::{CanonicalStatus, DefaultStatusMap, StatusMapping};
 use crate::store_time::StoreZone;
 
-/// What a channel can and cannot do, declared by its connector.
+/// What a channel can and cannot do, declared by its connector, and what the framework and
+/// the conformance suite hold it to. Built with [`Capabilities::NONE`] and the `with_`
+/// methods, so that a capability added later breaks no connector:
+///
+/// ```
+/// use orderport_core::Capabilities;
+/// const CAPABILITIES: Capabilities = Capabilities::NONE
+///     .with_partial_shipments(true)
+///     .with_customer_email(true);
+/// assert!(!CAPABILITIES.custom_statuses);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Capabilities {
-    /// It accepts shipment updates that cover only some items.
+    /// It accepts shipment updates that cover only some items. Without it, a partial update is
+    /// refused before sending ([`ShipmentUpdate::check_for`](crate::ShipmentUpdate::check_for)),
+    /// which the conformance suite checks.
     pub partial_shipments: bool,
-    /// It sends the buyer's e-mail. Consumers that need one must handle its absence otherwise.
+    /// It sends the buyer's e-mail. Without it, connectors drop any e-mail they come across
+    /// (the Custom Store crate does) and consumers must handle its absence.
     pub customer_email: bool,
-    /// Its statuses are store-defined strings that need a mapping.
+    /// Its statuses are store-defined strings, so a store's `status_map` replaces the
+    /// connector's default mapping (the conformance suite checks that it does). Without it, the
+    /// channel's statuses are fixed and a store's `status_map` is a configuration error.
     pub custom_statuses: bool,
-    /// It can tell a label shipment from an order only marked as shipped.
-    pub shipment_kinds: bool,
+}
+
+impl Capabilities {
+    /// No capability: whole shipments only, no e-mail, fixed statuses.
+    pub const NONE: Self = Self {
+        partial_shipments: false,
+        customer_email: false,
+        custom_statuses: false,
+    };
+
+    /// Sets [`Capabilities::partial_shipments`].
+    #[must_use]
+    pub const fn with_partial_shipments(mut self, yes: bool) -> Self {
+        self.partial_shipments = yes;
+        self
+    }
+
+    /// Sets [`Capabilities::customer_email`].
+    #[must_use]
+    pub const fn with_customer_email(mut self, yes: bool) -> Self {
+        self.customer_email = yes;
+        self
+    }
+
+    /// Sets [`Capabilities::custom_statuses`].
+    #[must_use]
+    pub const fn with_custom_statuses(mut self, yes: bool) -> Self {
+        self.custom_statuses = yes;
+        self
+    }
 }
 
 /// A connector's static description: identity, required fields, default statuses, capabilities.
@@ -68,6 +112,16 @@ impl StoreProfile {
                 &config.id,
                 "channel",
                 format!("the store is for {:?}, not {:?}", config.channel, spec.id),
+            ));
+        }
+        if config.status_map.is_some() && !spec.capabilities.custom_statuses {
+            return Err(ConfigError::store(
+                &config.id,
+                "status_map",
+                format!(
+                    "{}'s statuses are fixed, so a store cannot map them: remove [store.status_map] (unmapped_status still applies)",
+                    spec.name
+                ),
             ));
         }
         Ok(Self {
@@ -405,12 +459,10 @@ mod tests {
         name: "Looping",
         requirements: &[],
         default_statuses: &[],
-        capabilities: Capabilities {
-            partial_shipments: false,
-            customer_email: true,
-            custom_statuses: false,
-            shipment_kinds: false,
-        },
+        capabilities: Capabilities::NONE
+            .with_partial_shipments(false)
+            .with_customer_email(true)
+            .with_custom_statuses(false),
         modified_precision: Duration::seconds(1),
     };
 

@@ -16,8 +16,7 @@
 //! # use orderport_core::{Capabilities, ChannelSpec, Requirement};
 //! # static SPEC: ChannelSpec = ChannelSpec { id: "shop", name: "Shop",
 //! #     requirements: &[Requirement::ShipToAddress], default_statuses: &[(CanonicalStatus::AwaitingShipment, &["paid"])],
-//! #     capabilities: Capabilities { partial_shipments: false, customer_email: false,
-//! #     custom_statuses: false, shipment_kinds: false },
+//! #     capabilities: Capabilities::NONE,
 //! #     modified_precision: chrono::Duration::seconds(1) };
 //! # let file = StoresFile::parse("[[store]]\nid = \"s\"\nname = \"S\"\nchannel = \"shop\"\nurl = \"https://s.example\"\n", &|_| None)?;
 //! # let store = StoreProfile::new(file.store("s")?, &SPEC)?;

@@ -225,8 +225,7 @@ impl Extend<RejectionReason> for Reasons {
 /// use orderport_core::reasons::json_order;
 /// # use orderport_core::{FetchOutcome, StoreProfile, StoresFile, ChannelSpec, Capabilities};
 /// # static SPEC: ChannelSpec = ChannelSpec { id: "shop", name: "Shop", requirements: &[],
-/// #     default_statuses: &[], capabilities: Capabilities { partial_shipments: false,
-/// #     customer_email: false, custom_statuses: false, shipment_kinds: false },
+/// #     default_statuses: &[], capabilities: Capabilities::NONE,
 /// #     modified_precision: chrono::Duration::seconds(1) };
 /// # let file = StoresFile::parse("[[store]]\nid = \"s\"\nname = \"S\"\nchannel = \"shop\"\nurl = \"https://s.example\"\n", &|_| None)?;
 /// # let store = StoreProfile::new(file.store("s")?, &SPEC)?;

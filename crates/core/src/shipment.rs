@@ -211,12 +211,10 @@ mod tests {
             name: "X Channel",
             requirements: &[],
             default_statuses: &[],
-            capabilities: Capabilities {
-                partial_shipments: false,
-                customer_email: true,
-                custom_statuses: true,
-                shipment_kinds: false,
-            },
+            capabilities: Capabilities::NONE
+                .with_partial_shipments(false)
+                .with_customer_email(true)
+                .with_custom_statuses(true),
             modified_precision: chrono::Duration::minutes(1),
         };
         let partial = update(ShipmentScope::Partial(vec![item]));

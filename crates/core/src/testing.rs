@@ -14,12 +14,10 @@ pub static SAMPLE_SPEC: ChannelSpec = ChannelSpec {
     name: "Spark",
     requirements: &[],
     default_statuses: &[],
-    capabilities: Capabilities {
-        partial_shipments: false,
-        customer_email: true,
-        custom_statuses: false,
-        shipment_kinds: false,
-    },
+    capabilities: Capabilities::NONE
+        .with_partial_shipments(false)
+        .with_customer_email(true)
+        .with_custom_statuses(false),
     modified_precision: chrono::Duration::seconds(1),
 };
 

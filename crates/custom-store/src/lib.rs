@@ -42,8 +42,8 @@
 //! # static SPEC: ChannelSpec = ChannelSpec {
 //! #     id: "example", name: "Example", requirements: &[Requirement::ShipToAddress],
 //! #     default_statuses: &[(CanonicalStatus::AwaitingShipment, &["paid"])],
-//! #     capabilities: Capabilities { partial_shipments: true, customer_email: true,
-//! #         custom_statuses: true, shipment_kinds: false },
+//! #     capabilities: Capabilities::NONE.with_partial_shipments(true)
+//! #         .with_customer_email(true).with_custom_statuses(true),
 //! #     modified_precision: chrono::Duration::minutes(1),
 //! # };
 //! use orderport_custom_store::CustomStoreChannel;

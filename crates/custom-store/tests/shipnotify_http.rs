@@ -157,10 +157,7 @@ async fn any_non_2xx_reply_is_an_error_and_only_a_429_is_retried() {
 #[tokio::test]
 async fn a_partial_shipment_is_refused_unsent_when_the_channel_takes_none() {
     static WHOLE_ONLY: orderport_core::ChannelSpec = orderport_core::ChannelSpec {
-        capabilities: orderport_core::Capabilities {
-            partial_shipments: false,
-            ..SPEC.capabilities
-        },
+        capabilities: SPEC.capabilities.with_partial_shipments(false),
         ..SPEC
     };
     let server = MockServer::start().await;

@@ -427,12 +427,10 @@ mod tests {
         name: "Spark Shipping",
         requirements: &[],
         default_statuses: &[(CanonicalStatus::AwaitingShipment, &["paid"])],
-        capabilities: Capabilities {
-            partial_shipments: false,
-            customer_email: true,
-            custom_statuses: true,
-            shipment_kinds: false,
-        },
+        capabilities: Capabilities::NONE
+            .with_partial_shipments(false)
+            .with_customer_email(true)
+            .with_custom_statuses(true),
         modified_precision: Duration::minutes(1),
     };
 

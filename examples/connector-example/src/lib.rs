@@ -76,12 +76,11 @@ pub static SPEC: ChannelSpec = ChannelSpec {
         (CanonicalStatus::Shipped, &["fulfilled"]),
         (CanonicalStatus::Cancelled, &["cancelled"]),
     ],
-    capabilities: Capabilities {
-        partial_shipments: true, // a fulfillment lists its lines
-        customer_email: true,    // `customer.email`
-        custom_statuses: false,  // Acme's five states are fixed
-        shipment_kinds: false,
-    },
+    // A fulfillment lists its lines; orders carry `customer.email`; Acme's five states are
+    // fixed (no store-defined statuses).
+    capabilities: Capabilities::NONE
+        .with_partial_shipments(true)
+        .with_customer_email(true),
     // `updated_at_gmt` has whole seconds.
     modified_precision: Duration::seconds(1),
 };

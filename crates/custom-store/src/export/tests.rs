@@ -9,12 +9,10 @@ use rust_decimal::Decimal;
 
 use super::*;
 
-pub(crate) const CAPABILITIES: Capabilities = Capabilities {
-    partial_shipments: true,
-    customer_email: true,
-    custom_statuses: true,
-    shipment_kinds: false,
-};
+pub(crate) const CAPABILITIES: Capabilities = Capabilities::NONE
+    .with_partial_shipments(true)
+    .with_customer_email(true)
+    .with_custom_statuses(true);
 
 pub(crate) static SPEC: ChannelSpec = ChannelSpec {
     id: "test-store",
@@ -36,10 +34,7 @@ pub(crate) static SPEC: ChannelSpec = ChannelSpec {
 
 static NO_EMAIL_SPEC: ChannelSpec = ChannelSpec {
     id: "test-store",
-    capabilities: Capabilities {
-        customer_email: false,
-        ..CAPABILITIES
-    },
+    capabilities: CAPABILITIES.with_customer_email(false),
     ..SPEC
 };
 

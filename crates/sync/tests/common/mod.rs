@@ -26,12 +26,10 @@ pub const STATUSES: &[(CanonicalStatus, &[&str])] = &[
     (CanonicalStatus::Cancelled, &["cancelled"]),
 ];
 
-const CAPS: Capabilities = Capabilities {
-    partial_shipments: false,
-    customer_email: true,
-    custom_statuses: true,
-    shipment_kinds: true,
-};
+const CAPS: Capabilities = Capabilities::NONE
+    .with_partial_shipments(false)
+    .with_customer_email(true)
+    .with_custom_statuses(true);
 
 /// Second precision, UTC comparisons.
 pub static SPEC_SECONDS: ChannelSpec = ChannelSpec {

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use chrono::{Offset, TimeZone};
-use orderport_core::{FetchOutcome, ReasonCode, UnmappedPolicy};
+use orderport_core::{CanonicalStatus, FetchOutcome, ReasonCode, UnmappedPolicy};
 
 use super::harness::{run_scenario, Check};
 use super::{CheckResult, Connector};
@@ -92,6 +92,80 @@ pub async fn check_multi_page(connector: &Connector) -> CheckResult {
             ),
             None => check.fail("[expect] must set accepted (and rejected) for multi-page"),
         }
+    }
+    check.finish()
+}
+
+/// `store-status-map`, for channels that declare `custom_statuses`: a store's `status_map`
+/// replaces the connector's default mapping. Replays `multi-page` with a map that sends every
+/// raw status the orders carry to `on_hold`, and expects the same orders accepted, each on
+/// hold. A channel with fixed statuses passes without a run (its stores cannot map statuses).
+pub async fn check_store_status_map(connector: &Connector) -> CheckResult {
+    let mut check = Check::new("store-status-map");
+    let Some(scenario) = check.load(connector, "multi-page") else {
+        return check.finish();
+    };
+    let Ok(store) = scenario.store_config("http://127.0.0.1:9", &toml::Table::new()) else {
+        // `multi-page` reports a bad [store] itself.
+        return check.finish();
+    };
+    let custom = (connector.connect)(&store)
+        .is_ok_and(|channel| channel.spec().capabilities.custom_statuses);
+    if !custom {
+        return check.finish();
+    }
+    let plain = match run_scenario(connector, &scenario, &toml::Table::new()).await {
+        Ok(run) => run,
+        Err(e) => {
+            check.fail(e);
+            return check.finish();
+        }
+    };
+    let mut raws: Vec<String> = plain
+        .accepted()
+        .map(|(_, o)| o.raw_status.clone())
+        .collect();
+    raws.sort_unstable();
+    raws.dedup();
+    if raws.is_empty() {
+        check.fail("multi-page accepts no order, so the store's status_map cannot be checked");
+        return check.finish();
+    }
+    let mut map = toml::Table::new();
+    map.insert(
+        CanonicalStatus::OnHold.as_str().to_owned(),
+        toml::Value::Array(raws.iter().cloned().map(toml::Value::String).collect()),
+    );
+    let mut overrides = toml::Table::new();
+    overrides.insert("status_map".into(), toml::Value::Table(map));
+    match run_scenario(connector, &scenario, &overrides).await {
+        Ok(mapped) => {
+            check.ensure(
+                mapped.result.is_ok(),
+                "the walk with the store's status_map failed",
+            );
+            check.ensure(
+                mapped.accepted().count() == plain.accepted().count(),
+                format!(
+                    "with a status_map mapping {raws:?} to on_hold, {} orders were accepted instead of {}",
+                    mapped.accepted().count(),
+                    plain.accepted().count()
+                ),
+            );
+            for (page, order) in mapped.accepted() {
+                check.ensure(
+                    order.status == CanonicalStatus::OnHold,
+                    format!(
+                        "order {} (page {page}, raw status {:?}) is {:?}: the store's status_map maps {:?} to on_hold and must replace the connector's default mapping",
+                        order.external_id,
+                        order.raw_status,
+                        order.status,
+                        order.raw_status
+                    ),
+                );
+            }
+        }
+        Err(e) => check.fail(format!("with the store's status_map: {e}")),
     }
     check.finish()
 }

@@ -34,7 +34,7 @@ mod shipments;
 pub use errors::{check_bad_credentials, check_html_error, check_rate_limited, check_unavailable};
 pub use fetch::{
     check_dst_window, check_empty_window, check_identity, check_invalid_orders, check_multi_page,
-    check_unmapped_status,
+    check_store_status_map, check_unmapped_status,
 };
 pub use fixtures::{
     check_connector_scenarios, check_fixture_tree, check_hygiene, check_layout, check_schema_marks,
@@ -95,7 +95,7 @@ impl CheckEntry {
 /// Every check, in the order [`conformance_report`] runs them, each with the required scenario
 /// it replays: the one table from which [`REQUIRED_SCENARIOS`] is derived.
 #[rustfmt::skip]
-pub const CHECKS: [CheckEntry; 20] = [
+pub const CHECKS: [CheckEntry; 21] = [
     CheckEntry::whole("layout", |c| Box::pin(check_layout(c))),
     CheckEntry::whole("hygiene", |c| Box::pin(check_hygiene(c))),
     CheckEntry::whole("schema", |c| Box::pin(check_schema_marks(c))),
@@ -105,6 +105,7 @@ pub const CHECKS: [CheckEntry; 20] = [
     CheckEntry::replays("empty-window", |c| Box::pin(check_empty_window(c))),
     CheckEntry::replays("invalid-orders", |c| Box::pin(check_invalid_orders(c))),
     CheckEntry::replays("unmapped-status", |c| Box::pin(check_unmapped_status(c))),
+    CheckEntry::whole("store-status-map", |c| Box::pin(check_store_status_map(c))),
     CheckEntry::replays("dst-window", |c| Box::pin(check_dst_window(c))),
     CheckEntry::replays("shipment-full", |c| Box::pin(check_shipment_full(c))),
     CheckEntry::replays("shipment-partial", |c| Box::pin(check_shipment_partial(c))),

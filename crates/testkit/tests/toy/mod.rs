@@ -31,12 +31,10 @@ pub static SPEC: ChannelSpec = ChannelSpec {
         (CanonicalStatus::AwaitingShipment, &["paid"]),
         (CanonicalStatus::Shipped, &["sent"]),
     ],
-    capabilities: Capabilities {
-        partial_shipments: true,
-        customer_email: false,
-        custom_statuses: true,
-        shipment_kinds: false,
-    },
+    capabilities: Capabilities::NONE
+        .with_partial_shipments(true)
+        .with_customer_email(false)
+        .with_custom_statuses(true),
     modified_precision: ChronoDuration::minutes(1),
 };
 
