@@ -3,7 +3,7 @@
 //! window may contain, and normalize them. Memory is bounded by one page.
 
 use futures::stream::{self, StreamExt, TryStreamExt};
-use orderport_core::{ChannelError, Page, PageToken, StoreProfile, TimeWindow};
+use orderport_core::{ChannelError, Page, PageNumber, PageToken, StoreProfile, TimeWindow};
 use reqwest::Method;
 use serde_json::Value;
 
@@ -23,9 +23,9 @@ pub async fn page(
     token: Option<&PageToken>,
 ) -> Result<Page, ChannelError> {
     let settings = api.settings();
-    let number = list::page_number(api.store(), token)?;
+    let number = PageNumber::from_token(api.store(), token)?;
     let bounds = list::wall_bounds(profile.zone, window);
-    let body = list::body(settings, &bounds, number);
+    let body = list::body(settings, &bounds, number.get());
     let reply = api
         .rest_call(
             Method::POST,
@@ -36,9 +36,9 @@ pub async fn page(
         .await?;
     let rows = rows::split(&reply, settings.page_size as usize).map_err(|e| {
         api.http()
-            .protocol_error(format!("list ship docs page {number}: {e}"), &reply)
+            .protocol_error(format!("list ship docs page {}: {e}", number.get()), &reply)
     })?;
-    let next = list::next_page(number, rows.len(), settings.page_size);
+    let next = number.next_if_full(rows.len(), settings.page_size);
     let path = settings.modified_property.as_str();
     let candidates: Vec<Record> = rows
         .into_iter()

@@ -10,16 +10,16 @@
 //!
 //! The bounds are sent as the store's wall-clock time without an offset,
 //! `yyyy-MM-ddTHH:mm:ss`, at one-second precision ([`PRECISION`]). The UTC window is widened by
-//! [`StoreZone::wall_window`] (so that every DST reading of a bound covers it) and then by one
-//! more second on each side, because whether the server's bounds are inclusive is not
-//! documented. The rows the wider query brings back are then kept only when
+//! [`TimeWindow::query_bounds`] with an undocumented inclusivity: so that every DST reading
+//! of a bound covers it, and one more second on each side, because whether the server's bounds
+//! are inclusive is not documented. The rows the wider query brings back are then kept only when
 //! [`TimeWindow::may_contain`] their modification time.
 //!
-//! [`StoreZone::wall_window`]: orderport_core::StoreZone::wall_window
+//! [`TimeWindow::query_bounds`]: orderport_core::TimeWindow::query_bounds
 //! [`TimeWindow::may_contain`]: orderport_core::TimeWindow::may_contain
 
 use chrono::{Duration, NaiveDateTime};
-use orderport_core::{ChannelError, PageToken, StoreZone, TimeWindow, WallWindow};
+use orderport_core::{BoundsRule, Clock, StoreZone, TimeWindow, WallWindow};
 use serde::Serialize;
 
 use crate::settings::Settings;
@@ -35,14 +35,10 @@ pub const OP_AT_OR_BEFORE: u8 = 5;
 /// Sortation `Direction` ascending (documented).
 pub const ASCENDING: u8 = 1;
 
-/// The wall-clock bounds sent for a UTC window: [`StoreZone::wall_window`] at [`PRECISION`],
-/// then one precision unit more on each side.
+/// The wall-clock bounds sent for a UTC window: [`TimeWindow::query_bounds`] in the store's
+/// clock at [`PRECISION`], inclusivity undocumented (one precision unit more on each side).
 pub fn wall_bounds(zone: StoreZone, window: &TimeWindow) -> WallWindow {
-    let wall = zone.wall_window(window.from(), window.to(), PRECISION);
-    WallWindow {
-        start: wall.start - PRECISION,
-        end: wall.end + PRECISION,
-    }
+    window.query_bounds(Clock::Store(zone), BoundsRule::undocumented(PRECISION))
 }
 
 /// A wall-clock time as the filter sends it: `2026-11-01T01:30:00`.
@@ -126,37 +122,6 @@ pub fn probe_body(settings: &Settings) -> ListInfo {
     }
 }
 
-/// The token for page `page`.
-pub fn token(page: u32) -> PageToken {
-    PageToken::new(page.to_string())
-}
-
-/// The page a token stands for; no token is page 1.
-pub fn page_number(store: &str, token: Option<&PageToken>) -> Result<u32, ChannelError> {
-    let Some(token) = token else {
-        return Ok(1);
-    };
-    token
-        .as_str()
-        .parse::<u32>()
-        .ok()
-        .filter(|page| *page >= 1)
-        .ok_or_else(|| ChannelError::Configuration {
-            store: store.to_owned(),
-            field: "page token".into(),
-            detail: format!(
-                "{:?} is not an Order Time page token; restart the walk without one",
-                token.as_str()
-            ),
-        })
-}
-
-/// The next page after a page of `rows` rows, when the page was full. Order Time says nothing
-/// of the total, so a short page (observed practice) ends the walk.
-pub fn next_page(page: u32, rows: usize, page_size: u32) -> Option<PageToken> {
-    (rows >= page_size as usize).then(|| token(page + 1))
-}
-
 #[cfg(test)]
 mod tests {
     use chrono::{TimeZone, Utc};
@@ -182,15 +147,5 @@ mod tests {
         let bounds = wall_bounds(zone, &window((7, 30, 0), (8, 30, 0)));
         assert_eq!(format_wall(bounds.start), "2026-11-01T00:29:59");
         assert_eq!(format_wall(bounds.end), "2026-11-01T02:30:01");
-    }
-
-    #[test]
-    fn tokens_round_trip_and_bad_ones_are_refused() {
-        assert_eq!(page_number("s", None), Ok(1));
-        assert_eq!(page_number("s", Some(&token(3))), Ok(3));
-        assert!(page_number("s", Some(&PageToken::new("0"))).is_err());
-        assert!(page_number("s", Some(&PageToken::new("next"))).is_err());
-        assert_eq!(next_page(2, 100, 100), Some(token(3)));
-        assert_eq!(next_page(2, 99, 100), None);
     }
 }

@@ -100,11 +100,6 @@ pub fn suggest_state(country: &str, text: &str) -> Option<String> {
         .map(|s| s.region_code.to_owned())
 }
 
-/// Whether the dataset knows subdivisions for a country.
-pub fn has_subdivisions(country: &str) -> bool {
-    subdivisions(country).is_some()
-}
-
 fn subdivisions(country: &str) -> Option<&'static [rust_iso3166::iso3166_2::Subdivision]> {
     rust_iso3166::iso3166_2::SUBDIVISION_COUNTRY_MAP
         .get(country)

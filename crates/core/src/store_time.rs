@@ -19,7 +19,7 @@ use std::fmt;
 
 use chrono::{
     DateTime, Duration, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset,
-    TimeZone, Timelike, Utc,
+    TimeZone, Utc,
 };
 use chrono_tz::Tz;
 
@@ -382,13 +382,6 @@ fn parse_seconds(text: &str) -> Option<(u32, u32)> {
 /// Formats a wall-clock time as the Custom Store protocol writes it: `MM/dd/yyyy HH:mm`.
 pub fn format_custom_store(wall: NaiveDateTime) -> String {
     wall.format("%m/%d/%Y %H:%M").to_string()
-}
-
-/// Truncates an instant to whole minutes.
-pub fn floor_to_minute(t: DateTime<Utc>) -> DateTime<Utc> {
-    t.with_second(0)
-        .and_then(|t| t.with_nanosecond(0))
-        .unwrap_or(t)
 }
 
 #[cfg(test)]

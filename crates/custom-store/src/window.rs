@@ -5,9 +5,11 @@
 //! 1. `wall = zone.wall_window(from, to, 1 minute)`: the wall-clock window that covers every
 //!    instant of `[from, to]` however the server reads its bounds across DST changes, floored and
 //!    ceiled to whole minutes;
-//! 2. `start_date = wall.start − 1 minute`, `end_date = wall.end + 1 minute`, because whether the
+//! 2. `start_date = wall.start − 1 minute`, `end_date = wall.end + 1 minute` (further where a DST
+//!    change makes a reading of the moved bound fall inside the window), because whether the
 //!    protocol's bounds are inclusive is undocumented: an order modified in a boundary minute must
-//!    not be lost;
+//!    not be lost. Steps 1 and 2 are core's [`TimeWindow::query_bounds`] with
+//!    [`BoundsRule::undocumented`];
 //! 3. both written `MM/dd/yyyy HH:mm` (24-hour) in the store's zone.
 //!
 //! The reply may then hold orders modified outside `[from, to]`; the reader keeps an accepted
@@ -15,27 +17,15 @@
 
 use chrono::Duration;
 use orderport_core::store_time::format_custom_store;
-use orderport_core::{StoreZone, TimeWindow, WallWindow};
+use orderport_core::{BoundsRule, Clock, StoreZone, TimeWindow, WallWindow};
 
 /// The precision of the protocol's dates.
 pub const PRECISION: Duration = Duration::minutes(1);
 
-/// How far each bound is widened beyond the wall window.
-pub const BOUNDARY_MARGIN: Duration = Duration::minutes(1);
-
-/// The wall-clock window to request for `window` from a server in `zone`.
+/// The wall-clock window to request for `window` from a server in `zone`:
+/// [`TimeWindow::query_bounds`] in the store's clock at [`PRECISION`], inclusivity undocumented.
 pub fn export_window(zone: StoreZone, window: &TimeWindow) -> WallWindow {
-    let wall = zone.wall_window(window.from(), window.to(), PRECISION);
-    WallWindow {
-        start: wall
-            .start
-            .checked_sub_signed(BOUNDARY_MARGIN)
-            .unwrap_or(wall.start),
-        end: wall
-            .end
-            .checked_add_signed(BOUNDARY_MARGIN)
-            .unwrap_or(wall.end),
-    }
+    window.query_bounds(Clock::Store(zone), BoundsRule::undocumented(PRECISION))
 }
 
 /// `start_date` and `end_date` as sent: `MM/dd/yyyy HH:mm`.

@@ -44,6 +44,7 @@
 //! }
 //! # Ok(()) }
 //! ```
+#![warn(missing_docs)]
 
 pub mod clock;
 pub mod delivery;

@@ -1,4 +1,4 @@
-use chrono::{NaiveDate, TimeZone};
+use chrono::{NaiveDate, TimeZone, Timelike};
 use proptest::prelude::*;
 
 use super::*;
