@@ -53,6 +53,7 @@
 //! assert!(!format!("{store:?}").contains("not-printed"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+#![warn(missing_docs)]
 
 pub mod address;
 pub mod channel;
@@ -89,7 +90,7 @@ pub use order::{
 };
 pub use order_builder::OrderBuilder;
 pub use page_number::PageNumber;
-pub use page_walk::{pages, walk_pages, walk_pages_then, Walked, MAX_AHEAD};
+pub use page_walk::{pages, pages_ahead, walk_pages, walk_pages_then, Walked, MAX_AHEAD};
 pub use reasons::{json_order, Reasons};
 pub use rejection::{ReasonCode, Rejection, RejectionReason};
 pub use requirements::Requirement;

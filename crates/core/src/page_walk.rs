@@ -42,7 +42,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use futures::future::BoxFuture;
+use futures::future::{self, BoxFuture, MaybeDone};
 use futures::stream::{self, Stream};
 use futures::{FutureExt, TryStreamExt};
 
@@ -63,6 +63,21 @@ pub fn pages(
     channel: &dyn SellingChannel,
     window: TimeWindow,
 ) -> impl Stream<Item = Result<Page, ChannelError>> + Send + '_ {
+    pages_ahead(channel, window, 0)
+}
+
+/// Every page of a window, in order, with up to `ahead` pages (at most [`MAX_AHEAD`]) fetched
+/// while the caller handles the page handed out, on a borrowed channel: the fetches in flight
+/// are polled by the caller's task whenever it waits for its next page, so requests overlap
+/// but pages are parsed on the caller's thread. The sync engine walks this way (it runs many
+/// stores at once, which keeps every core busy); [`walk_pages`] parses on every core for one
+/// walk. The same walk rules apply: pages of the one-at-a-time walk, in its order, with the
+/// same [`WalkGuard`] checks. `ahead = 0` is [`pages`].
+pub fn pages_ahead(
+    channel: &dyn SellingChannel,
+    window: TimeWindow,
+    ahead: usize,
+) -> impl Stream<Item = Result<Page, ChannelError>> + Send + '_ {
     let fetch = move |token: Option<PageToken>| {
         async move {
             let page = channel.fetch_page(&window, token.as_ref()).await?;
@@ -70,7 +85,7 @@ pub fn pages(
         }
         .boxed()
     };
-    walk(channel.store(), window, 0, fetch).map_ok(|walked| walked.value)
+    walk(channel.store(), window, ahead.min(MAX_AHEAD), fetch).map_ok(|walked| walked.value)
 }
 
 /// Every page of a window, in order, with up to `ahead` pages (at most [`MAX_AHEAD`]) fetched
@@ -192,7 +207,7 @@ struct Walk<'a, T, F> {
     guard: WalkGuard,
     ahead: usize,
     fetch: F,
-    in_flight: VecDeque<(Option<PageToken>, Fetching<'a, T>)>,
+    in_flight: VecDeque<(Option<PageToken>, MaybeDone<Fetching<'a, T>>)>,
     planned: VecDeque<PageToken>,
     /// Whether the first page was asked for.
     started: bool,
@@ -210,8 +225,22 @@ where
             return None;
         }
         self.start_planned(self.ahead.max(1));
-        let (token, fetching) = self.in_flight.pop_front()?;
-        let mut walked = match fetching.await {
+        // Poll every fetch in flight (a borrowed one makes progress only when polled) until
+        // the oldest is done; the others keep what they got for their turn.
+        let in_flight = &mut self.in_flight;
+        future::poll_fn(|cx| {
+            for (_, fetching) in in_flight.iter_mut() {
+                let _ = Pin::new(fetching).poll(cx);
+            }
+            match in_flight.front() {
+                Some((_, MaybeDone::Future(_))) => Poll::Pending,
+                _ => Poll::Ready(()),
+            }
+        })
+        .await;
+        let (token, mut fetching) = self.in_flight.pop_front()?;
+        let fetched = Pin::new(&mut fetching).take_output()?;
+        let mut walked = match fetched {
             Ok(walked) => walked,
             Err(e) => return Some(self.fail(e)),
         };
@@ -238,14 +267,15 @@ where
         if !self.started {
             self.started = true;
             let first = (self.fetch)(None);
-            self.in_flight.push_back((None, first));
+            self.in_flight.push_back((None, future::maybe_done(first)));
         }
         while self.in_flight.len() < cap {
             let Some(token) = self.planned.pop_front() else {
                 break;
             };
             let fetching = (self.fetch)(Some(token.clone()));
-            self.in_flight.push_back((Some(token), fetching));
+            self.in_flight
+                .push_back((Some(token), future::maybe_done(fetching)));
         }
     }
 
@@ -331,12 +361,10 @@ mod tests {
         name: "Numbered",
         requirements: &[],
         default_statuses: &[],
-        capabilities: Capabilities {
-            partial_shipments: false,
-            customer_email: true,
-            custom_statuses: false,
-            shipment_kinds: false,
-        },
+        capabilities: Capabilities::NONE
+            .with_partial_shipments(false)
+            .with_customer_email(true)
+            .with_custom_statuses(false),
         modified_precision: Duration::seconds(1),
     };
 
@@ -509,6 +537,19 @@ mod tests {
         }
     }
 
+    /// The walk on a borrowed channel ([`pages_ahead`]), polled by this task only.
+    async fn borrowed_walk(channel: &Numbered, ahead: usize) -> (Vec<String>, Option<String>) {
+        let mut got = Vec::new();
+        let mut stream = std::pin::pin!(pages_ahead(channel, window(), ahead));
+        loop {
+            match stream.try_next().await {
+                Ok(Some(page)) => got.push(page),
+                Ok(None) => return (ids(&got), None),
+                Err(e) => return (ids(&got), Some(e.to_string())),
+            }
+        }
+    }
+
     fn served() -> impl Strategy<Value = Vec<Served>> {
         prop::collection::vec(
             (0u32..4, 0u32..12, 0u64..50, prop::bool::weighted(0.05)).prop_map(
@@ -550,6 +591,13 @@ mod tests {
             // Nothing is left running once the walk is over.
             runtime.block_on(async { tokio::time::sleep(StdDuration::from_secs(1)).await });
             prop_assert_eq!(channel.in_flight.load(Ordering::SeqCst), 0);
+            // The same on a borrowed channel, its fetches polled by the caller's task.
+            let borrowed = Numbered::new(served.clone());
+            let (got, error) = runtime.block_on(borrowed_walk(&borrowed, ahead));
+            prop_assert_eq!(&got, &reference);
+            prop_assert_eq!(&error, &reference_error);
+            prop_assert!(borrowed.most_in_flight.load(Ordering::SeqCst) <= ahead.max(1));
+            prop_assert_eq!(borrowed.in_flight.load(Ordering::SeqCst), 0);
         }
     }
 
@@ -579,6 +627,31 @@ mod tests {
         let requests = channel.requests.lock().unwrap().clone();
         assert_eq!(requests.len(), 8, "{requests:?}");
         assert_eq!(&requests[..5], ["1", "2/8", "3/8", "4/8", "5/8"]);
+    }
+
+    #[test]
+    fn a_borrowed_walk_overlaps_its_fetches() {
+        // Eight pages of 100 ms each: one at a time takes 800 ms of (paused) time; with 4 ahead
+        // the fetches overlap, polled by the caller's task alone, and the pages are the same.
+        let runtime = paused();
+        let (alone, took_alone) = runtime.block_on(async {
+            let channel = Numbered::new(full(8, 8, 100));
+            let start = tokio::time::Instant::now();
+            (borrowed_walk(&channel, 0).await, start.elapsed())
+        });
+        let channel = Numbered::new(full(8, 8, 100));
+        let (ahead, took_ahead) = runtime.block_on(async {
+            let start = tokio::time::Instant::now();
+            (borrowed_walk(&channel, 4).await, start.elapsed())
+        });
+        assert_eq!(ahead, alone);
+        assert_eq!(ahead.0.len(), 24);
+        assert_eq!(took_alone, StdDuration::from_millis(800));
+        assert!(
+            took_ahead <= StdDuration::from_millis(300),
+            "{took_ahead:?}"
+        );
+        assert_eq!(channel.most_in_flight.load(Ordering::SeqCst), 4);
     }
 
     #[test]

@@ -3,9 +3,10 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
+use futures::TryStreamExt;
 use orderport_core::{
-    CanonicalStatus, ChannelError, FetchOutcome, Order, Page, PageToken, Rejection, SellingChannel,
-    ShipmentKind, ShipmentUpdate, StoreZone, TimeWindow, WalkGuard,
+    pages_ahead, CanonicalStatus, ChannelError, FetchOutcome, Order, Page, Rejection,
+    SellingChannel, ShipmentKind, ShipmentUpdate, StoreZone, TimeWindow,
 };
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
@@ -483,7 +484,23 @@ impl SyncEngine {
         Ok(())
     }
 
-    /// Fetches a window page by page, committing each. Returns false when cancelled.
+    /// Fetches a window page by page, committing each in page order. Returns false when
+    /// cancelled.
+    ///
+    /// The pages come from [`pages_ahead`]: where the channel names the pages to come (a
+    /// Custom Store export's page count), up to the store's `pages_ahead` fetches are in flight
+    /// while a page is committed. The pages and their order are those of the one-at-a-time
+    /// walk (its [`WalkGuard`](orderport_core::WalkGuard) checks included), and every request of the walk is sent after
+    /// `started_at` and answered before the last page is committed, so the [`WalkRecord`]
+    /// bounds every request: the shifted-walk detection holds (docs/sync.md).
+    ///
+    /// One attempt per page: retries are the HTTP layer's, per request
+    /// (`retry_max_attempts`, honouring Retry-After, by each request's idempotency); a page
+    /// that still fails fails the run, which resumes at this slice on the next run. Waiting
+    /// for a page races the cancellation: when it fires, the walk is dropped, which aborts the
+    /// requests in flight and any retry or pacer wait inside the connector, so a shutdown never
+    /// waits for a slow server or a long `Retry-After`. Nothing of an abandoned page is
+    /// committed.
     async fn walk(
         &self,
         run: &mut Run<'_>,
@@ -494,19 +511,28 @@ impl SyncEngine {
             return Ok(false);
         }
         let started_at = self.clock.now();
-        let mut token: Option<PageToken> = None;
-        let mut guard = WalkGuard::new(run.channel.store(), window);
+        let channel = run.channel;
+        let cancel = run.cancel;
+        let ahead = usize::try_from(channel.store().pages_ahead).unwrap_or(0);
+        let mut walk = std::pin::pin!(pages_ahead(channel, window, ahead));
         loop {
-            let Some(page) = self.fetch(run, &window, token.as_ref()).await? else {
-                return Ok(false);
+            let fetched = tokio::select! {
+                fetched = walk.try_next() => fetched,
+                () = cancel.cancelled() => {
+                    tracing::debug!(store = %run.report.store_id, "cancelled: the page requests in flight are abandoned");
+                    return Ok(false);
+                }
+            };
+            let page = match fetched {
+                Ok(Some(page)) => page,
+                // The walk ends after a page without a next one (handled below).
+                Ok(None) => return Ok(true),
+                Err(error) => return Err(Self::channel_error(run, &window, error)),
             };
             run.report.pages += 1;
-            guard
-                .check(token.as_ref(), &page)
-                .map_err(|e| Self::channel_error(run, &window, e))?;
-            let next = page.next.clone();
+            let last = page.next.is_none();
             let mut commit = self.build_commit(run, &window, page).await?;
-            if next.is_none() {
+            if last {
                 commit.done = Some(done);
                 commit.walk = Some(WalkRecord {
                     window,
@@ -521,36 +547,11 @@ impl SyncEngine {
                 .state
                 .renew_lease(&run.lease, self.lease_ttl, self.clock.now())
                 .await?;
-            match next {
-                None => return Ok(true),
-                Some(t) => token = Some(t),
+            if last {
+                return Ok(true);
             }
-            if run.cancel.is_cancelled() {
+            if cancel.is_cancelled() {
                 return Ok(false);
-            }
-        }
-    }
-
-    /// One page, one attempt; `None` when cancelled. Retries are the HTTP layer's, per request
-    /// (`retry_max_attempts`, honouring Retry-After, by each request's idempotency): a page
-    /// that still fails fails the run, which resumes at this slice on the next run. The request
-    /// races the cancellation: when it fires, the request in flight is dropped, which aborts
-    /// the HTTP request and any retry or pacer wait inside the connector, so a shutdown never
-    /// waits for a slow server or a long `Retry-After`. Nothing of an abandoned page is
-    /// committed.
-    async fn fetch(
-        &self,
-        run: &mut Run<'_>,
-        window: &TimeWindow,
-        token: Option<&PageToken>,
-    ) -> Result<Option<Page>, SyncError> {
-        tokio::select! {
-            fetched = run.channel.fetch_page(window, token) => {
-                fetched.map(Some).map_err(|error| Self::channel_error(run, window, error))
-            }
-            () = run.cancel.cancelled() => {
-                tracing::debug!(store = %run.report.store_id, "cancelled: the page request in flight is abandoned");
-                Ok(None)
             }
         }
     }

@@ -16,10 +16,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
+use async_trait::async_trait;
 use chrono::{DateTime, Duration, DurationRound, TimeZone, Utc};
-use orderport_core::SellingChannel;
+use orderport_core::{
+    ChannelError, ChannelSpec, Page, PageToken, SellingChannel, ShipmentUpdate, StoreProfile,
+    TimeWindow,
+};
 use orderport_sim::{ChannelSim, Faults, Flavor, GeneratorConfig, SimClock, Tz};
 use orderport_sync::{
     split_sync_settings, CancellationToken, Clock, RunReport, SqliteState, StoreSync, SyncEngine,
@@ -67,6 +72,17 @@ fn zone(flavor: Flavor) -> Tz {
 }
 
 async fn setup(flavor: Flavor, landing: Landing, start: DateTime<Utc>, seed: u64) -> Setup {
+    setup_with(flavor, landing, start, seed, |channel| channel).await
+}
+
+/// [`setup`], with the connector wrapped by `wrap`.
+async fn setup_with(
+    flavor: Flavor,
+    landing: Landing,
+    start: DateTime<Utc>,
+    seed: u64,
+    wrap: impl FnOnce(Box<dyn SellingChannel>) -> Box<dyn SellingChannel>,
+) -> Setup {
     let clock = SimClock::fixed(start);
     let faults = Faults {
         shift_served_on_walk: 1,
@@ -100,7 +116,7 @@ async fn setup(flavor: Flavor, landing: Landing, start: DateTime<Utc>, seed: u64
     let file = orderport_core::StoresFile::parse(&sim.stores_toml(), &|_| None).unwrap();
     let config = &file.stores[0];
     let (for_connector, setup) = split_sync_settings(config).unwrap();
-    let channel = orderport::connect(&for_connector).unwrap();
+    let channel = wrap(orderport::connect(&for_connector).unwrap());
     let mut store = setup.resolve(channel.spec()).unwrap();
     store.settings.history = Duration::days(3);
     store.settings.slice = Duration::days(1);
@@ -231,6 +247,104 @@ async fn first_sync(flavor: Flavor, landing: Landing, start: DateTime<Utc>) {
     s.sim.shutdown().await;
 }
 
+/// A channel whose pages come back out of order: each page request is served by the real
+/// connector (so the server sees the requests in the order sent), then held back longer the
+/// earlier it was asked for within its group of four, so fetched-ahead pages complete before
+/// the page the engine waits for.
+struct OutOfOrder {
+    inner: Box<dyn SellingChannel>,
+    seen: Arc<Completions>,
+}
+
+/// What [`OutOfOrder`] saw.
+#[derive(Default)]
+struct Completions {
+    requested: AtomicUsize,
+    in_flight: AtomicUsize,
+    most_in_flight: AtomicUsize,
+    completed: Mutex<Vec<usize>>,
+}
+
+impl Completions {
+    /// Whether some request completed before one sent earlier.
+    fn completed_out_of_order(&self) -> bool {
+        self.completed
+            .lock()
+            .unwrap()
+            .windows(2)
+            .any(|pair| pair[1] < pair[0])
+    }
+}
+
+#[async_trait]
+impl SellingChannel for OutOfOrder {
+    fn spec(&self) -> &'static ChannelSpec {
+        self.inner.spec()
+    }
+    fn store(&self) -> &StoreProfile {
+        self.inner.store()
+    }
+    async fn check_connection(&self) -> Result<(), ChannelError> {
+        self.inner.check_connection().await
+    }
+    async fn fetch_page(
+        &self,
+        window: &TimeWindow,
+        token: Option<&PageToken>,
+    ) -> Result<Page, ChannelError> {
+        let seen = &self.seen;
+        let n = seen.requested.fetch_add(1, Ordering::SeqCst);
+        let now = seen.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        seen.most_in_flight.fetch_max(now, Ordering::SeqCst);
+        let page = self.inner.fetch_page(window, token).await;
+        let hold = if token.is_some() {
+            80 - (n % 4) * 20
+        } else {
+            0
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(hold as u64)).await;
+        seen.completed.lock().unwrap().push(n);
+        seen.in_flight.fetch_sub(1, Ordering::SeqCst);
+        page
+    }
+    async fn push_shipment(&self, update: &ShipmentUpdate) -> Result<(), ChannelError> {
+        self.inner.push_shipment(update).await
+    }
+}
+
+/// [`first_sync`] with pages fetched ahead (the store's default `pages_ahead`) and completing
+/// out of order: the pages are committed in page order, the shifted walk is still detected and
+/// fetched again, and nothing is lost or stored twice.
+async fn first_sync_out_of_order(flavor: Flavor) {
+    let seen = Arc::new(Completions::default());
+    let wrap = {
+        let seen = seen.clone();
+        move |inner: Box<dyn SellingChannel>| -> Box<dyn SellingChannel> {
+            Box::new(OutOfOrder { inner, seen })
+        }
+    };
+    let s = setup_with(flavor, Landing::Skew, on_the_minute(), 11, wrap).await;
+    assert!(s.channel.store().pages_ahead >= 2, "fetching ahead is on");
+    let report = s.run().await;
+    assert!(
+        seen.most_in_flight.load(Ordering::SeqCst) >= 2,
+        "pages were fetched ahead"
+    );
+    assert!(
+        seen.completed_out_of_order(),
+        "some page completed before one asked for earlier"
+    );
+    let upper = report.upper.unwrap();
+    let lower = upper - s.store.settings.history;
+    let moved = s.moved(Landing::Skew);
+    s.assert_moved_is_current(&moved, upper - Duration::days(1))
+        .await;
+    let visible = s.assert_complete(lower, upper).await;
+    assert!(visible > 500, "{visible}");
+    assert!(report.refetch_slices >= 1, "{report:?}");
+    s.sim.shutdown().await;
+}
+
 /// A first sync of one hour (one page), then three days of downtime: the catch-up run walks
 /// four slices; the walk of its slice 1 is shifted and the moved order lands in its last slice.
 async fn catch_up(flavor: Flavor, landing: Landing, start: DateTime<Utc>) {
@@ -346,6 +460,11 @@ macro_rules! for_each_channel {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn shift_with_minute_truncated_times_in_a_catch_up_run() {
                 catch_up($flavor, Landing::MinuteClock, seconds_past_the_minute()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn shift_with_pages_fetched_ahead_completing_out_of_order() {
+                first_sync_out_of_order($flavor).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
