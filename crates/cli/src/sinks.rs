@@ -22,7 +22,61 @@ pub const BATCH: usize = 500;
 /// kind); deliveries are recorded under that name, so keep it stable. Two sinks with the same
 /// name, or an unknown kind, are usage errors naming the sink.
 pub fn build(file: &StoresFile) -> Result<Vec<Box<dyn EventSink>>, Failure> {
-    let mut sinks: Vec<Box<dyn EventSink>> = Vec::new();
+    Ok(configured(file)?
+        .into_iter()
+        .map(|sink| match sink {
+            Configured::Klaviyo { name, sink } => {
+                Box::new(KlaviyoEventSink::new(name, sink)) as Box<dyn EventSink>
+            }
+        })
+        .collect())
+}
+
+/// A `[[sink]]` of the stores file, built and named.
+pub enum Configured {
+    /// A Klaviyo sink.
+    Klaviyo {
+        /// The sink's name (`id`, else `name`, else the kind).
+        name: String,
+        /// The sink.
+        sink: KlaviyoSink,
+    },
+}
+
+impl Configured {
+    /// The sink's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Klaviyo { name, .. } => name,
+        }
+    }
+
+    /// The sink's kind, as written in `kind`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Klaviyo { .. } => "klaviyo",
+        }
+    }
+
+    /// Proves the sink answers and takes its credentials, writing nothing. A failure is the
+    /// exit code it maps to (3 for the credentials, 1 for the connection) and the message.
+    pub async fn check_connection(&self) -> Result<(), (u8, String)> {
+        match self {
+            Self::Klaviyo { sink, .. } => sink.check_connection().await.map_err(|e| {
+                let code = if e.is_credentials() {
+                    crate::exit::AUTH
+                } else {
+                    crate::exit::CHANNEL_FAILED
+                };
+                (code, e.to_string())
+            }),
+        }
+    }
+}
+
+/// Every `[[sink]]` of the file, built, with the rules of [`build`].
+pub fn configured(file: &StoresFile) -> Result<Vec<Configured>, Failure> {
+    let mut sinks = Vec::new();
     let mut names = HashSet::new();
     for (i, table) in file.sinks.iter().enumerate() {
         let kind = table.get("kind").and_then(|k| k.as_str()).unwrap_or("");
@@ -48,7 +102,7 @@ pub fn build(file: &StoresFile) -> Result<Vec<Box<dyn EventSink>>, Failure> {
                         "{label}: another sink is also named {name:?}; give each [[sink]] its own id"
                     )));
                 }
-                sinks.push(Box::new(KlaviyoEventSink::new(name, sink)));
+                sinks.push(Configured::Klaviyo { name, sink });
             }
             "" => {
                 return Err(Failure::usage(anyhow!(

@@ -46,6 +46,8 @@ struct Recorded {
 #[derive(Debug)]
 struct Shared {
     faults: Faults,
+    /// The only private key accepted, when set; any key otherwise.
+    accepted_key: Mutex<Option<String>>,
     requests: AtomicU64,
     fault_counter: FaultCounter,
     recorded: Mutex<Recorded>,
@@ -92,6 +94,7 @@ impl KlaviyoSim {
         let url = format!("http://{}", listener.local_addr()?);
         let shared = Arc::new(Shared {
             faults,
+            accepted_key: Mutex::new(None),
             requests: AtomicU64::new(0),
             fault_counter: FaultCounter::default(),
             recorded: Mutex::new(Recorded::default()),
@@ -120,8 +123,19 @@ impl KlaviyoSim {
         })
     }
 
-    /// The API base, `http://127.0.0.1:PORT`; the endpoints are `{url}/api/events` and
-    /// `{url}/api/event-bulk-create-jobs`.
+    /// Accepts only `key` from now on (`None`: any key, the default). A request with another
+    /// key gets `401 not_authenticated`, as Klaviyo answers a wrong or revoked private key.
+    pub fn set_accepted_key(&self, key: Option<&str>) {
+        *self
+            .shared
+            .accepted_key
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = key.map(str::to_owned);
+    }
+
+    /// The API base, `http://127.0.0.1:PORT`; the endpoints are `{url}/api/events`,
+    /// `{url}/api/event-bulk-create-jobs` and, read-only, `GET {url}/api/accounts/` (Get
+    /// Accounts, which `orderport check` calls).
     pub fn url(&self) -> String {
         self.url.clone()
     }
@@ -212,6 +226,7 @@ fn invalid(detail: &str, pointer: &str) -> Reply {
 enum Endpoint {
     Single,
     Bulk,
+    Accounts,
 }
 
 async fn dispatch(
@@ -232,17 +247,23 @@ fn handle(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap, body
     let endpoint = match uri.path().trim_end_matches('/') {
         "/api/events" => Endpoint::Single,
         "/api/event-bulk-create-jobs" => Endpoint::Bulk,
+        "/api/accounts" => Endpoint::Accounts,
         other => {
             return error(
                 StatusCode::NOT_FOUND,
                 "not_found",
                 "Not found.",
-                &format!("No endpoint at {other}; the simulator serves /api/events and /api/event-bulk-create-jobs"),
+                &format!("No endpoint at {other}; the simulator serves /api/events, /api/event-bulk-create-jobs and /api/accounts"),
                 None,
             )
         }
     };
-    if method != Method::POST {
+    let allowed = if endpoint == Endpoint::Accounts {
+        Method::GET
+    } else {
+        Method::POST
+    };
+    if method != allowed {
         return error(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
@@ -297,6 +318,20 @@ fn handle(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap, body
             None,
         );
     }
+    let accepted = shared
+        .accepted_key
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    if accepted.is_some_and(|accepted| key != Some(accepted.as_str())) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "not_authenticated",
+            "Authentication credentials were not provided.",
+            "Missing or invalid private key.",
+            None,
+        );
+    }
     if header(headers, "revision").is_none_or(|r| r.trim().is_empty()) {
         return error(
             StatusCode::BAD_REQUEST,
@@ -304,6 +339,21 @@ fn handle(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap, body
             "Missing revision header.",
             "Send the header revision: YYYY-MM-DD, such as 2026-07-15.",
             None,
+        );
+    }
+    if endpoint == Endpoint::Accounts {
+        return Reply::new(
+            StatusCode::OK,
+            "application/vnd.api+json",
+            json!({"data": [{
+                "type": "account",
+                "id": "SimAcct",
+                "attributes": {
+                    "contact_information": {"organization_name": "Klaviyo Simulator"},
+                    "test_account": true,
+                },
+            }]})
+            .to_string(),
         );
     }
     if !header(headers, CONTENT_TYPE.as_str())
@@ -323,7 +373,8 @@ fn handle(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap, body
     };
     let events = match endpoint {
         Endpoint::Single => single_event(&payload).map(|e| vec![e]),
-        Endpoint::Bulk => bulk_events(&payload),
+        // (Get Accounts was answered above.)
+        Endpoint::Bulk | Endpoint::Accounts => bulk_events(&payload),
     };
     let events = match events {
         Ok(events) => events,
@@ -353,7 +404,7 @@ fn handle(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap, body
     }
     match endpoint {
         Endpoint::Single => Reply::empty(StatusCode::ACCEPTED),
-        Endpoint::Bulk => {
+        Endpoint::Bulk | Endpoint::Accounts => {
             let job = shared.jobs.fetch_add(1, Ordering::SeqCst) + 1;
             Reply::new(
                 StatusCode::ACCEPTED,

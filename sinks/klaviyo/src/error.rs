@@ -31,6 +31,41 @@ impl KlaviyoError {
     }
 }
 
+/// Why [`KlaviyoSink::check_connection`](crate::KlaviyoSink::check_connection) failed. Never
+/// carries the API key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckError {
+    /// 401: the key is wrong or revoked.
+    #[error("Klaviyo refused the API key with HTTP 401 ({detail}); check the sink's api_key (or api_key_env)")]
+    Unauthorized {
+        /// What Klaviyo said.
+        detail: String,
+    },
+    /// 403: the key is valid but may not read accounts, so whether it may write events cannot
+    /// be checked without sending one.
+    #[error("Klaviyo took the API key but refused to read the account with HTTP 403 ({detail}): the key lacks the accounts:read scope the check needs; give it read access to Accounts, or let the first delivery show whether it has events:write")]
+    MissingScope {
+        /// What Klaviyo said.
+        detail: String,
+    },
+    /// No usable answer: a network error, a timeout, a redirect, a 5xx after the retries, a
+    /// status other than 200.
+    #[error(
+        "Klaviyo did not confirm the connection: {detail}; check the sink's url and the network"
+    )]
+    Unreachable {
+        /// What happened.
+        detail: String,
+    },
+}
+
+impl CheckError {
+    /// Whether the key is at fault (wrong, revoked, or missing a scope), not the connection.
+    pub fn is_credentials(&self) -> bool {
+        matches!(self, Self::Unauthorized { .. } | Self::MissingScope { .. })
+    }
+}
+
 /// Why one request to Klaviyo failed for good. The events it carried stay in the outbox (they
 /// are reported in [`DeliveryReport::failed`](crate::DeliveryReport::failed)) and are sent again
 /// on the next run; their `unique_id`s keep that from creating duplicates.

@@ -60,7 +60,7 @@ mod phone;
 mod sink;
 
 pub use config::{KlaviyoConfig, RateLimits, DEFAULT_URL, SINK_KEYS};
-pub use error::{DeliveryError, KlaviyoError};
+pub use error::{CheckError, DeliveryError, KlaviyoError};
 pub use event::{
     metric_name, payload, profile_id, unique_id, ExternalIdScope, ProfileId, SkipReason,
     METRIC_AWAITING_PAYMENT, METRIC_AWAITING_SHIPMENT, METRIC_CANCELLED, METRIC_ON_HOLD,

@@ -4,41 +4,43 @@
 //! 1. An extension (`x12`, `ext. 12`, `#12`) is cut off.
 //! 2. Spaces, dashes, dots, parentheses and slashes are dropped; any other character that is not
 //!    a digit (or a leading `+`) makes the number unusable.
-//! 3. `+CC…` is taken as international; so is `00CC…` (the international prefix of most of the
-//!    world) and, for a North American order, `011CC…`.
-//! 4. A number without any of these prefixes has no country code. It is completed only when the
-//!    order's country is in the North American Numbering Plan (US, CA, PR and the other `+1`
-//!    countries) and the number has the NANP shape: ten digits, or eleven starting with `1`.
-//!    Every other national number is treated as absent: inferring a country code elsewhere
-//!    needs per-country trunk-prefix rules (Italy keeps its leading 0, the UK drops it) that
-//!    this crate does not carry, and a wrong guess would attach the event to a stranger.
-//! 5. The result must have 7 to 15 digits (E.164's maximum) and not start with 0; a `+1` number
-//!    must have exactly 11 digits and an area code starting 2–9.
+//! 3. The number is read by the `phonenumber` crate (Google's libphonenumber metadata) with the
+//!    order's country as the default region: `+CC…` is international wherever the order is;
+//!    a national number is completed with the country's calling code and trunk-prefix rules
+//!    (`030 1234567` for a DE order is `+49301234567`, `020 7946 0958` for a GB order is
+//!    `+442079460958`), and the country's international prefix (`00`, `011`) is understood.
+//!    `00CC…` is also taken as international when the order has no country.
+//! 4. The number must be valid for its country by that metadata (a length and a range the
+//!    country assigns); otherwise, and when a national number comes without a country, it is
+//!    treated as absent: a wrong guess would attach the event to a stranger.
 
-/// ISO 3166-1 alpha-2 codes of the countries in the North American Numbering Plan (`+1`).
-const NANP: &[&str] = &[
-    "US", "CA", "PR", "VI", "GU", "AS", "MP", "UM", "AG", "AI", "BB", "BM", "BS", "DM", "DO", "GD",
-    "JM", "KN", "KY", "LC", "MS", "SX", "TC", "TT", "VC", "VG",
-];
+use phonenumber::country::Id;
+use phonenumber::Mode;
 
-fn is_nanp(country: Option<&str>) -> bool {
-    country.is_some_and(|c| {
-        let c = c.trim().to_ascii_uppercase();
-        matches!(c.as_str(), "USA" | "CAN") || NANP.contains(&c.as_str())
-    })
+/// The default region for national numbers: the order's ISO 3166-1 alpha-2 country (`USA` and
+/// `CAN` are accepted too, as some stores write them).
+fn region(country: Option<&str>) -> Option<Id> {
+    let code = country?.trim().to_ascii_uppercase();
+    let code = match code.as_str() {
+        "USA" => "US",
+        "CAN" => "CA",
+        other => other,
+    };
+    code.parse::<Id>().ok()
 }
 
 /// Normalizes `raw` to E.164 (`+15005550006`), or `None` when it cannot be done without
-/// guessing. `country` is the order's ISO 3166-1 alpha-2 country (ship-to, else bill-to), used
-/// only to complete North American numbers written without a country code.
+/// guessing. `country` is the order's ISO 3166-1 alpha-2 country (ship-to, else bill-to), the
+/// default region for numbers written without a country code.
 ///
 /// ```
 /// use orderport_klaviyo::to_e164;
 ///
 /// assert_eq!(to_e164("+44 20 7946 0958", None).as_deref(), Some("+442079460958"));
-/// assert_eq!(to_e164("(500) 555-0006", Some("US")).as_deref(), Some("+15005550006"));
-/// assert_eq!(to_e164("020 7946 0958", Some("GB")), None); // no safe inference outside +1
-/// assert_eq!(to_e164("5005550006", None), None); // no country code, no country
+/// assert_eq!(to_e164("(212) 555-0123", Some("US")).as_deref(), Some("+12125550123"));
+/// assert_eq!(to_e164("030 1234567", Some("DE")).as_deref(), Some("+49301234567"));
+/// assert_eq!(to_e164("020 7946 0958", Some("GB")).as_deref(), Some("+442079460958"));
+/// assert_eq!(to_e164("2125550123", None), None); // no country code, no country
 /// ```
 pub fn to_e164(raw: &str, country: Option<&str>) -> Option<String> {
     let lower = raw.trim().to_ascii_lowercase();
@@ -49,7 +51,7 @@ pub fn to_e164(raw: &str, country: Option<&str>) -> Option<String> {
         .unwrap_or(lower.len());
     let number = lower.get(..cut)?.trim();
     let plus = number.starts_with('+');
-    let mut digits = String::with_capacity(number.len());
+    let mut digits = String::with_capacity(number.len() + 1);
     for (i, c) in number.chars().enumerate() {
         match c {
             '0'..='9' => digits.push(c),
@@ -58,32 +60,22 @@ pub fn to_e164(raw: &str, country: Option<&str>) -> Option<String> {
             _ => return None,
         }
     }
-    let nanp = is_nanp(country);
-    let international = if plus {
-        digits
-    } else if let Some(rest) = digits.strip_prefix("00") {
-        rest.to_owned()
-    } else if let Some(rest) = digits.strip_prefix("011").filter(|_| nanp) {
-        rest.to_owned()
-    } else if nanp && digits.len() == 10 {
-        format!("1{digits}")
-    } else if nanp && digits.len() == 11 && digits.starts_with('1') {
-        digits
+    let region = region(country);
+    let text = if plus {
+        format!("+{digits}")
+    } else if let Some(rest) = digits.strip_prefix("00").filter(|_| region.is_none()) {
+        format!("+{rest}")
     } else {
-        return None;
+        digits
     };
-    valid(&international).then(|| format!("+{international}"))
-}
-
-fn valid(digits: &str) -> bool {
-    let len = digits.len();
-    if !(7..=15).contains(&len) || digits.starts_with('0') {
-        return false;
+    let parsed = phonenumber::parse(region, &text).ok()?;
+    if !phonenumber::is_valid(&parsed) {
+        return None;
     }
-    if digits.starts_with('1') {
-        return len == 11 && matches!(digits.as_bytes().get(1), Some(b'2'..=b'9'));
-    }
-    true
+    let e164 = parsed.format().mode(Mode::E164).to_string();
+    e164.strip_prefix('+')
+        .is_some_and(|d| (7..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()))
+        .then_some(e164)
 }
 
 #[cfg(test)]
@@ -93,10 +85,10 @@ mod tests {
     #[test]
     fn international_forms_are_kept() {
         for (raw, e164) in [
-            ("+1 (500) 555-0006", "+15005550006"),
+            ("+1 (212) 555-0123", "+12125550123"),
             ("+44 20 7946 0958", "+442079460958"),
             ("0044 20 7946 0958", "+442079460958"),
-            ("+49 30/123456", "+4930123456"),
+            ("+49 30/1234567", "+49301234567"),
             ("+33.1.23.45.67.89", "+33123456789"),
         ] {
             assert_eq!(to_e164(raw, None).as_deref(), Some(e164), "{raw}");
@@ -104,42 +96,54 @@ mod tests {
     }
 
     #[test]
-    fn north_american_numbers_are_completed_only_for_nanp_orders() {
-        assert_eq!(
-            to_e164("500-555-0006", Some("US")).as_deref(),
-            Some("+15005550006")
-        );
-        assert_eq!(
-            to_e164("1 500 555 0006", Some("ca")).as_deref(),
-            Some("+15005550006")
-        );
-        assert_eq!(
-            to_e164("011 44 20 7946 0958", Some("US")).as_deref(),
-            Some("+442079460958")
-        );
-        assert_eq!(
-            to_e164("(500) 555-0006 x123", Some("US")).as_deref(),
-            Some("+15005550006")
-        );
-        assert_eq!(to_e164("500-555-0006", None), None);
-        assert_eq!(to_e164("500-555-0006", Some("DE")), None);
-        assert_eq!(to_e164("030 123456", Some("DE")), None);
+    fn national_numbers_take_the_orders_country() {
+        for (raw, country, e164) in [
+            ("212-555-0123", "US", "+12125550123"),
+            ("1 212 555 0123", "CA", "+12125550123"),
+            ("(212) 555-0123 x123", "US", "+12125550123"),
+            ("212 555 0123", "USA", "+12125550123"),
+            ("011 44 20 7946 0958", "US", "+442079460958"),
+            // The seed's case: a German number without its country code.
+            ("030 1234567", "DE", "+49301234567"),
+            ("0049 30 1234567", "DE", "+49301234567"),
+            // The UK drops its trunk 0, Italy keeps its leading 0.
+            ("020 7946 0958", "GB", "+442079460958"),
+            ("06 6982 1234", "IT", "+390669821234"),
+            ("01 23 45 67 89", "FR", "+33123456789"),
+            ("03-1234-5678", "JP", "+81312345678"),
+            ("0412 345 678", "au", "+61412345678"),
+        ] {
+            assert_eq!(
+                to_e164(raw, Some(country)).as_deref(),
+                Some(e164),
+                "{raw} ({country})"
+            );
+        }
     }
 
     #[test]
-    fn garbage_is_absent() {
+    fn a_national_number_without_a_country_is_absent() {
+        assert_eq!(to_e164("212-555-0123", None), None);
+        assert_eq!(to_e164("030 1234567", None), None);
+        assert_eq!(to_e164("030 1234567", Some("ZZ")), None);
+    }
+
+    #[test]
+    fn garbage_and_impossible_numbers_are_absent() {
         for raw in [
             "",
             "n/a",
             "call me",
             "+",
             "+0123456789",
-            "+1 012 555 0006",
-            "+1 500 555 000",
+            "+1 012 555 0123",
+            "+1 212 555 012",
             "+1234567890123456",
             "12345",
         ] {
             assert_eq!(to_e164(raw, Some("US")), None, "{raw:?}");
         }
+        // A German number too short to be assigned.
+        assert_eq!(to_e164("030 12", Some("DE")), None);
     }
 }

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use url::Url;
 
 use crate::config::KlaviyoConfig;
-use crate::error::{refuses_content, DeliveryError, KlaviyoError};
+use crate::error::{refuses_content, CheckError, DeliveryError, KlaviyoError};
 use crate::event::{prepare, Prepared, ProfileId, SkipReason};
 use crate::{JSON_API, MAX_BULK_EVENTS, MAX_PAYLOAD_BYTES, REVISION, SINGLE_EVENT_THRESHOLD};
 
@@ -140,6 +140,43 @@ impl KlaviyoSink {
             base,
             config,
         })
+    }
+
+    /// Proves that Klaviyo answers and takes the key, without writing anything: a read-only
+    /// `GET {url}/api/accounts/` (Get Accounts), retried like any read (429, 503, network
+    /// errors). `Ok` on 200; [`CheckError::Unauthorized`] on 401 (the key is wrong or revoked);
+    /// [`CheckError::MissingScope`] on 403 (the key is valid but lacks `accounts:read`, so
+    /// whether it may write events cannot be proved without sending one);
+    /// [`CheckError::Unreachable`] otherwise. The key never appears in the error.
+    pub async fn check_connection(&self) -> Result<(), CheckError> {
+        let mut url = self.base.clone();
+        url.set_path("/api/accounts/");
+        let request = Request::get(url, "Get Accounts")
+            .header(ACCEPT, HeaderValue::from_static(JSON_API))
+            .header(
+                HeaderName::from_static("revision"),
+                HeaderValue::from_static(REVISION),
+            )
+            .idempotency(Idempotency::Idempotent);
+        match self.single.send(request).await {
+            Ok(reply) if reply.status == StatusCode::OK => Ok(()),
+            Ok(reply) => Err(CheckError::Unreachable {
+                detail: format!(
+                    "Get Accounts answered HTTP {} instead of 200: {}",
+                    reply.status.as_u16(),
+                    self.single.redactor().excerpt(&reply.body, 300)
+                ),
+            }),
+            Err(ChannelError::Authentication { detail, .. }) => {
+                Err(CheckError::Unauthorized { detail })
+            }
+            Err(ChannelError::Permission { detail, .. }) => {
+                Err(CheckError::MissingScope { detail })
+            }
+            Err(other) => Err(CheckError::Unreachable {
+                detail: other.to_string(),
+            }),
+        }
     }
 
     /// The sink's configuration.

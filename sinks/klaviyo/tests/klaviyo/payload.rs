@@ -176,13 +176,16 @@ fn profile_is_email_then_e164_phone_then_customer_code() {
     assert_eq!(id(&o), Some(ProfileId::Email("payer@example.com".into())));
 
     o.bill_to = None;
-    // A national number abroad cannot be made E.164 without guessing: absent.
+    // A national number abroad takes the order's country (libphonenumber's rules).
     o.ship_to = Some(Address {
         country: Some("GB".into()),
         email: Some("giftee@example.com".into()),
         ..Address::default()
     });
     o.customer.phone = Some("020 7946 0958".into());
+    assert_eq!(id(&o), Some(ProfileId::Phone("+442079460958".into())));
+    // One that is not a valid number there is absent: no guessing.
+    o.customer.phone = Some("020 79".into());
     assert_eq!(
         id(&o),
         Some(ProfileId::ExternalId(
