@@ -104,3 +104,6 @@ pub use window_bounds::{Bound, BoundsRule};
 
 /// Re-exported so that connectors and hosts use the same secret type.
 pub use secrecy;
+/// Re-exported because `toml::Table` is part of the API (`StoreConfig::settings`, sink tables):
+/// hosts and connectors use this version of it.
+pub use toml;
