@@ -2,8 +2,11 @@
 //! and sends shipment details back.
 //!
 //! This facade re-exports the public API of [`orderport_core`] and turns connectors on through
-//! Cargo features (`spark-shipping`, `order-time`, `listing-mirror`, or `all-connectors`, the default). [`connect`] builds the right
-//! [`SellingChannel`] for a store from its configuration.
+//! Cargo features (`spark-shipping`, `order-time`, `listing-mirror`, or `all-connectors`, the
+//! default). [`connect`] builds the right [`SellingChannel`] for a store from its
+//! configuration. The sync engine (`sync`) and the Klaviyo sink (`klaviyo`) are features too,
+//! off by default, so a host that only imports orders builds neither SQLite nor the sink; the
+//! CLI's dependencies (clap, indicatif, axum for the simulators) are never the library's.
 //!
 //! # Example
 //!
@@ -40,12 +43,19 @@ pub use orderport_core::*;
 pub use orderport_http as http;
 pub use orderport_http::HttpClient;
 
+/// The Klaviyo event sink (feature `klaviyo`, which turns `sync` on).
+#[cfg(feature = "klaviyo")]
+pub use orderport_klaviyo as klaviyo;
 #[cfg(feature = "listing-mirror")]
 pub use orderport_listing_mirror as listing_mirror;
 #[cfg(feature = "order-time")]
 pub use orderport_order_time as order_time;
 #[cfg(feature = "spark-shipping")]
 pub use orderport_spark_shipping as spark_shipping;
+/// The sync engine (feature `sync`): cursors, outbox, quarantine, scheduler, the `State` trait
+/// and its SQLite backend.
+#[cfg(feature = "sync")]
+pub use orderport_sync as sync;
 
 /// A connector's constructor, sending through the given HTTP client.
 pub type Constructor =

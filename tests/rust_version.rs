@@ -1,5 +1,5 @@
 //! The workspace's `rust-version` is true: no package in the lock file (ours or a dependency,
-//! as `cargo metadata` resolves them for this platform) declares a newer one.
+//! as `cargo metadata` resolves them for the host platform) declares a newer one.
 
 use std::process::Command;
 
@@ -14,8 +14,26 @@ fn parse(version: &str) -> Option<(u64, u64, u64)> {
 #[test]
 fn the_declared_rust_version_covers_every_locked_package() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let version = Command::new(rustc)
+        .arg("-vV")
+        .output()
+        .expect("rustc -vV runs");
+    let version = String::from_utf8_lossy(&version.stdout);
+    let host = version
+        .lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .expect("rustc -vV names the host");
     let output = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--locked", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--locked",
+            "--offline",
+            "--filter-platform",
+            host,
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo metadata runs");

@@ -605,7 +605,7 @@ mod tests {
     #[tokio::test]
     async fn a_walk_of_exactly_the_limit_and_empty_pages_are_fine() {
         let channel = Scripted::new(5, |n| Page {
-            outcomes: if n % 2 == 0 {
+            outcomes: if n.is_multiple_of(2) {
                 Vec::new()
             } else {
                 orders(n * 10..n * 10 + 3)

@@ -114,7 +114,7 @@ fn order(n: usize) -> String {
         9 + n % 12,
         20 + n % 500,
         n % 100,
-        n % 5 == 0,
+        n.is_multiple_of(5),
         address("BillTo", n).replace("</Phone>", "</Phone><Email>customer@example.com</Email>"),
         address("ShipTo", n + 1),
     )

@@ -107,7 +107,7 @@ impl FaultCounter {
     /// Counts one protocol request and returns its fault, if any.
     pub fn next(&self, faults: &Faults) -> Option<Fault> {
         let n = self.requests.fetch_add(1, Ordering::SeqCst) + 1;
-        let hits = |every: u32| every > 0 && n % u64::from(every) == 0;
+        let hits = |every: u32| every > 0 && n.is_multiple_of(u64::from(every));
         [
             (faults.rate_limit_every, Fault::RateLimited),
             (faults.error_500_every, Fault::Error500),

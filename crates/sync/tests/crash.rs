@@ -34,7 +34,7 @@ fn raw(status: usize) -> &'static str {
 
 /// The raw status of order `i` as of phase `k` (`None` while it does not exist yet).
 fn status_at(i: usize, k: i64) -> Option<&'static str> {
-    if i % 37 == 0 {
+    if i.is_multiple_of(37) {
         return Some("mystery"); // never mappable: quarantined
     }
     let born = (i % 7) as i64 - 3; // some orders appear only in later phases
@@ -220,6 +220,6 @@ fn killed_at_random_points_then_rerun_loses_nothing_and_duplicates_nothing() {
             .map(|q| q.external_id.clone().unwrap())
             .collect();
         assert_eq!(q.len(), quarantine.len());
-        assert_eq!(q.len(), (0..ORDERS).filter(|i| i % 37 == 0).count());
+        assert_eq!(q.len(), (0..ORDERS).filter(|i| i.is_multiple_of(37)).count());
     });
 }
