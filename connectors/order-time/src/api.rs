@@ -37,7 +37,8 @@ impl Api {
             .map_err(|e| ConfigError::store(&config.id, "api_key", e.to_string()))?;
         let rest = HttpService::new(client, &config.id, rest_auth, settings.http)
             .with_redactor(credentials.redactor())
-            .with_hook(Arc::new(OrderTimeStatuses));
+            .with_hook(Arc::new(OrderTimeStatuses))
+            .with_channel(crate::SPEC.id);
         let shipnotify = rest.with_auth(credentials.basic_auth());
         Ok(Self {
             rest,

@@ -13,7 +13,7 @@ use crate::{sinks, stores};
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// The stores file.
-    #[arg(long)]
+    #[arg(long, env = "ORDERPORT_CONFIG")]
     config: PathBuf,
     /// Check only this store (and no sink); every store and every `[[sink]]` by default.
     #[arg(long)]

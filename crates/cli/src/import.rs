@@ -20,7 +20,7 @@ use crate::walk::{walk, WalkError};
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// The stores file.
-    #[arg(long)]
+    #[arg(long, env = "ORDERPORT_CONFIG")]
     config: PathBuf,
     /// The store's id in the stores file.
     #[arg(long)]

@@ -19,7 +19,7 @@ mod walk;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::exit::Failure;
 
@@ -30,6 +30,20 @@ struct Cli {
     /// Machine-readable output: JSON instead of text and progress bars.
     #[arg(long, global = true)]
     json: bool,
+    /// More log detail on stderr: -v debug, -vv trace (RUST_LOG, when set, wins).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Less log detail on stderr: -q warnings and errors only, -qq errors only.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, conflicts_with = "verbose")]
+    quiet: u8,
+    /// How logs are written on stderr: text for people, json (one object per line) for a log
+    /// collector.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+    /// Serve the metrics for Prometheus at this address (`GET /metrics`), such as
+    /// 127.0.0.1:9898, for as long as the command runs.
+    #[arg(long, global = true, value_name = "ADDR")]
+    metrics_addr: Option<std::net::SocketAddr>,
     #[command(subcommand)]
     command: Command,
 }
@@ -40,7 +54,7 @@ enum Command {
     Import(import::ImportArgs),
     /// Send one shipment update to a store's channel.
     PushShipment(push_shipment::PushShipmentArgs),
-    /// Test a store's connection and credentials.
+    /// Test the connection and credentials of every store and every event sink.
     Check(check::CheckArgs),
     /// See the whole job: import 90 days from simulated channels and push shipments back.
     Demo(demo::DemoArgs),
@@ -58,11 +72,35 @@ enum Command {
     Reconcile(reconcile::ReconcileArgs),
     /// Write a new connector crate (the guide's example, renamed) that builds and conforms.
     NewConnector(new_connector::NewConnectorArgs),
+    /// Print a shell completion script to stdout (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (timestamp, level, message, fields, spans).
+    Json,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    if let Command::Completions { shell } = cli.command {
+        clap_complete::generate(
+            shell,
+            &mut Cli::command(),
+            "orderport",
+            &mut std::io::stdout(),
+        );
+        return ExitCode::SUCCESS;
+    }
+    init_logging(cli.verbose, cli.quiet, cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -73,6 +111,18 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::CHANNEL_FAILED);
         }
     };
+    if let Some(addr) = cli.metrics_addr {
+        let _entered = runtime.enter();
+        if let Err(e) = metrics_exporter_prometheus::PrometheusBuilder::new()
+            .with_http_listener(addr)
+            .install()
+        {
+            eprintln!(
+                "error: cannot serve the metrics at {addr}: {e}; choose another --metrics-addr"
+            );
+            return ExitCode::from(exit::USAGE);
+        }
+    }
     let json = cli.json;
     let result = runtime.block_on(async {
         match cli.command {
@@ -87,6 +137,8 @@ fn main() -> ExitCode {
             Command::Quarantine(args) => stored::run(stored::Listing::Quarantine, args).await,
             Command::Reconcile(args) => reconcile::run(args).await,
             Command::NewConnector(args) => new_connector::run(args, json).await,
+            // Answered before the runtime started.
+            Command::Completions { .. } => Ok(()),
         }
     });
     match result {
@@ -98,14 +150,24 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr, at `info` unless `RUST_LOG` says otherwise.
-fn init_logging() {
+/// Logs go to stderr, at `info` unless `-v`/`-q` or `RUST_LOG` say otherwise, as text or JSON
+/// lines.
+fn init_logging(verbose: u8, quiet: u8, format: LogFormat) {
+    let level = match (verbose, quiet) {
+        (0, 0) => "info",
+        (1, _) => "debug",
+        (v, _) if v >= 2 => "trace",
+        (_, 1) => "warn",
+        _ => "error",
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
-        .init();
+        .with_target(false);
+    match format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => logs.json().with_current_span(true).init(),
+    }
 }

@@ -21,7 +21,7 @@ use crate::stores;
 #[derive(Debug, Args)]
 pub struct PushShipmentArgs {
     /// The stores file.
-    #[arg(long)]
+    #[arg(long, env = "ORDERPORT_CONFIG")]
     config: PathBuf,
     /// The store's id in the stores file.
     #[arg(long)]

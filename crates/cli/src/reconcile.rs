@@ -34,7 +34,7 @@ pub enum ReconcileFormat {
 #[derive(Debug, Args)]
 pub struct ReconcileArgs {
     /// The stores file (its klaviyo `[[sink]]` tables name the sinks compared).
-    #[arg(long)]
+    #[arg(long, env = "ORDERPORT_CONFIG")]
     config: PathBuf,
     /// The state database.
     #[arg(long)]

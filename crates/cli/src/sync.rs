@@ -23,7 +23,7 @@ const CREDENTIAL_GAP: std::time::Duration = std::time::Duration::from_millis(250
 #[derive(Debug, Args)]
 pub struct SyncArgs {
     /// The stores file.
-    #[arg(long)]
+    #[arg(long, env = "ORDERPORT_CONFIG")]
     config: PathBuf,
     /// The state database (SQLite, one file).
     #[arg(long, default_value = DEFAULT_DB)]

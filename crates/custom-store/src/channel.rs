@@ -44,7 +44,8 @@ impl CustomStoreChannel {
     ) -> Result<Self, ConfigError> {
         let profile = StoreProfile::new(config, spec)?;
         let settings = CustomStoreSettings::from_config(config)?;
-        let client = CustomStoreClient::from_config(config, settings, client)?;
+        let client =
+            CustomStoreClient::from_config(config, settings, client)?.with_channel(spec.id);
         Ok(Self {
             spec,
             profile,

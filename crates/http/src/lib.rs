@@ -49,6 +49,7 @@ pub mod redact;
 pub mod retry_after;
 pub mod service;
 pub mod settings;
+pub mod telemetry;
 
 pub use auth::{Auth, InvalidCredential};
 pub use classify::{Failure, StatusHook};

@@ -21,6 +21,7 @@ use async_trait::async_trait;
 use orderport_core::ChannelError;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, LOCATION};
 use reqwest::{Method, StatusCode};
+use tracing::Instrument;
 use url::Url;
 
 use crate::auth::Auth;
@@ -29,6 +30,7 @@ use crate::classify::{classify, Failure, StatusHook};
 use crate::client::HttpClient;
 use crate::redact::Redactor;
 use crate::settings::HttpSettings;
+use crate::telemetry;
 
 /// Which failures of a request may be retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,6 +144,8 @@ pub struct Reply {
 struct Failed {
     error: ChannelError,
     unsent: bool,
+    /// The reply's status, when there was a reply.
+    status: Option<u16>,
 }
 
 /// One store's (or sink's) HTTP: client, credentials, redaction, limits, retries, pacing and
@@ -150,6 +154,7 @@ struct Failed {
 pub struct HttpService {
     client: HttpClient,
     owner: String,
+    channel: &'static str,
     auth: Auth,
     redactor: Redactor,
     settings: HttpSettings,
@@ -161,6 +166,7 @@ impl fmt::Debug for HttpService {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpService")
             .field("owner", &self.owner)
+            .field("channel", &self.channel)
             .field("auth", &self.auth)
             .field("settings", &self.settings)
             .field("host_supplied_client", &self.client.is_host_supplied())
@@ -183,6 +189,7 @@ impl HttpService {
         Self {
             client,
             owner: owner.into(),
+            channel: "unknown",
             auth,
             redactor,
             settings,
@@ -205,6 +212,14 @@ impl HttpService {
             auth,
             ..self.clone()
         }
+    }
+
+    /// Names the channel (or sink kind) its requests are counted under: the `channel` field of
+    /// the `http.request` span and label of the metrics ([`crate::telemetry`]). `unknown` until
+    /// set.
+    pub fn with_channel(mut self, channel: &'static str) -> Self {
+        self.channel = channel;
+        self
     }
 
     /// Adds the channel's reading of some failure statuses.
@@ -254,7 +269,24 @@ impl HttpService {
 
     /// [`send`](Self::send), also saying how many attempts were made (at most
     /// `retry_max_attempts`).
+    ///
+    /// Runs in an `http.request` span (fields `channel`, `store`, `operation`, then `attempts`
+    /// and `status`) and records each attempt's duration and each retry ([`crate::telemetry`]).
     pub async fn send_counted(&self, request: Request) -> (Result<Reply, ChannelError>, u32) {
+        let span = tracing::info_span!(
+            "http.request",
+            channel = self.channel,
+            store = %self.owner,
+            operation = %request.operation,
+            attempts = tracing::field::Empty,
+            status = tracing::field::Empty,
+        );
+        let sent = self.send_in_span(&request).instrument(span.clone()).await;
+        span.record("attempts", sent.1);
+        sent
+    }
+
+    async fn send_in_span(&self, request: &Request) -> (Result<Reply, ChannelError>, u32) {
         let policy = self.settings.retry;
         let mut attempt: u32 = 1;
         loop {
@@ -264,7 +296,17 @@ impl HttpService {
             if let Some(pacer) = &self.pacer {
                 pacer.wait().await;
             }
-            let failed = match self.attempt(&request, attempt).await {
+            let started = std::time::Instant::now();
+            let outcome = self.attempt(request, attempt).await;
+            let status = match &outcome {
+                Ok(reply) => Some(reply.status.as_u16()),
+                Err(failed) => failed.status,
+            };
+            telemetry::record_attempt(self.channel, status, started.elapsed());
+            if let Some(status) = status {
+                tracing::Span::current().record("status", status);
+            }
+            let failed = match outcome {
                 Ok(reply) => return (Ok(reply), attempt),
                 Err(failed) => failed,
             };
@@ -291,6 +333,7 @@ impl HttpService {
                 error = %failed.error,
                 "retrying request"
             );
+            telemetry::record_retry(self.channel);
             tokio::time::sleep(wait).await;
             attempt += 1;
         }
@@ -357,6 +400,7 @@ impl HttpService {
             return Err(Failed {
                 error,
                 unsent: false,
+                status: Some(status.as_u16()),
             });
         }
         let headers = response.headers().clone();
@@ -366,7 +410,10 @@ impl HttpService {
                 headers,
                 body,
             }),
-            Err(BodyFailure::Transport(e)) => Err(self.transport_error(&request.operation, e)),
+            Err(BodyFailure::Transport(e)) => Err(Failed {
+                status: Some(status.as_u16()),
+                ..self.transport_error(&request.operation, e)
+            }),
             Err(BodyFailure::TooLarge { start, declared }) => {
                 let size =
                     declared.map_or_else(|| "more than that".to_owned(), |d| format!("{d} bytes"));
@@ -380,6 +427,7 @@ impl HttpService {
                         &start,
                     ),
                     unsent: false,
+                    status: Some(status.as_u16()),
                 })
             }
         }
@@ -394,6 +442,7 @@ impl HttpService {
                 target: target.unwrap_or_else(|| "an address it did not name".to_owned()),
             },
             unsent: false,
+            status: Some(status),
         }
     }
 
@@ -409,6 +458,7 @@ impl HttpService {
                     detail: self.redactor.redact(&chain(&error)),
                 },
                 unsent: true,
+                status: None,
             };
         }
         let unsent = error.is_connect();
@@ -428,6 +478,7 @@ impl HttpService {
                 detail: self.redactor.redact(&detail),
             },
             unsent,
+            status: None,
         }
     }
 }

@@ -131,7 +131,8 @@ impl KlaviyoSink {
                 )
             })?;
         let service = HttpService::new(client, "klaviyo", auth, config.http)
-            .with_hook(Arc::new(KlaviyoStatuses));
+            .with_hook(Arc::new(KlaviyoStatuses))
+            .with_channel("klaviyo");
         Ok(Self {
             single: service
                 .clone()

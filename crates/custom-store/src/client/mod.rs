@@ -94,6 +94,12 @@ impl CustomStoreClient {
         ))
     }
 
+    /// Counts its requests under `channel` in telemetry (the connector's id).
+    pub fn with_channel(mut self, channel: &'static str) -> Self {
+        self.http = self.http.with_channel(channel);
+        self
+    }
+
     /// The settings in force.
     pub fn settings(&self) -> &CustomStoreSettings {
         &self.settings
