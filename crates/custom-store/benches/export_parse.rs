@@ -7,6 +7,9 @@
 //!   with the outcomes dropped outside the timing;
 //! - `full_including_drop`: the same with the drop of the 10,000 orders inside the timing.
 //!
+//! And the NDJSON output `orderport import` writes, the same 10,000 orders rendered into one
+//! buffer (`ndjson/serde_json`, `ndjson/sonic_rs`): whether a faster serializer is worth it.
+//!
 //! Run: `cargo bench -p orderport-custom-store --bench export_parse -- --warm-up-time 1 --measurement-time 5`
 
 use std::hint::black_box;
@@ -192,6 +195,39 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("full_including_drop", |b| {
         b.iter(|| parse_page(black_box(&bytes), &ctx).map(|p| p.outcomes.len()))
+    });
+    group.finish();
+
+    let orders: Vec<_> = page
+        .outcomes
+        .into_iter()
+        .filter_map(|o| match o {
+            FetchOutcome::Accepted(order) => Some(order),
+            FetchOutcome::Rejected(_) => None,
+        })
+        .collect();
+    let mut group = c.benchmark_group("ndjson");
+    group.throughput(Throughput::Elements(ORDERS as u64));
+    group.sample_size(20);
+    group.bench_function("serde_json", |b| {
+        b.iter(|| {
+            let mut out = Vec::with_capacity(orders.len() * 2048);
+            for order in &orders {
+                serde_json::to_writer(&mut out, order).expect("renders");
+                out.push(b'\n');
+            }
+            out.len()
+        })
+    });
+    group.bench_function("sonic_rs", |b| {
+        b.iter(|| {
+            let mut out = Vec::with_capacity(orders.len() * 2048);
+            for order in &orders {
+                sonic_rs::to_writer(&mut out, order).expect("renders");
+                out.push(b'\n');
+            }
+            out.len()
+        })
     });
     group.finish();
 }
