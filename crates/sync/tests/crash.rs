@@ -220,6 +220,9 @@ fn killed_at_random_points_then_rerun_loses_nothing_and_duplicates_nothing() {
             .map(|q| q.external_id.clone().unwrap())
             .collect();
         assert_eq!(q.len(), quarantine.len());
-        assert_eq!(q.len(), (0..ORDERS).filter(|i| i.is_multiple_of(37)).count());
+        assert_eq!(
+            q.len(),
+            (0..ORDERS).filter(|i| i.is_multiple_of(37)).count()
+        );
     });
 }

@@ -248,9 +248,10 @@ async fn first_sync(flavor: Flavor, landing: Landing, start: DateTime<Utc>) {
 }
 
 /// A channel whose pages come back out of order: each page request is served by the real
-/// connector (so the server sees the requests in the order sent), then held back longer the
-/// earlier it was asked for within its group of four, so fetched-ahead pages complete before
-/// the page the engine waits for.
+/// connector (so the server sees the requests in the order sent), then, except a walk's first
+/// page, held back until a page asked for after it has completed (or 300 ms have passed, for
+/// the last one in flight), so fetched-ahead pages complete before the page the engine waits
+/// for.
 struct OutOfOrder {
     inner: Box<dyn SellingChannel>,
     seen: Arc<Completions>,
@@ -263,6 +264,9 @@ struct Completions {
     in_flight: AtomicUsize,
     most_in_flight: AtomicUsize,
     completed: Mutex<Vec<usize>>,
+    /// 1 + the latest request number completed so far (0: none).
+    highest_done: AtomicUsize,
+    done: tokio::sync::Notify,
 }
 
 impl Completions {
@@ -297,13 +301,21 @@ impl SellingChannel for OutOfOrder {
         let now = seen.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         seen.most_in_flight.fetch_max(now, Ordering::SeqCst);
         let page = self.inner.fetch_page(window, token).await;
-        let hold = if token.is_some() {
-            80 - (n % 4) * 20
-        } else {
-            0
-        };
-        tokio::time::sleep(std::time::Duration::from_millis(hold as u64)).await;
+        if token.is_some() {
+            let later_done = async {
+                loop {
+                    let notified = seen.done.notified();
+                    if seen.highest_done.load(Ordering::SeqCst) > n + 1 {
+                        return;
+                    }
+                    notified.await;
+                }
+            };
+            let _ = tokio::time::timeout(std::time::Duration::from_millis(300), later_done).await;
+        }
         seen.completed.lock().unwrap().push(n);
+        seen.highest_done.fetch_max(n + 1, Ordering::SeqCst);
+        seen.done.notify_waiters();
         seen.in_flight.fetch_sub(1, Ordering::SeqCst);
         page
     }
