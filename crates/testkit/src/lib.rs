@@ -13,8 +13,8 @@
 //! - [`hygiene`]: fixtures never hold real-looking credentials, e-mail addresses or phone numbers.
 //! - [`fixture`]: scenarios described in Rust (store, exchanges, JSON bodies, `[expect]`) and
 //!   written to, or checked against, the fixture directory, instead of a generator script.
-//! - [`xsd`]: XML Schema validation with the system libxml2, so that bodies marked strict follow
-//!   the published schema and bodies marked lenient really do not.
+//! - [`xsd`]: XML Schema validation in pure Rust (the `xmlschema` crate), so that bodies marked
+//!   strict follow the published schema and bodies marked lenient really do not.
 //!
 //! `docs/testing.md` describes the fixture format field by field and what each check proves.
 //!
