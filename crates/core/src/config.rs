@@ -57,6 +57,7 @@ use crate::store_time::StoreZone;
 /// A configuration that cannot be used. It names the store and the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}{field}: {message}", store.as_ref().map(|s| format!("store {s}: ")).unwrap_or_default())]
+#[non_exhaustive]
 pub struct ConfigError {
     /// The store's id, where the error belongs to one.
     pub store: Option<String>,

@@ -7,6 +7,7 @@ pub const EXCERPT_LIMIT: usize = 300;
 
 /// Why a channel call failed. Every variant names the store; none carries a credential.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ChannelError {
     /// The channel refused the credentials.
     #[error("store {store}: the channel refused the credentials ({detail}); check the username and secrets in the store configuration")]

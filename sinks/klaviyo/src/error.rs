@@ -5,6 +5,7 @@
 
 /// A problem with the sink's configuration or setup.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum KlaviyoError {
     /// A `[[sink]]` setting is missing or wrong.
     #[error("Klaviyo sink: configuration error in {field}: {detail}")]
@@ -34,6 +35,7 @@ impl KlaviyoError {
 /// Why [`KlaviyoSink::check_connection`](crate::KlaviyoSink::check_connection) failed. Never
 /// carries the API key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CheckError {
     /// 401: the key is wrong or revoked.
     #[error("Klaviyo refused the API key with HTTP 401 ({detail}); check the sink's api_key (or api_key_env)")]
@@ -70,6 +72,7 @@ impl CheckError {
 /// are reported in [`DeliveryReport::failed`](crate::DeliveryReport::failed)) and are sent again
 /// on the next run; their `unique_id`s keep that from creating duplicates.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DeliveryError {
     /// 401 or 403: the key is wrong, revoked, or lacks the `events:write` scope. Nothing else is
     /// sent in the same delivery.
