@@ -46,10 +46,12 @@
 //! ```
 
 pub mod clock;
+mod codec;
 pub mod delivery;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod read;
 pub mod report;
 pub mod scheduler;
 pub mod settings;
@@ -64,16 +66,16 @@ pub use delivery::{
 pub use engine::SyncEngine;
 pub use error::{StateError, SyncError};
 pub use event::{DeliveryMark, NewEvent, OutboxEvent, StatusEvent};
+pub use read::{
+    CursorRow, DeliveryRow, EventDelivery, EventListing, OrderRow, QuarantineRow, StateRead,
+};
 pub use report::RunReport;
 pub use scheduler::{ScheduledStore, Scheduler, SchedulerOptions};
 pub use settings::{
     config_fingerprint, parse_duration, split_sync_settings, StoreSync, SyncOverrides,
     SyncSettings, SyncSetup, SYNC_SETTINGS,
 };
-pub use sqlite::{
-    CursorRow, DeliveryRow, EventDelivery, EventListing, OrderRow, QuarantineRow, SqliteState,
-    BUSY_TIMEOUT, DEFAULT_DB,
-};
+pub use sqlite::{SqliteState, BUSY_TIMEOUT, DEFAULT_DB};
 pub use state::{
     Cursor, Known, Lease, LeaseGrant, OrderLookup, OrderWrite, PageCommit, QuarantineWrite,
     Refetch, ShipOrder, ShipmentRecord, SliceDone, State, StoredMeta, WalkRecord,
