@@ -116,6 +116,18 @@ pub(crate) fn missing_order(store: &str, event_id: i64, external_id: &str) -> St
     }
 }
 
+/// A page appends an event for an order neither stored nor in the page: the whole page is
+/// refused.
+pub(crate) fn unstored_event_order(store: &str, external_id: &str) -> StateError {
+    StateError::Backend {
+        store: store.to_owned(),
+        operation: "append events",
+        detail: format!(
+            "an event names order {external_id}, which is neither stored nor in the page"
+        ),
+    }
+}
+
 /// The error for a database written by a newer orderport (`what`: which backend's schema).
 pub(crate) fn newer_schema(what: &str, found: i64, known: i64) -> StateError {
     StateError::Corrupt {

@@ -51,12 +51,17 @@ pub mod delivery;
 pub mod engine;
 pub mod error;
 pub mod event;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod read;
 pub mod report;
 pub mod scheduler;
 pub mod settings;
 pub mod sqlite;
 pub mod state;
+pub mod store;
+#[cfg(feature = "state-suite")]
+pub mod suite;
 pub mod window;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -66,6 +71,8 @@ pub use delivery::{
 pub use engine::SyncEngine;
 pub use error::{StateError, SyncError};
 pub use event::{DeliveryMark, NewEvent, OutboxEvent, StatusEvent};
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresState;
 pub use read::{
     CursorRow, DeliveryRow, EventDelivery, EventListing, OrderRow, QuarantineRow, StateRead,
 };
@@ -80,5 +87,6 @@ pub use state::{
     Cursor, Known, Lease, LeaseGrant, OrderLookup, OrderWrite, PageCommit, QuarantineWrite,
     Refetch, ShipOrder, ShipmentRecord, SliceDone, State, StoredMeta, WalkRecord,
 };
+pub use store::{is_postgres_url, StateStore};
 /// Re-exported so hosts stop the engine with the same token type.
 pub use tokio_util::sync::CancellationToken;

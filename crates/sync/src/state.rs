@@ -207,6 +207,8 @@ pub struct ShipOrder {
 ///   it returns `Ok` the writes survive a crash. It fails with [`StateError::LeaseLost`] when
 ///   `lease.token` is no longer the store's current token.
 /// - Orders are keyed by [`OrderKey`]; events are appended in commit order and never changed.
+///   An event names an order stored before or in the same page; a page with one that does not
+///   is refused whole.
 /// - The watermark never moves back.
 #[async_trait]
 pub trait State: Send + Sync {

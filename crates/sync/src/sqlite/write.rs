@@ -20,6 +20,23 @@ fn append_event(
     now: &str,
 ) -> Result<Option<i64>, StateError> {
     let store = event.key.store_id.as_str();
+    let stored: bool = tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM orders
+                 WHERE channel = ?1 AND store_id = ?2 AND external_id = ?3)",
+        )
+        .ctx(store, "append events")?
+        .query_row(
+            params![event.key.channel, event.key.store_id, event.key.external_id],
+            |r| r.get(0),
+        )
+        .ctx(store, "append events")?;
+    if !stored {
+        return Err(crate::codec::unstored_event_order(
+            store,
+            &event.key.external_id,
+        ));
+    }
     let n = tx
         .prepare_cached(
             "INSERT OR IGNORE INTO events (channel, store_id, store_name, external_id,
