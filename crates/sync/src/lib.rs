@@ -87,6 +87,6 @@ pub use state::{
     Cursor, Known, Lease, LeaseGrant, OrderLookup, OrderWrite, PageCommit, QuarantineWrite,
     Refetch, ShipOrder, ShipmentRecord, SliceDone, State, StoredMeta, WalkRecord,
 };
-pub use store::{is_postgres_url, StateStore};
+pub use store::{is_postgres_url, redact_url, shown_db, StateStore};
 /// Re-exported so hosts stop the engine with the same token type.
 pub use tokio_util::sync::CancellationToken;

@@ -23,6 +23,56 @@ pub fn is_postgres_url(db: &str) -> bool {
     lower.starts_with("postgres://") || lower.starts_with("postgresql://")
 }
 
+/// `url` with any password in it replaced by `***`, for messages.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let mut out = url[..scheme_end + 3].to_owned();
+    match authority.rfind('@') {
+        Some(at) => {
+            let userinfo = &authority[..at];
+            match userinfo.find(':') {
+                Some(colon) => {
+                    out.push_str(&userinfo[..colon]);
+                    out.push_str(":***");
+                }
+                None => out.push_str(userinfo),
+            }
+            out.push_str(&authority[at..]);
+        }
+        None => out.push_str(authority),
+    }
+    let tail = &rest[authority_end..];
+    let (path, query) = tail.split_once('?').unwrap_or((tail, ""));
+    out.push_str(path);
+    if tail.contains('?') {
+        // A password may also be a query parameter.
+        let query: Vec<String> = query
+            .split('&')
+            .map(|part| match part.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => part.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&query.join("&"));
+    }
+    out
+}
+
+/// `db` as it may be shown: a URL without its password, or the path.
+pub fn shown_db(db: &str) -> String {
+    if is_postgres_url(db) {
+        redact_url(db)
+    } else {
+        db.to_owned()
+    }
+}
+
 /// A state backend chosen at run time. Cheap to clone; clones share connections.
 #[derive(Debug, Clone)]
 pub enum StateStore {
@@ -250,5 +300,20 @@ mod tests {
         assert!(!is_postgres_url("orderport.db"));
         assert!(!is_postgres_url("./postgres/orderport.db"));
         assert!(!is_postgres_url("postgres"));
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://bob:s3cret@db.example:5433/orders"),
+            "postgres://bob:***@db.example:5433/orders"
+        );
+        assert_eq!(
+            redact_url("postgresql://bob@db/orders?password=s3cret&sslmode=disable"),
+            "postgresql://bob@db/orders?password=***&sslmode=disable"
+        );
+        assert_eq!(redact_url("postgres://db/orders"), "postgres://db/orders");
+        assert_eq!(shown_db("postgres://a:b@h/d"), "postgres://a:***@h/d");
+        assert_eq!(shown_db("state:b@x.db"), "state:b@x.db");
     }
 }

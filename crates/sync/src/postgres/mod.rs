@@ -27,6 +27,7 @@ use tokio_postgres::NoTls;
 pub use schema::SCHEMA_VERSION;
 
 use crate::error::StateError;
+pub use crate::store::redact_url;
 
 /// Connections a [`PostgresState`] keeps open at most, unless told otherwise.
 pub const DEFAULT_POOL_SIZE: usize = 16;
@@ -98,47 +99,6 @@ fn shown(config: &tokio_postgres::Config) -> String {
     format!("postgres://{user}{at}{}/{db}", hosts.join(","))
 }
 
-/// `url` with any password in it replaced by `***`, for messages.
-pub fn redact_url(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_owned();
-    };
-    let rest = &url[scheme_end + 3..];
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    let mut out = url[..scheme_end + 3].to_owned();
-    match authority.rfind('@') {
-        Some(at) => {
-            let userinfo = &authority[..at];
-            match userinfo.find(':') {
-                Some(colon) => {
-                    out.push_str(&userinfo[..colon]);
-                    out.push_str(":***");
-                }
-                None => out.push_str(userinfo),
-            }
-            out.push_str(&authority[at..]);
-        }
-        None => out.push_str(authority),
-    }
-    let tail = &rest[authority_end..];
-    let (path, query) = tail.split_once('?').unwrap_or((tail, ""));
-    out.push_str(path);
-    if tail.contains('?') {
-        // A password may also be a query parameter.
-        let query: Vec<String> = query
-            .split('&')
-            .map(|part| match part.split_once('=') {
-                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
-                _ => part.to_owned(),
-            })
-            .collect();
-        out.push('?');
-        out.push_str(&query.join("&"));
-    }
-    out
-}
-
 impl PostgresState {
     /// Connects to the database at `url` (`postgres://user[:password]@host[:port]/db`; the
     /// password may come from `PGPASSWORD` instead) with a pool of [`DEFAULT_POOL_SIZE`]
@@ -205,19 +165,6 @@ impl PostgresState {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-
-    #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(
-            redact_url("postgres://bob:s3cret@db.example:5433/orders"),
-            "postgres://bob:***@db.example:5433/orders"
-        );
-        assert_eq!(
-            redact_url("postgresql://bob@db/orders?password=s3cret&sslmode=disable"),
-            "postgresql://bob@db/orders?password=***&sslmode=disable"
-        );
-        assert_eq!(redact_url("postgres://db/orders"), "postgres://db/orders");
-    }
 
     #[test]
     fn the_shown_target_has_no_password() {
