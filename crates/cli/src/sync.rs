@@ -10,7 +10,7 @@ use clap::Args;
 use orderport::layer::{connect_layered, PaceLayer};
 use orderport_sync::{
     parse_duration, shown_db, split_sync_settings, RunReport, ScheduledStore, Scheduler,
-    SchedulerOptions, StateStore, SyncEngine, SyncError, DEFAULT_DB,
+    SchedulerOptions, StateStore, SyncEngine, SyncError, DEFAULT_DB, DEFAULT_MAX_CONCURRENT,
 };
 
 use crate::exit::{Failure, CHANNEL_FAILED};
@@ -19,9 +19,6 @@ use crate::sinks::Undelivered;
 
 /// The least time between two requests on one credential (the store's URL and user name).
 const CREDENTIAL_GAP: std::time::Duration = std::time::Duration::from_millis(250);
-
-/// Stores synced at the same time by default.
-pub const DEFAULT_CONCURRENCY: usize = 64;
 
 /// The shortest lease: renewing every third of it must leave time for a slow database.
 const MIN_LEASE_TTL: StdDuration = StdDuration::from_secs(3);
@@ -59,7 +56,7 @@ pub struct SyncArgs {
     stores: Vec<String>,
     /// Stores synced at the same time, at most. Stores wait on the network and on pacing, not
     /// on the CPU, so many run at once.
-    #[arg(long, default_value_t = DEFAULT_CONCURRENCY)]
+    #[arg(long, default_value_t = DEFAULT_MAX_CONCURRENT)]
     max_concurrent: usize,
     /// How long a store's lease lasts without renewal (renewed on a heartbeat every third of
     /// it): another worker takes a killed worker's stores over this long after it stopped.

@@ -68,7 +68,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use delivery::{
     deliver_pending, deliver_pending_until, DeliveryOutcome, EventSink, SinkReport, Skip,
 };
-pub use engine::SyncEngine;
+pub use engine::{SyncEngine, DEFAULT_LEASE_TTL_SECS};
 pub use error::{StateError, SyncError};
 pub use event::{DeliveryMark, NewEvent, OutboxEvent, StatusEvent};
 #[cfg(feature = "postgres")]
@@ -77,7 +77,7 @@ pub use read::{
     CursorRow, DeliveryRow, EventDelivery, EventListing, OrderRow, QuarantineRow, StateRead,
 };
 pub use report::RunReport;
-pub use scheduler::{ScheduledStore, Scheduler, SchedulerOptions};
+pub use scheduler::{ScheduledStore, Scheduler, SchedulerOptions, DEFAULT_MAX_CONCURRENT};
 pub use settings::{
     config_fingerprint, parse_duration, split_sync_settings, StoreSync, SyncOverrides,
     SyncSettings, SyncSetup, SYNC_SETTINGS,
