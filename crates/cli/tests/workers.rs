@@ -1,0 +1,411 @@
+//! Several `orderport sync --watch` workers sharing one PostgreSQL database: three processes,
+//! the Spark Shipping simulator serving 30 stores and the Klaviyo simulator as the sink. One
+//! worker is killed (SIGKILL) in the middle of the first sync; the other two take its stores
+//! over within the lease TTL plus the interval, and in the end every order is stored once,
+//! every status change is one event, and every event has one verdict from the sink. SIGTERM
+//! then stops each survivor cleanly (exit 0, leases released).
+//!
+//! The time bounds are behavioural (a takeover within seconds, against a lease that would
+//! otherwise block the store forever), with slack for a loaded machine.
+#![cfg(unix)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Read;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use orderport_sim::{ChannelSim, Faults, Flavor, GeneratorConfig, KlaviyoSim, SimClock};
+use orderport_sync::suite::pg::TestDatabase;
+use tokio_postgres::NoTls;
+
+const STORES: usize = 30;
+const TTL_SECS: u64 = 4;
+const INTERVAL_SECS: u64 = 2;
+/// Slack on the takeover bound: polling, process start, a loaded machine.
+const SLACK: Duration = Duration::from_secs(3);
+
+struct Worker {
+    child: Child,
+    stdout: Option<std::thread::JoinHandle<String>>,
+    stderr: Option<std::thread::JoinHandle<String>>,
+}
+
+fn drain(mut from: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = from.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+impl Worker {
+    fn start(dir: &Path, db: &str) -> Self {
+        let ttl = format!("{TTL_SECS}s");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_orderport"))
+            .args([
+                "sync",
+                "--config",
+                "stores.toml",
+                "--watch",
+                "--lease-ttl",
+                &ttl,
+            ])
+            .env("ORDERPORT_DB", db)
+            .current_dir(dir)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = Some(drain(child.stdout.take().unwrap()));
+        let stderr = Some(drain(child.stderr.take().unwrap()));
+        Self {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    fn output(&mut self) -> (String, String) {
+        let join = |h: Option<std::thread::JoinHandle<String>>| {
+            h.map(|h| h.join().unwrap_or_default()).unwrap_or_default()
+        };
+        (join(self.stdout.take()), join(self.stderr.take()))
+    }
+
+    async fn exited(&mut self, bound: Duration) -> (ExitStatus, String, String) {
+        let deadline = Instant::now() + bound;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let (out, err) = self.output();
+                panic!(
+                    "worker {} still running after {bound:?}\nstdout: {out}\nstderr: {err}",
+                    self.pid()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let (out, err) = self.output();
+        (status, out, err)
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn client(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client
+}
+
+/// Each store's lease: (owner, token, expires in ns since 1970).
+async fn leases(db: &tokio_postgres::Client) -> HashMap<String, (String, i64, i64)> {
+    db.query("SELECT store_id, owner, token, expires_ns FROM leases", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), (r.get(1), r.get(2), r.get(3))))
+        .collect()
+}
+
+fn now_ns() -> i64 {
+    chrono::Utc::now().timestamp_nanos_opt().unwrap()
+}
+
+/// Whether every store finished its first sync (its watermark reached its backfill bound).
+async fn first_syncs_done(db: &tokio_postgres::Client) -> usize {
+    let row = db
+        .query_one(
+            "SELECT count(*) FROM cursors WHERE watermark_ns >= backfill_until_ns",
+            &[],
+        )
+        .await
+        .unwrap();
+    usize::try_from(row.get::<_, i64>(0)).unwrap()
+}
+
+async fn undelivered(db: &tokio_postgres::Client) -> i64 {
+    db.query_one(
+        "SELECT count(*) FROM events e WHERE NOT EXISTS
+             (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.sink = 'klaviyo')",
+        &[],
+    )
+    .await
+    .unwrap()
+    .get(0)
+}
+
+async fn wait_for<F, Fut>(what: &str, bound: Duration, mut ready: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + bound;
+    while !ready().await {
+        assert!(Instant::now() < deadline, "not within {bound:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_workers_share_thirty_stores_and_survive_a_sigkill() {
+    let database = TestDatabase::create("workers")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let url = database.url().to_owned();
+    let sim = ChannelSim::start(
+        Flavor::SparkShipping,
+        GeneratorConfig {
+            stores: STORES,
+            orders_per_day: 4,
+            days: 6,
+            ..GeneratorConfig::default()
+        },
+        Faults {
+            latency: Duration::from_millis(250),
+            ..Faults::none()
+        },
+        SimClock::system(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let klaviyo = KlaviyoSim::start(Faults::none(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let stores = sim.stores_toml().replace(
+        "[[store]]\n",
+        &format!(
+            "[[store]]\nsync_history = \"6d\"\nsync_slice = \"1d\"\nsync_interval = \"{INTERVAL_SECS}s\"\nsync_jitter = \"0s\"\n"
+        ),
+    ) + &format!(
+        "\n[[sink]]\nkind = \"klaviyo\"\nurl = \"{}\"\napi_key = \"pk_workers_test\"\n",
+        klaviyo.url()
+    );
+    std::fs::write(dir.path().join("stores.toml"), stores).unwrap();
+    let db = client(&url).await;
+    // The schema exists before the workers race to create it (they would migrate it once
+    // anyway; this keeps the kill below from landing before any work).
+    orderport_sync::postgres::PostgresState::connect(&url)
+        .await
+        .unwrap();
+
+    let started = Instant::now();
+    let mut workers: Vec<Worker> = (0..3).map(|_| Worker::start(dir.path(), &url)).collect();
+    let victim = workers[0].pid();
+    let victim_tag = format!(":{victim}:");
+    // Kill worker 0 once it holds stores and has committed pages of them, before the first
+    // sync is over.
+    wait_for(
+        "worker 0 holds stores mid-sync",
+        Duration::from_secs(30),
+        || {
+            let db = &db;
+            let tag = victim_tag.clone();
+            async move {
+                let held = leases(db)
+                    .await
+                    .values()
+                    .filter(|(owner, _, expires)| owner.contains(&tag) && *expires > now_ns())
+                    .count();
+                let committed: i64 = db
+                    .query_one("SELECT count(*) FROM cursors", &[])
+                    .await
+                    .unwrap()
+                    .get(0);
+                held > 0 && committed > 0
+            }
+        },
+    )
+    .await;
+    let at_kill = leases(&db).await;
+    workers[0].signal("KILL");
+    let killed_at = Instant::now();
+    let orphaned: BTreeMap<String, i64> = at_kill
+        .iter()
+        .filter(|(store, (owner, _, expires))| {
+            owner.contains(&victim_tag) && *expires > now_ns() && !store.starts_with("sink:")
+        })
+        .map(|(store, (_, token, _))| (store.clone(), *token))
+        .collect();
+    assert!(!orphaned.is_empty());
+    assert!(
+        first_syncs_done(&db).await < STORES,
+        "the kill must land mid first sync"
+    );
+
+    // Each store the victim held is taken over (a larger token, another owner) within the
+    // TTL plus the interval.
+    let bound = Duration::from_secs(TTL_SECS + INTERVAL_SECS) + SLACK;
+    let mut taken_over: BTreeMap<String, Duration> = BTreeMap::new();
+    while taken_over.len() < orphaned.len() {
+        assert!(
+            killed_at.elapsed() < bound,
+            "not taken over within {bound:?}: {:?}",
+            orphaned
+                .keys()
+                .filter(|s| !taken_over.contains_key(*s))
+                .collect::<Vec<_>>()
+        );
+        let now = leases(&db).await;
+        for (store, token) in &orphaned {
+            if let Some((owner, t, _)) = now.get(store) {
+                if *t > *token && !owner.contains(&victim_tag) {
+                    taken_over
+                        .entry(store.clone())
+                        .or_insert(killed_at.elapsed());
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let slowest = taken_over.values().max().copied().unwrap_or_default();
+
+    // Every store's first sync finishes, and every event gets the sink's verdict.
+    wait_for("every first sync done", Duration::from_secs(40), || {
+        let db = &db;
+        async move { first_syncs_done(db).await == STORES }
+    })
+    .await;
+    wait_for("every event has a verdict", Duration::from_secs(20), || {
+        let db = &db;
+        async move { undelivered(db).await == 0 }
+    })
+    .await;
+
+    // SIGTERM stops each survivor cleanly: exit 0, its leases released.
+    for worker in workers.iter_mut().skip(1) {
+        worker.signal("TERM");
+        let (status, out, err) = worker.exited(Duration::from_secs(15)).await;
+        assert_eq!(status.code(), Some(0), "stdout: {out}\nstderr: {err}");
+        let tag = format!(":{}:", worker.pid());
+        let still = leases(&db)
+            .await
+            .into_iter()
+            .filter(|(_, (owner, _, expires))| owner.contains(&tag) && *expires > now_ns())
+            .count();
+        assert_eq!(still, 0, "leases left behind by a stopped worker");
+    }
+    let (_, victim_out, victim_err) = workers[0].exited(Duration::from_secs(1)).await;
+
+    // Every order of every store stored once.
+    let stored: Vec<(String, String, String)> = db
+        .query("SELECT store_id, external_id, status FROM orders", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    let keys: HashSet<(&str, &str)> = stored
+        .iter()
+        .map(|(s, e, _)| (s.as_str(), e.as_str()))
+        .collect();
+    assert_eq!(keys.len(), stored.len(), "an order stored twice");
+    let per_store: HashSet<&str> = stored.iter().map(|(s, _, _)| s.as_str()).collect();
+    assert_eq!(per_store.len(), STORES, "every store has orders");
+
+    // Each status change exactly one event: per order, a chain from nothing to its status.
+    let events = db
+        .query(
+            "SELECT o.store_id, o.external_id, e.from_status, e.to_status, o.status
+             FROM events e JOIN orders o ON o.seq = e.order_seq ORDER BY e.id",
+            &[],
+        )
+        .await
+        .unwrap();
+    let mut chains: HashMap<(String, String), (Vec<(Option<String>, String)>, String)> =
+        HashMap::new();
+    for r in &events {
+        let entry = chains
+            .entry((r.get(0), r.get(1)))
+            .or_insert_with(|| (Vec::new(), r.get(4)));
+        entry.0.push((r.get(2), r.get(3)));
+    }
+    assert_eq!(
+        chains.len(),
+        stored.len(),
+        "every stored order has its events"
+    );
+    for (key, (chain, status)) in &chains {
+        assert_eq!(
+            chain[0].0, None,
+            "{key:?}: the first event is the order's arrival"
+        );
+        for pair in chain.windows(2) {
+            assert_eq!(
+                pair[1].0.as_deref(),
+                Some(pair[0].1.as_str()),
+                "{key:?}: each event starts where the last ended (no change twice): {chain:?}"
+            );
+        }
+        assert_eq!(
+            &chain[chain.len() - 1].1,
+            status,
+            "{key:?}: ends at the order's status"
+        );
+    }
+
+    // Each event one verdict from the sink; what was delivered reached Klaviyo once.
+    let verdicts = db
+        .query(
+            "SELECT e.id, count(d.event_id), count(*) FILTER (WHERE d.state = 'delivered')
+             FROM events e LEFT JOIN deliveries d ON d.event_id = e.id GROUP BY e.id",
+            &[],
+        )
+        .await
+        .unwrap();
+    let mut delivered = 0;
+    for r in &verdicts {
+        assert_eq!(
+            r.get::<_, i64>(1),
+            1,
+            "event {} has one verdict",
+            r.get::<_, i64>(0)
+        );
+        delivered += r.get::<_, i64>(2);
+    }
+    assert_eq!(
+        klaviyo.events().len() as i64,
+        delivered,
+        "Klaviyo recorded each delivered event once"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(90),
+        "took {:?}",
+        started.elapsed()
+    );
+    eprintln!(
+        "workers: {} orders, {} events, {} stores taken over from the killed worker (slowest after {slowest:?}), {:?} in all",
+        stored.len(),
+        events.len(),
+        taken_over.len(),
+        started.elapsed()
+    );
+    drop((victim_out, victim_err));
+    sim.shutdown().await;
+    klaviyo.shutdown().await;
+}
