@@ -43,15 +43,23 @@ fn drain(mut from: impl Read + Send + 'static) -> std::thread::JoinHandle<String
 impl Worker {
     fn start(dir: &Path, db: &str) -> Self {
         let ttl = format!("{TTL_SECS}s");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_orderport"))
-            .args([
+        Self::run(
+            dir,
+            db,
+            &[
                 "sync",
                 "--config",
                 "stores.toml",
                 "--watch",
                 "--lease-ttl",
                 &ttl,
-            ])
+            ],
+        )
+    }
+
+    fn run(dir: &Path, db: &str, args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_orderport"))
+            .args(args)
             .env("ORDERPORT_DB", db)
             .current_dir(dir)
             .env("RUST_LOG", "info")
@@ -408,4 +416,90 @@ async fn three_workers_share_thirty_stores_and_survive_a_sigkill() {
     drop((victim_out, victim_err));
     sim.shutdown().await;
     klaviyo.shutdown().await;
+}
+
+/// SIGTERM during a walk on PostgreSQL: the connector waits out a ten-minute `Retry-After`
+/// after two pages; the process stops at once with exit 0, the pages before are committed, and
+/// the store's lease is released (another worker takes it at once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_walk_commits_releases_and_exits_0_on_postgres() {
+    let database = TestDatabase::create("sigterm")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let url = database.url().to_owned();
+    let sim = ChannelSim::start(
+        Flavor::SparkShipping,
+        GeneratorConfig {
+            orders_per_day: 10,
+            days: 3,
+            invalid_share: 0.0,
+            ..GeneratorConfig::default()
+        },
+        Faults {
+            rate_limit_every: 3,
+            retry_after_secs: 600,
+            ..Faults::none()
+        },
+        SimClock::system(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let stores = sim
+        .stores_toml()
+        .replace("retry_max_delay_ms = 200", "retry_max_delay_ms = 3600000")
+        .replace(
+            "[[store]]\n",
+            "[[store]]\nsync_history = \"3d\"\nsync_slice = \"1d\"\nsync_jitter = \"0s\"\n",
+        );
+    std::fs::write(dir.path().join("stores.toml"), stores).unwrap();
+    let mut worker = Worker::run(
+        dir.path(),
+        &url,
+        &["sync", "--config", "stores.toml", "--once"],
+    );
+    wait_for(
+        "the third request, answered 429",
+        Duration::from_secs(30),
+        || {
+            let n = sim.request_count();
+            async move { n >= 3 }
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    worker.signal("TERM");
+    let (status, out, err) = worker.exited(Duration::from_secs(15)).await;
+    assert_eq!(status.code(), Some(0), "stdout: {out}\nstderr: {err}");
+    assert!(out.contains("stopped by a signal"), "{out}");
+    let db = client(&url).await;
+    let orders: i64 = db
+        .query_one("SELECT count(*) FROM orders", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(orders > 0, "the pages before the back-off are committed");
+    let state = orderport_sync::postgres::PostgresState::connect(&url)
+        .await
+        .unwrap();
+    let grant = orderport_sync::State::acquire_lease(
+        &state,
+        "spark-1",
+        "another-worker",
+        chrono::Duration::minutes(10),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(grant, orderport_sync::LeaseGrant::Granted(_)),
+        "the lease was left behind: {grant:?}"
+    );
+    assert_eq!(
+        sim.request_count(),
+        3,
+        "nothing was fetched after the signal"
+    );
+    sim.shutdown().await;
 }
