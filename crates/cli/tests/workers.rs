@@ -26,6 +26,12 @@ const INTERVAL_SECS: u64 = 2;
 /// Slack on the takeover bound: polling, process start, a loaded machine.
 const SLACK: Duration = Duration::from_secs(3);
 
+/// An order: its store and external id.
+type OrderId = (String, String);
+
+/// A status change: from (none for a new order) and to.
+type Change = (Option<String>, String);
+
 struct Worker {
     child: Child,
     stdout: Option<std::thread::JoinHandle<String>>,
@@ -345,8 +351,7 @@ async fn three_workers_share_thirty_stores_and_survive_a_sigkill() {
         )
         .await
         .unwrap();
-    let mut chains: HashMap<(String, String), (Vec<(Option<String>, String)>, String)> =
-        HashMap::new();
+    let mut chains: HashMap<OrderId, (Vec<Change>, String)> = HashMap::new();
     for r in &events {
         let entry = chains
             .entry((r.get(0), r.get(1)))
