@@ -8,8 +8,10 @@
 //!   slice only in the transaction that commits that slice's last page.
 //! - **Outbox** ([`State::commit_page`]): orders, status events, quarantine changes and the
 //!   cursor move of one page are one transaction.
-//! - **State** ([`State`]): a trait; [`SqliteState`] is the embedded default. Hosts that want
-//!   orders and events delivered to themselves implement it.
+//! - **State** ([`State`]): a trait; [`SqliteState`] is the embedded default, `PostgresState`
+//!   (feature `postgres`) lets several workers share stores ([`StateStore`] opens either from
+//!   one string). Hosts that want orders and events delivered to themselves implement it and
+//!   check it with the exported conformance suite (`suite`, feature `state-suite`).
 //! - **Delivery** ([`delivery`]): an [`EventSink`] (Klaviyo, …) gets its pending events in
 //!   outbox order; delivered, skipped and refused verdicts are recorded per sink, failed events
 //!   stay pending for the next run. Events of a store's first sync carry `backfill`.
