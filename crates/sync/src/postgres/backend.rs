@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use orderport_core::{Order, OrderRef};
 
-use super::codec::{at, ns, Ctx};
+use super::codec::{at, ns, unpack_order, Ctx};
 use super::write::{check_lease, commit, ship};
 use super::PostgresState;
 use crate::codec::{
@@ -302,7 +302,7 @@ impl State for PostgresState {
             .client(store_id)
             .await?
             .query_opt(
-                "SELECT order_json FROM orders WHERE store_id = $1
+                "SELECT order_packed FROM orders WHERE store_id = $1
                    AND (($2::text IS NOT NULL AND external_id = $2)
                         OR ($2::text IS NULL AND order_number = $3))
                  ORDER BY seq DESC LIMIT 1",
@@ -310,7 +310,8 @@ impl State for PostgresState {
             )
             .await
             .ctx(store_id, "find the shipped order")?;
-        row.map(|r| decode_order(store_id, r.get(0))).transpose()
+        row.map(|r| decode_order(store_id, &unpack_order(store_id, r.get(0))?))
+            .transpose()
     }
 
     async fn record_shipment(
@@ -361,7 +362,7 @@ impl State for PostgresState {
             .await?
             .query(
                 &format!(
-                    "SELECT {EVENT_COLUMNS}, o.order_json,
+                    "SELECT {EVENT_COLUMNS}, o.order_packed,
                             CASE WHEN e.to_status = 'shipped' THEN
                                 (SELECT s.update_json FROM shipments s
                                  WHERE s.store_id = e.store_id
@@ -383,7 +384,8 @@ impl State for PostgresState {
         rows.iter()
             .map(|r| {
                 let event = read_event(r)?;
-                let order = decode_order(&event.key.store_id, r.get(EVENT_COLUMN_COUNT))?;
+                let store = event.key.store_id.as_str();
+                let order = decode_order(store, &unpack_order(store, r.get(EVENT_COLUMN_COUNT))?)?;
                 let shipment = r
                     .get::<_, Option<&str>>(EVENT_COLUMN_COUNT + 1)
                     .and_then(decode_shipment);

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::backend::{read_event, EVENT_COLUMNS};
-use super::codec::{at, Ctx};
+use super::codec::{at, unpack_order, Ctx};
 use super::PostgresState;
 use crate::codec::{json, ts};
 use crate::error::StateError;
@@ -33,29 +33,32 @@ impl StateRead for PostgresState {
             .await?
             .query(
                 "SELECT seq, channel, store_id, store_name, external_id, order_number, status,
-                        modified_ns, first_seen_ns, updated_ns, order_json
+                        modified_ns, first_seen_ns, updated_ns, order_packed
                  FROM orders WHERE seq > $1 AND ($2::text IS NULL OR store_id = $2)
                  ORDER BY seq LIMIT $3",
                 &[&after, &store, &limit(limit_rows)],
             )
             .await
             .ctx(label, "list orders")?;
-        Ok(rows
-            .iter()
-            .map(|r| OrderRow {
-                seq: r.get(0),
-                channel: r.get(1),
-                store_id: r.get(2),
-                store_name: r.get(3),
-                external_id: r.get(4),
-                order_number: r.get(5),
-                status: r.get(6),
-                modified_at: text_ts(r.get(7)),
-                first_seen: text_ts(r.get(8)),
-                updated_at: text_ts(r.get(9)),
-                order: json(r.get(10)),
+        rows.iter()
+            .map(|r| {
+                let store: String = r.get(2);
+                let order = json(&unpack_order(&store, r.get(10))?);
+                Ok(OrderRow {
+                    seq: r.get(0),
+                    channel: r.get(1),
+                    store_name: r.get(3),
+                    external_id: r.get(4),
+                    order_number: r.get(5),
+                    status: r.get(6),
+                    modified_at: text_ts(r.get(7)),
+                    first_seen: text_ts(r.get(8)),
+                    updated_at: text_ts(r.get(9)),
+                    order,
+                    store_id: store,
+                })
             })
-            .collect())
+            .collect()
     }
 
     async fn events_page(

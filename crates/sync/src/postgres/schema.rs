@@ -39,11 +39,12 @@ CREATE TABLE orders (
     content_hash  text NOT NULL,
     first_seen_ns bigint NOT NULL,
     updated_ns    bigint NOT NULL,
-    order_json    text NOT NULL,
+    -- The order's canonical JSON: a format byte, then zstd with a preset dictionary.
+    order_packed  bytea NOT NULL,
     UNIQUE (store_id, external_id, channel)
 );
--- Compress an order's JSON inline once a row passes 256 bytes (the default waits for 2 kB).
-ALTER TABLE orders SET (toast_tuple_target = 256);
+-- Already compressed: PostgreSQL need not try again.
+ALTER TABLE orders ALTER COLUMN order_packed SET STORAGE EXTERNAL;
 CREATE INDEX orders_by_store ON orders (store_id, seq);
 CREATE INDEX orders_by_number ON orders (store_id, order_number);
 CREATE TABLE events (

@@ -8,9 +8,10 @@ use deadpool_postgres::Transaction;
 use futures::future::try_join_all;
 use orderport_core::{CanonicalStatus, OrderKey};
 
-use super::codec::{ns, Ctx};
+use super::codec::{ns, pack_order, unpack_order, Ctx};
 use crate::codec::{
-    quarantine_key, reasons_json, ship_conflict, unstored_event_order, WALK_RETENTION_DAYS,
+    decode_order, quarantine_key, reasons_json, ship_conflict, unstored_event_order,
+    WALK_RETENTION_DAYS,
 };
 use crate::error::StateError;
 use crate::event::NewEvent;
@@ -98,20 +99,17 @@ pub(super) async fn ship(
 ) -> Result<Option<i64>, StateError> {
     let key = &ship.key;
     let store = key.store_id.as_str();
+    // Read, change and write the order under its row lock: its JSON says `shipped` too.
     let row = tx
         .query_opt(
-            "UPDATE orders SET status = $5,
-                 order_json = jsonb_set(order_json::jsonb, '{status}', to_jsonb($5::text))::text,
-                 updated_ns = $6
+            "SELECT seq, order_packed FROM orders
              WHERE store_id = $1 AND external_id = $2 AND channel = $3 AND status = $4
-             RETURNING seq",
+             FOR UPDATE",
             &[
                 &key.store_id,
                 &key.external_id,
                 &key.channel,
                 &ship.expect.as_str(),
-                &CanonicalStatus::Shipped.as_str(),
-                &now,
             ],
         )
         .await
@@ -119,7 +117,25 @@ pub(super) async fn ship(
     let Some(row) = row else {
         return Err(ship_conflict(store, &key.external_id, ship.expect));
     };
-    append_event(tx, row.get(0), &ship.event, false, now).await
+    let seq: i64 = row.get(0);
+    let mut order = decode_order(store, &unpack_order(store, row.get(1))?)?;
+    order.status = CanonicalStatus::Shipped;
+    let json = serde_json::to_string(&order).map_err(|e| StateError::Corrupt {
+        store: store.to_owned(),
+        detail: e.to_string(),
+    })?;
+    tx.execute(
+        "UPDATE orders SET status = $2, order_packed = $3, updated_ns = $4 WHERE seq = $1",
+        &[
+            &seq,
+            &CanonicalStatus::Shipped.as_str(),
+            &pack_order(store, &json)?,
+            &now,
+        ],
+    )
+    .await
+    .ctx(store, "mark the order shipped")?;
+    append_event(tx, seq, &ship.event, false, now).await
 }
 
 /// Writes one page (see [`crate::State::commit_page`]); the caller commits the transaction.
@@ -135,18 +151,23 @@ pub(super) async fn commit(
     let upsert = tx
         .prepare_cached(
             "INSERT INTO orders (store_id, external_id, channel, order_number, store_name,
-                 status, modified_ns, content_hash, order_json, first_seen_ns, updated_ns)
+                 status, modified_ns, content_hash, order_packed, first_seen_ns, updated_ns)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
              ON CONFLICT (store_id, external_id, channel) DO UPDATE SET
                  order_number = excluded.order_number, store_name = excluded.store_name,
                  status = excluded.status, modified_ns = excluded.modified_ns,
-                 content_hash = excluded.content_hash, order_json = excluded.order_json,
+                 content_hash = excluded.content_hash, order_packed = excluded.order_packed,
                  updated_ns = excluded.updated_ns
              RETURNING seq",
         )
         .await
         .ctx(store, "upsert orders")?;
-    let upserts = page.orders.iter().map(|w| {
+    let packed = page
+        .orders
+        .iter()
+        .map(|w| pack_order(store, &w.json))
+        .collect::<Result<Vec<_>, _>>()?;
+    let upserts = page.orders.iter().zip(&packed).map(|(w, packed)| {
         let o = &w.order;
         let (upsert, modified) = (&upsert, ns(o.modified_at));
         async move {
@@ -163,7 +184,7 @@ pub(super) async fn commit(
                         &status,
                         &modified,
                         &w.content_hash,
-                        &w.json,
+                        packed,
                         &now,
                     ],
                 )
