@@ -209,3 +209,95 @@ fn the_database_password_is_never_printed() {
         assert!(!stdout.contains("hunter2secret"), "{command}: {stdout}");
     }
 }
+
+/// `push-shipment --db postgres://…` records a label: the stored order is shipped at once, with
+/// one "shipped" event marked as a label, and that event goes to the sink.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_shipment_records_a_label_on_postgres() {
+    let db = TestDatabase::create("cli_push")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let sim = spark().await;
+    let klaviyo = KlaviyoSim::start(Faults::none(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("stores.toml"),
+        stores_toml(&sim, &klaviyo.url()),
+    )
+    .unwrap();
+    let env = [("ORDERPORT_DB", db.url())];
+    let out = orderport(
+        dir.path(),
+        &["sync", "--config", "stores.toml", "--once"],
+        &env,
+    );
+    assert!(out.status.success(), "{:?}", text(&out));
+    let out = orderport(dir.path(), &["orders"], &env);
+    let (listed, _) = text(&out);
+    let awaiting: serde_json::Value = listed
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|o| o["status"] == "awaiting_shipment")
+        .expect("an order awaiting shipment");
+    let (store, number, id) = (
+        awaiting["store_id"].as_str().unwrap().to_owned(),
+        awaiting["order_number"].as_str().unwrap().to_owned(),
+        awaiting["external_id"].as_str().unwrap().to_owned(),
+    );
+    let out = orderport(
+        dir.path(),
+        &[
+            "push-shipment",
+            "--config",
+            "stores.toml",
+            "--store",
+            &store,
+            "--order-number",
+            &number,
+            "--order-id",
+            &id,
+            "--carrier",
+            "UPS",
+            "--service",
+            "Ground",
+            "--tracking-number",
+            "1Z999",
+            "--db",
+            db.url(),
+        ],
+        &[],
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(&format!("recorded: order {number} is shipped")),
+        "{stdout}"
+    );
+    let out = orderport(dir.path(), &["events", "--store", &store], &env);
+    let (events, _) = text(&out);
+    let shipped: Vec<serde_json::Value> = events
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["external_id"] == id.as_str() && e["to"] == "shipped")
+        .collect();
+    assert_eq!(shipped.len(), 1, "{events}");
+    assert_eq!(shipped[0]["label"], true);
+    assert_eq!(
+        shipped[0]["deliveries"][0]["state"], "delivered",
+        "{events}"
+    );
+    let out = orderport(dir.path(), &["orders", "--store", &store], &env);
+    let (orders, _) = text(&out);
+    let order = orders
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|o| o["external_id"] == id.as_str())
+        .unwrap();
+    assert_eq!(order["status"], "shipped");
+    assert_eq!(
+        order["order"]["status"], "shipped",
+        "the stored JSON says so too"
+    );
+}
