@@ -1,6 +1,6 @@
 //! Several `orderport sync --watch` workers sharing one PostgreSQL database: three processes,
-//! the Spark Shipping simulator serving 30 stores and the Klaviyo simulator as the sink. One
-//! worker is killed (SIGKILL) in the middle of the first sync; the other two take its stores
+//! the Spark Shipping simulator serving 30 stores and the Klaviyo simulator as the sink. The
+//! worker holding a store mid first sync is killed (SIGKILL); the other two take its stores
 //! over within the lease TTL plus the interval, and in the end every order is stored once,
 //! every status change is one event, and every event has one verdict from the sink. SIGTERM
 //! then stops each survivor cleanly (exit 0, leases released).
@@ -194,12 +194,12 @@ async fn three_workers_share_thirty_stores_and_survive_a_sigkill() {
         Flavor::SparkShipping,
         GeneratorConfig {
             stores: STORES,
-            orders_per_day: 4,
-            days: 6,
+            orders_per_day: 3,
+            days: 10,
             ..GeneratorConfig::default()
         },
         Faults {
-            latency: Duration::from_millis(250),
+            latency: Duration::from_millis(400),
             ..Faults::none()
         },
         SimClock::system(),
@@ -214,7 +214,7 @@ async fn three_workers_share_thirty_stores_and_survive_a_sigkill() {
     let stores = sim.stores_toml().replace(
         "[[store]]\n",
         &format!(
-            "[[store]]\nsync_history = \"6d\"\nsync_slice = \"1d\"\nsync_interval = \"{INTERVAL_SECS}s\"\nsync_jitter = \"0s\"\n"
+            "[[store]]\nsync_history = \"10d\"\nsync_slice = \"1d\"\nsync_interval = \"{INTERVAL_SECS}s\"\nsync_jitter = \"0s\"\n"
         ),
     ) + &format!(
         "\n[[sink]]\nkind = \"klaviyo\"\nurl = \"{}\"\napi_key = \"pk_workers_test\"\n",
@@ -230,34 +230,47 @@ async fn three_workers_share_thirty_stores_and_survive_a_sigkill() {
 
     let started = Instant::now();
     let mut workers: Vec<Worker> = (0..3).map(|_| Worker::start(dir.path(), &url)).collect();
-    let victim = workers[0].pid();
-    let victim_tag = format!(":{victim}:");
-    // Kill worker 0 once it holds stores and has committed pages of them, before the first
-    // sync is over.
-    wait_for(
-        "worker 0 holds stores mid-sync",
-        Duration::from_secs(30),
-        || {
-            let db = &db;
-            let tag = victim_tag.clone();
-            async move {
-                let held = leases(db)
-                    .await
-                    .values()
-                    .filter(|(owner, _, expires)| owner.contains(&tag) && *expires > now_ns())
-                    .count();
-                let committed: i64 = db
-                    .query_one("SELECT count(*) FROM cursors", &[])
-                    .await
-                    .unwrap()
-                    .get(0);
-                held > 0 && committed > 0
-            }
-        },
-    )
-    .await;
+    // Kill the worker that holds a store in the middle of that store's first sync (after some
+    // pages were committed), whichever it is.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let victim_pid = loop {
+        assert!(
+            Instant::now() < deadline,
+            "no worker held a store in the middle of its first sync within 30 s"
+        );
+        let committed: i64 = db
+            .query_one("SELECT count(*) FROM cursors", &[])
+            .await
+            .unwrap()
+            .get(0);
+        let holder = db
+            .query_opt(
+                "SELECT l.owner FROM leases l
+                 LEFT JOIN cursors c ON c.store_id = l.store_id
+                 WHERE l.expires_ns > $1 AND l.store_id NOT LIKE 'sink:%'
+                   AND (c.watermark_ns IS NULL OR c.watermark_ns < c.backfill_until_ns)
+                 LIMIT 1",
+                &[&now_ns()],
+            )
+            .await
+            .unwrap();
+        // Owners are HOSTNAME:pid:random.
+        let pid = holder.filter(|_| committed > 0).and_then(|row| {
+            let owner: String = row.get(0);
+            owner
+                .rsplit(':')
+                .nth(1)
+                .and_then(|pid| pid.parse::<u32>().ok())
+        });
+        if let Some(pid) = pid {
+            break pid;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let victim = workers.iter().position(|w| w.pid() == victim_pid).unwrap();
+    let victim_tag = format!(":{victim_pid}:");
     let at_kill = leases(&db).await;
-    workers[0].signal("KILL");
+    workers[victim].signal("KILL");
     let killed_at = Instant::now();
     let orphaned: BTreeMap<String, i64> = at_kill
         .iter()
@@ -312,7 +325,8 @@ async fn three_workers_share_thirty_stores_and_survive_a_sigkill() {
     .await;
 
     // SIGTERM stops each survivor cleanly: exit 0, its leases released.
-    for worker in workers.iter_mut().skip(1) {
+    let mut killed = workers.remove(victim);
+    for worker in workers.iter_mut() {
         worker.signal("TERM");
         let (status, out, err) = worker.exited(Duration::from_secs(15)).await;
         assert_eq!(status.code(), Some(0), "stdout: {out}\nstderr: {err}");
@@ -324,7 +338,7 @@ async fn three_workers_share_thirty_stores_and_survive_a_sigkill() {
             .count();
         assert_eq!(still, 0, "leases left behind by a stopped worker");
     }
-    let (_, victim_out, victim_err) = workers[0].exited(Duration::from_secs(1)).await;
+    let (_, victim_out, victim_err) = killed.exited(Duration::from_secs(1)).await;
 
     // Every order of every store stored once.
     let stored: Vec<(String, String, String)> = db
