@@ -3,15 +3,13 @@
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use std::sync::Arc;
-
 use anyhow::{anyhow, Context};
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::Args;
 use orderport::{OrderRef, ShipmentKind, ShipmentScope, ShipmentUpdate, ShippedItem};
 use rust_decimal::Decimal;
 
-use orderport_sync::{SqliteState, SyncEngine};
+use orderport_sync::{shown_db, StateStore, SyncEngine};
 
 use crate::exit::{Failure, CHANNEL_FAILED};
 use crate::shutdown::Shutdown;
@@ -65,8 +63,9 @@ pub struct PushShipmentArgs {
     /// Record the shipment in this state database (the one `orderport sync` uses). A label
     /// ships the stored order at once (one "shipped" event, sent as "Order Shipped"); the
     /// resulting events are delivered to the configured sinks at once.
-    #[arg(long)]
-    db: Option<PathBuf>,
+    /// A SQLite file or a PostgreSQL URL.
+    #[arg(long, env = "ORDERPORT_DB", hide_env_values = true)]
+    db: Option<String>,
     /// The order was only marked shipped, no label was created: no "Order Shipped" is sent.
     #[arg(long)]
     marked_only: bool,
@@ -141,10 +140,11 @@ pub async fn run(args: PushShipmentArgs, json: bool) -> Result<(), Failure> {
                 .with_context(|| format!("loading {}", args.config.display()))
                 .map_err(Failure::usage)?;
             let sinks = crate::sinks::build(&file)?;
-            let state = SqliteState::open(db)
-                .with_context(|| format!("opening the state database {}", db.display()))
+            let state = StateStore::open(db)
+                .await
+                .with_context(|| format!("opening the state database {}", shown_db(db)))
                 .map_err(Failure::usage)?;
-            Some((SyncEngine::new(Arc::new(state)), sinks))
+            Some((SyncEngine::new(state.shared()), sinks))
         }
     };
     channel.push_shipment(&update).await?;

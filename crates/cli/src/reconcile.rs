@@ -14,7 +14,7 @@ use chrono::{Duration, NaiveDate, Utc};
 use clap::{Args, ValueEnum};
 use futures::TryStreamExt;
 use orderport::{CanonicalStatus, StoreZone};
-use orderport_sync::SqliteState;
+use orderport_sync::StateRead;
 
 use crate::exit::Failure;
 
@@ -36,9 +36,9 @@ pub struct ReconcileArgs {
     /// The stores file (its klaviyo `[[sink]]` tables name the sinks compared).
     #[arg(long, env = "ORDERPORT_CONFIG")]
     config: PathBuf,
-    /// The state database.
-    #[arg(long)]
-    db: PathBuf,
+    /// The state database: a SQLite file or a PostgreSQL URL.
+    #[arg(long, env = "ORDERPORT_DB", hide_env_values = true)]
+    db: String,
     /// The store.
     #[arg(long)]
     store: String,
@@ -88,7 +88,7 @@ pub async fn run(args: ReconcileArgs) -> Result<(), Failure> {
             args.config.display()
         )));
     }
-    let state = crate::stored::open_read_only(&args.db)?;
+    let state = crate::stored::open_read_only(&args.db).await?;
     let today = zone.to_wall(Utc::now()).date();
     let first = today - Duration::days(i64::from(args.days) - 1);
     let table = tally(&state, &args.store, zone, first, today, &sinks)
@@ -107,7 +107,7 @@ pub async fn run(args: ReconcileArgs) -> Result<(), Failure> {
 pub type Table = BTreeMap<NaiveDate, BTreeMap<CanonicalStatus, Row>>;
 
 async fn tally(
-    state: &SqliteState,
+    state: &dyn StateRead,
     store: &str,
     zone: StoreZone,
     first: NaiveDate,
@@ -140,7 +140,7 @@ async fn tally(
     }
     let mut reached: HashSet<(NaiveDate, CanonicalStatus, String)> = HashSet::new();
     let mut sent: HashSet<(NaiveDate, CanonicalStatus, String)> = HashSet::new();
-    let mut events = std::pin::pin!(state.events(Some(store.to_owned()), PAGE));
+    let mut events = std::pin::pin!(state.events_stream(Some(store.to_owned()), PAGE));
     while let Some(listing) = events.try_next().await? {
         let e = &listing.event;
         let day = zone.to_wall(e.at).date();

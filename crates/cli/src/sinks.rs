@@ -6,9 +6,7 @@ use std::collections::HashSet;
 use anyhow::anyhow;
 use orderport::StoresFile;
 use orderport_klaviyo::{KlaviyoConfig, KlaviyoEventSink, KlaviyoSink};
-use orderport_sync::{
-    deliver_pending_until, CancellationToken, DeliveryOutcome, EventSink, SyncEngine,
-};
+use orderport_sync::{CancellationToken, DeliveryOutcome, EventSink, SyncEngine};
 
 use crate::exit::Failure;
 
@@ -169,8 +167,8 @@ pub async fn deliver(
         return undelivered;
     }
     let refs: Vec<&dyn EventSink> = sinks.iter().map(|s| s.as_ref()).collect();
-    let outcomes =
-        deliver_pending_until(engine.state().as_ref(), &refs, store, BATCH, cancel).await;
+    // Each sink under its delivery lease: with several workers, one delivers a sink's events.
+    let outcomes = engine.deliver_claimed(&refs, store, BATCH, cancel).await;
     for outcome in &outcomes {
         undelivered.events += outcome.failed + outcome.unrecorded;
         undelivered.cut_short |= !outcome.finished();
@@ -182,6 +180,13 @@ pub async fn deliver(
 fn print_outcome(o: &DeliveryOutcome, json: bool) {
     if json {
         println!("{}", serde_json::json!({ "delivery": o }));
+        return;
+    }
+    if let Some(owner) = &o.elsewhere {
+        println!(
+            "sink {}: another worker ({owner}) is delivering its events",
+            o.sink
+        );
         return;
     }
     let skipped = if o.skipped.is_empty() {

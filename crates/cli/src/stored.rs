@@ -2,12 +2,14 @@
 //! state database (opened read-only) as JSON lines, CSV or text.
 
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use futures::{Stream, TryStreamExt};
-use orderport_sync::{EventListing, OrderRow, QuarantineRow, SqliteState, StateError, DEFAULT_DB};
+use orderport_sync::{
+    is_postgres_url, shown_db, EventListing, OrderRow, QuarantineRow, StateError, StateRead,
+    StateStore, DEFAULT_DB,
+};
 
 use crate::exit::Failure;
 use crate::import::write_line;
@@ -29,9 +31,9 @@ pub enum Format {
 /// Arguments shared by the three listing commands.
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// The state database.
-    #[arg(long, default_value = DEFAULT_DB)]
-    db: PathBuf,
+    /// The state database: a SQLite file or a PostgreSQL URL.
+    #[arg(long, env = "ORDERPORT_DB", hide_env_values = true, default_value = DEFAULT_DB)]
+    db: String,
     /// Only this store.
     #[arg(long)]
     store: Option<String>,
@@ -53,21 +55,22 @@ pub enum Listing {
 
 /// Opens the state database for reading only: nothing is written (no schema change, no
 /// journal file created where SQLite cannot), so a database on read-only media can be read.
-pub fn open_read_only(db: &Path) -> Result<SqliteState, Failure> {
-    if !db.exists() {
+/// A PostgreSQL database is connected to without creating or migrating anything.
+pub async fn open_read_only(db: &str) -> Result<StateStore, Failure> {
+    if !is_postgres_url(db) && !std::path::Path::new(db).exists() {
         return Err(Failure::usage(anyhow::anyhow!(
-            "no state database at {}; run `orderport sync` first or pass --db",
-            db.display()
+            "no state database at {db}; run `orderport sync` first or pass --db"
         )));
     }
-    SqliteState::open_read_only(db)
-        .with_context(|| format!("opening {} read-only", db.display()))
+    StateStore::open_read_only(db)
+        .await
+        .with_context(|| format!("opening {} read-only", shown_db(db)))
         .map_err(Failure::usage)
 }
 
 /// Streams the rows to stdout.
 pub async fn run(listing: Listing, args: ListArgs) -> Result<(), Failure> {
-    let state = open_read_only(&args.db)?;
+    let state = open_read_only(&args.db).await?;
     let stdout = std::io::stdout();
     let out = BufWriter::new(stdout.lock());
     let store = args.store.clone();
@@ -78,7 +81,7 @@ pub async fn run(listing: Listing, args: ListArgs) -> Result<(), Failure> {
                 row: order_csv,
                 text: order_text,
             };
-            emit(state.orders(store, PAGE), out, args.format, csv).await
+            emit(state.orders_stream(store, PAGE), out, args.format, csv).await
         }
         Listing::Events => {
             let csv = Csv {
@@ -86,7 +89,7 @@ pub async fn run(listing: Listing, args: ListArgs) -> Result<(), Failure> {
                 row: event_csv,
                 text: event_text,
             };
-            emit(state.events(store, PAGE), out, args.format, csv).await
+            emit(state.events_stream(store, PAGE), out, args.format, csv).await
         }
         Listing::Quarantine => {
             let csv = Csv {
@@ -94,7 +97,7 @@ pub async fn run(listing: Listing, args: ListArgs) -> Result<(), Failure> {
                 row: quarantine_csv,
                 text: quarantine_text,
             };
-            emit(state.quarantine(store, PAGE), out, args.format, csv).await
+            emit(state.quarantine_stream(store, PAGE), out, args.format, csv).await
         }
     }
 }

@@ -3,13 +3,14 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration as StdDuration;
 
 use anyhow::Context;
 use clap::Args;
 use orderport::layer::{connect_layered, PaceLayer};
 use orderport_sync::{
-    split_sync_settings, RunReport, ScheduledStore, Scheduler, SchedulerOptions, SqliteState,
-    SyncEngine, SyncError, DEFAULT_DB,
+    parse_duration, shown_db, split_sync_settings, RunReport, ScheduledStore, Scheduler,
+    SchedulerOptions, StateStore, SyncEngine, SyncError, DEFAULT_DB, DEFAULT_MAX_CONCURRENT,
 };
 
 use crate::exit::{Failure, CHANNEL_FAILED};
@@ -19,15 +20,30 @@ use crate::sinks::Undelivered;
 /// The least time between two requests on one credential (the store's URL and user name).
 const CREDENTIAL_GAP: std::time::Duration = std::time::Duration::from_millis(250);
 
+/// The shortest lease: renewing every third of it must leave time for a slow database.
+const MIN_LEASE_TTL: StdDuration = StdDuration::from_secs(3);
+
+fn lease_ttl(text: &str) -> Result<StdDuration, String> {
+    let ttl = parse_duration(text)
+        .and_then(|d| d.to_std().ok())
+        .ok_or_else(|| format!("{text:?} is not a duration such as 30s or 2m"))?;
+    if ttl < MIN_LEASE_TTL {
+        return Err(format!("at least {}s", MIN_LEASE_TTL.as_secs()));
+    }
+    Ok(ttl)
+}
+
 /// Arguments of `orderport sync`.
 #[derive(Debug, Args)]
 pub struct SyncArgs {
     /// The stores file.
     #[arg(long, env = "ORDERPORT_CONFIG")]
     config: PathBuf,
-    /// The state database (SQLite, one file).
-    #[arg(long, default_value = DEFAULT_DB)]
-    db: PathBuf,
+    /// The state database: a SQLite file, or a PostgreSQL URL
+    /// (`postgres://user@host:port/db`, password in the URL or PGPASSWORD) that several
+    /// workers share.
+    #[arg(long, env = "ORDERPORT_DB", hide_env_values = true, default_value = DEFAULT_DB)]
+    db: String,
     /// Run every store once and exit (the default).
     #[arg(long, conflicts_with = "watch")]
     once: bool,
@@ -38,9 +54,14 @@ pub struct SyncArgs {
     /// Only these stores (repeatable); all stores by default.
     #[arg(long = "store")]
     stores: Vec<String>,
-    /// Stores synced at the same time, at most.
-    #[arg(long, default_value_t = 4)]
+    /// Stores synced at the same time, at most. Stores wait on the network and on pacing, not
+    /// on the CPU, so many run at once.
+    #[arg(long, default_value_t = DEFAULT_MAX_CONCURRENT)]
     max_concurrent: usize,
+    /// How long a store's lease lasts without renewal (renewed on a heartbeat every third of
+    /// it): another worker takes a killed worker's stores over this long after it stopped.
+    #[arg(long, default_value = "60s", value_parser = lease_ttl)]
+    lease_ttl: StdDuration,
 }
 
 /// Whether each store's latest finished run failed. A run cut short by a signal finished
@@ -88,10 +109,12 @@ pub async fn run(args: SyncArgs, json: bool) -> Result<(), Failure> {
         let sync = setup.resolve(channel.spec()).map_err(Failure::usage)?;
         scheduled.push(ScheduledStore { channel, sync });
     }
-    let state = SqliteState::open(&args.db)
-        .with_context(|| format!("opening the state database {}", args.db.display()))
+    let state = StateStore::open(&args.db)
+        .await
+        .with_context(|| format!("opening the state database {}", shown_db(&args.db)))
         .map_err(Failure::usage)?;
-    let engine = Arc::new(SyncEngine::new(Arc::new(state)));
+    let ttl = chrono::Duration::from_std(args.lease_ttl).map_err(Failure::usage)?;
+    let engine = Arc::new(SyncEngine::new(state.shared()).with_lease_ttl(ttl));
     let options = SchedulerOptions {
         max_concurrent: args.max_concurrent.max(1),
     };

@@ -101,6 +101,10 @@ pub struct DeliveryOutcome {
     /// Set when the state could not be read or written; the sink's remaining events stay
     /// pending.
     pub error: Option<String>,
+    /// Set by [`crate::SyncEngine::deliver_claimed`] when another worker (named here) holds
+    /// the sink's delivery lease: this pass left the sink's events to it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elsewhere: Option<String>,
 }
 
 impl DeliveryOutcome {

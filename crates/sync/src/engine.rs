@@ -183,6 +183,10 @@ impl ListedIds {
     }
 }
 
+/// How long a lease lasts without renewal, in seconds, unless
+/// [`SyncEngine::with_lease_ttl`] says otherwise.
+pub const DEFAULT_LEASE_TTL_SECS: i64 = 60;
+
 /// Runs stores against a [`State`]. Cheap to share behind an `Arc`; one engine serves every
 /// store.
 pub struct SyncEngine {
@@ -224,16 +228,21 @@ struct Run<'a> {
 }
 
 impl SyncEngine {
-    /// An engine over `state` with the system clock, a 10-minute lease and an owner name made
-    /// of the host name and process id. It makes one attempt per page: retries are the HTTP
+    /// An engine over `state` with the system clock, a lease of [`DEFAULT_LEASE_TTL_SECS`] (renewed
+    /// on a heartbeat while a run holds it) and an owner name made of the host name, the
+    /// process id and a random suffix (a restarted process never reuses its predecessor's). It makes one attempt per page: retries are the HTTP
     /// layer's, per request.
     pub fn new(state: Arc<dyn State>) -> Self {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
         Self {
             state,
             clock: Arc::new(SystemClock),
-            owner: format!("{host}:{}", std::process::id()),
-            lease_ttl: Duration::minutes(10),
+            owner: format!(
+                "{host}:{}:{:08x}",
+                std::process::id(),
+                rand::random::<u32>()
+            ),
+            lease_ttl: Duration::seconds(DEFAULT_LEASE_TTL_SECS),
         }
     }
 
@@ -249,7 +258,8 @@ impl SyncEngine {
         self
     }
 
-    /// Sets how long a lease lasts without renewal (it is renewed after every page).
+    /// Sets how long a lease lasts without renewal (it is renewed on a heartbeat every third
+    /// of it, and after every page).
     pub fn with_lease_ttl(mut self, ttl: Duration) -> Self {
         self.lease_ttl = ttl;
         self
@@ -362,11 +372,14 @@ impl SyncEngine {
                 })
             }
         };
+        // The run stops when the caller cancels, or when the heartbeat loses the lease.
+        let run_cancel = cancel.child_token();
+        let lost = std::sync::atomic::AtomicBool::new(false);
         let mut run = Run {
             channel,
             store,
-            cancel,
-            lease,
+            cancel: &run_cancel,
+            lease: lease.clone(),
             walks: Vec::new(),
             this_run: RunWalks::default(),
             listed: ListedIds::new(None),
@@ -380,7 +393,24 @@ impl SyncEngine {
                 ..RunReport::default()
             },
         };
-        let result = self.run_leased(&mut run).await;
+        let finished = CancellationToken::new();
+        let (result, ()) = tokio::join!(
+            async {
+                let result = self.run_leased(&mut run).await;
+                finished.cancel();
+                result
+            },
+            self.heartbeat(lease, &finished, &run_cancel, &lost)
+        );
+        // A run stopped because its lease was lost is a failure, not a signal's stop.
+        let result = match result {
+            Ok(()) if lost.load(std::sync::atomic::Ordering::SeqCst) => {
+                Err(SyncError::State(StateError::LeaseLost {
+                    store: store_id.clone(),
+                }))
+            }
+            other => other,
+        };
         if let Err(e) = self.state.release_lease(&run.lease).await {
             tracing::warn!(store = %store_id, error = %e, "could not release the sync lease; it lapses on its own");
         }
@@ -395,6 +425,141 @@ impl SyncEngine {
                 Err(e)
             }
         }
+    }
+
+    /// How often a held lease is renewed: a third of its time to live, so two renewals may
+    /// fail before it lapses.
+    fn heartbeat_period(&self) -> std::time::Duration {
+        (self.lease_ttl / 3)
+            .to_std()
+            .unwrap_or(std::time::Duration::from_secs(1))
+            .max(std::time::Duration::from_millis(50))
+    }
+
+    /// Renews `lease` every [`Self::heartbeat_period`] until `finished` fires, whatever the work
+    /// holding it is doing (a slow page, a long retry wait). When the lease is lost to another
+    /// worker, or cannot be renewed before it lapses (the database is unreachable), it sets
+    /// `lost` and fires `stop`: the holder stops, and its next write fails on the fencing
+    /// token.
+    async fn heartbeat(
+        &self,
+        mut lease: Lease,
+        finished: &CancellationToken,
+        stop: &CancellationToken,
+        lost: &std::sync::atomic::AtomicBool,
+    ) {
+        let period = self.heartbeat_period();
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(period) => {}
+                () = finished.cancelled() => return,
+            }
+            match self
+                .state
+                .renew_lease(&lease, self.lease_ttl, self.clock.now())
+                .await
+            {
+                Ok(renewed) => lease = renewed,
+                Err(e) => {
+                    let lapsing = matches!(e, StateError::LeaseLost { .. })
+                        || self.clock.now() + Duration::from_std(period).unwrap_or_default()
+                            >= lease.expires_at;
+                    tracing::warn!(store = %lease.store_id, error = %e, lapsing, "could not renew the lease");
+                    if lapsing {
+                        lost.store(true, std::sync::atomic::Ordering::SeqCst);
+                        stop.cancel();
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The time from which `store` is due again on its interval: `interval` after the start of
+    /// the last run that moved its watermark to the run's upper bound (whichever worker ran
+    /// it). `None` when it has never been synced.
+    pub async fn next_due(
+        &self,
+        store: &StoreSync,
+        store_id: &str,
+    ) -> Result<Option<DateTime<Utc>>, StateError> {
+        let cursor = self.state.cursor(store_id).await?;
+        Ok(cursor.watermark.and_then(|w| {
+            w.checked_add_signed(store.settings.lag)?
+                .checked_add_signed(store.settings.interval)
+        }))
+    }
+
+    /// The engine's clock, now.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Delivers every sink's pending events (optionally of one store) like
+    /// [`crate::delivery::deliver_pending_until`], each sink under a lease of its own
+    /// (`sink:NAME`) so that one worker at a time delivers a sink's events: a sink whose lease
+    /// another worker holds is left to it ([`crate::DeliveryOutcome::elsewhere`]). The lease is
+    /// renewed on the heartbeat while the pass runs.
+    pub async fn deliver_claimed(
+        &self,
+        sinks: &[&dyn crate::delivery::EventSink],
+        store: Option<&str>,
+        batch: usize,
+        cancel: &CancellationToken,
+    ) -> Vec<crate::delivery::DeliveryOutcome> {
+        let mut outcomes = Vec::with_capacity(sinks.len());
+        for sink in sinks {
+            let key = format!("sink:{}", sink.name());
+            let grant = self
+                .state
+                .acquire_lease(&key, &self.owner, self.lease_ttl, self.clock.now())
+                .await;
+            let lease = match grant {
+                Ok(LeaseGrant::Granted(lease)) => lease,
+                Ok(LeaseGrant::Held { owner, .. }) => {
+                    tracing::debug!(sink = sink.name(), %owner, "another worker is delivering this sink");
+                    outcomes.push(crate::delivery::DeliveryOutcome {
+                        sink: sink.name().to_owned(),
+                        elsewhere: Some(owner),
+                        ..Default::default()
+                    });
+                    continue;
+                }
+                Err(e) => {
+                    outcomes.push(crate::delivery::DeliveryOutcome {
+                        sink: sink.name().to_owned(),
+                        error: Some(e.to_string()),
+                        ..Default::default()
+                    });
+                    continue;
+                }
+            };
+            let stop = cancel.child_token();
+            let (finished, lost) = (
+                CancellationToken::new(),
+                std::sync::atomic::AtomicBool::new(false),
+            );
+            let (mut outcome, ()) = tokio::join!(
+                async {
+                    let outcome = crate::delivery::deliver_pending_until(
+                        self.state.as_ref(),
+                        &[*sink],
+                        store,
+                        batch,
+                        &stop,
+                    )
+                    .await;
+                    finished.cancel();
+                    outcome
+                },
+                self.heartbeat(lease.clone(), &finished, &stop, &lost)
+            );
+            if let Err(e) = self.state.release_lease(&lease).await {
+                tracing::warn!(sink = sink.name(), error = %e, "could not release the delivery lease; it lapses on its own");
+            }
+            outcomes.append(&mut outcome);
+        }
+        outcomes
     }
 
     async fn run_leased(&self, run: &mut Run<'_>) -> Result<(), SyncError> {

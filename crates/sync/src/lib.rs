@@ -8,8 +8,10 @@
 //!   slice only in the transaction that commits that slice's last page.
 //! - **Outbox** ([`State::commit_page`]): orders, status events, quarantine changes and the
 //!   cursor move of one page are one transaction.
-//! - **State** ([`State`]): a trait; [`SqliteState`] is the embedded default. Hosts that want
-//!   orders and events delivered to themselves implement it.
+//! - **State** ([`State`]): a trait; [`SqliteState`] is the embedded default, `PostgresState`
+//!   (feature `postgres`) lets several workers share stores ([`StateStore`] opens either from
+//!   one string). Hosts that want orders and events delivered to themselves implement it and
+//!   check it with the exported conformance suite (`suite`, feature `state-suite`).
 //! - **Delivery** ([`delivery`]): an [`EventSink`] (Klaviyo, …) gets its pending events in
 //!   outbox order; delivered, skipped and refused verdicts are recorded per sink, failed events
 //!   stay pending for the next run. Events of a store's first sync carry `backfill`.
@@ -47,37 +49,47 @@
 #![warn(missing_docs)]
 
 pub mod clock;
+mod codec;
 pub mod delivery;
 pub mod engine;
 pub mod error;
 pub mod event;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+pub mod read;
 pub mod report;
 pub mod scheduler;
 pub mod settings;
 pub mod sqlite;
 pub mod state;
+pub mod store;
+#[cfg(feature = "state-suite")]
+pub mod suite;
 pub mod window;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use delivery::{
     deliver_pending, deliver_pending_until, DeliveryOutcome, EventSink, SinkReport, Skip,
 };
-pub use engine::SyncEngine;
+pub use engine::{SyncEngine, DEFAULT_LEASE_TTL_SECS};
 pub use error::{StateError, SyncError};
 pub use event::{DeliveryMark, NewEvent, OutboxEvent, StatusEvent};
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresState;
+pub use read::{
+    CursorRow, DeliveryRow, EventDelivery, EventListing, OrderRow, QuarantineRow, StateRead,
+};
 pub use report::RunReport;
-pub use scheduler::{ScheduledStore, Scheduler, SchedulerOptions};
+pub use scheduler::{ScheduledStore, Scheduler, SchedulerOptions, DEFAULT_MAX_CONCURRENT};
 pub use settings::{
     config_fingerprint, parse_duration, split_sync_settings, StoreSync, SyncOverrides,
     SyncSettings, SyncSetup, SYNC_SETTINGS,
 };
-pub use sqlite::{
-    CursorRow, DeliveryRow, EventDelivery, EventListing, OrderRow, QuarantineRow, SqliteState,
-    BUSY_TIMEOUT, DEFAULT_DB,
-};
+pub use sqlite::{SqliteState, BUSY_TIMEOUT, DEFAULT_DB};
 pub use state::{
     Cursor, Known, Lease, LeaseGrant, OrderLookup, OrderWrite, PageCommit, QuarantineWrite,
     Refetch, ShipOrder, ShipmentRecord, SliceDone, State, StoredMeta, WalkRecord,
 };
+pub use store::{is_postgres_url, redact_url, shown_db, StateStore};
 /// Re-exported so hosts stop the engine with the same token type.
 pub use tokio_util::sync::CancellationToken;

@@ -31,13 +31,19 @@ pub struct ScheduledStore {
 /// How the scheduler runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SchedulerOptions {
-    /// Stores synced at the same time, at most. Default 4.
+    /// Stores synced at the same time, at most. Default [`DEFAULT_MAX_CONCURRENT`]: a store
+    /// waits on the network and its channel's pacing, not on the CPU.
     pub max_concurrent: usize,
 }
 
+/// Stores synced at the same time by default.
+pub const DEFAULT_MAX_CONCURRENT: usize = 64;
+
 impl Default for SchedulerOptions {
     fn default() -> Self {
-        Self { max_concurrent: 4 }
+        Self {
+            max_concurrent: DEFAULT_MAX_CONCURRENT,
+        }
     }
 }
 
@@ -89,6 +95,12 @@ impl Scheduler {
     /// Runs every store every `interval` (plus a random delay up to `jitter`, also before the
     /// first run) until `cancel` fires; each result goes to `on_report`. On cancellation, runs in
     /// progress commit their current page and stop, and this returns.
+    ///
+    /// Several workers (processes) may run schedulers over the same stores and a shared state:
+    /// a store is due `interval` after the start of its last run by any worker (read from its
+    /// cursor), its lease decides which worker runs it, and a worker that finds it held
+    /// ([`SyncError::Busy`], not reported) tries again when that lease lapses, so a dead
+    /// worker's stores are taken over within the lease's time to live.
     pub async fn run(
         &self,
         cancel: &CancellationToken,
@@ -98,11 +110,23 @@ impl Scheduler {
         let loops = self.stores.iter().map(|(channel, sync)| {
             let semaphore = &semaphore;
             async move {
+                let interval = sync
+                    .settings
+                    .interval
+                    .to_std()
+                    .unwrap_or(StdDuration::from_secs(1800));
+                let store_id = channel.store().id.clone();
                 let mut due = Instant::now() + jitter(sync);
                 loop {
                     tokio::select! {
                         () = tokio::time::sleep_until(due) => {}
                         () = cancel.cancelled() => return,
+                    }
+                    // Another worker sharing the state may have run it since: wait for the
+                    // interval from that run.
+                    if let Some(wait) = self.not_due_for(sync, &store_id).await {
+                        due = Instant::now() + wait + jitter(sync);
+                        continue;
                     }
                     let permit = tokio::select! {
                         p = semaphore.acquire() => p,
@@ -110,20 +134,42 @@ impl Scheduler {
                     };
                     let result = self.engine.run_store(channel.as_ref(), sync, cancel).await;
                     drop(permit);
-                    on_report(result);
+                    due = Instant::now() + interval + jitter(sync);
+                    match result {
+                        // Another worker holds it: try again when its lease lapses (it is
+                        // taken over then if that worker died), and report nothing.
+                        Err(SyncError::Busy { owner, until, .. }) => {
+                            let lapse = (until - self.engine.now())
+                                .to_std()
+                                .unwrap_or(StdDuration::ZERO)
+                                + BUSY_MARGIN;
+                            tracing::debug!(store = %store_id, %owner, "another worker is syncing this store");
+                            due = Instant::now() + lapse.min(interval) + jitter(sync);
+                        }
+                        other => on_report(other),
+                    }
                     if cancel.is_cancelled() {
                         return;
                     }
-                    let interval = sync
-                        .settings
-                        .interval
-                        .to_std()
-                        .unwrap_or(StdDuration::from_secs(1800));
-                    due = Instant::now() + interval + jitter(sync);
                 }
             }
         });
         futures::future::join_all(loops).await;
+    }
+}
+
+/// How long after another worker's lease lapses a worker tries to take the store over.
+const BUSY_MARGIN: StdDuration = StdDuration::from_millis(200);
+
+impl Scheduler {
+    /// How long until `store_id` is due on its interval from its last run by any worker;
+    /// `None` when it is due now (or its state cannot be read: the run reports that).
+    async fn not_due_for(&self, sync: &StoreSync, store_id: &str) -> Option<StdDuration> {
+        let due = self.engine.next_due(sync, store_id).await.ok()??;
+        (due - self.engine.now())
+            .to_std()
+            .ok()
+            .filter(|wait| !wait.is_zero())
     }
 }
 

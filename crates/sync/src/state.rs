@@ -3,9 +3,11 @@
 //! The engine holds the sync logic (what is new, what changed, which event to emit, when the
 //! watermark moves); a [`State`] only reads what the engine asks and writes each [`PageCommit`]
 //! atomically. That keeps backends small: the embedded default is
-//! [`SqliteState`](crate::SqliteState); a PostgreSQL backend for several workers sharing stores
-//! implements the same calls (the lease is a row with an expiry and a fencing token, and
-//! `commit_page` is one transaction that checks the token first).
+//! [`SqliteState`](crate::SqliteState); the PostgreSQL backend (`PostgresState`, feature
+//! `postgres`) for several workers sharing stores implements the same calls (the lease is a row
+//! with an expiry and a fencing token, and `commit_page` is one transaction that checks the token
+//! first). The conformance suite (`suite`, feature `state-suite`) holds every backend to this
+//! contract.
 //!
 //! A host platform that wants orders and events delivered to itself implements this trait: the
 //! state *is* the destination. It must honour the same contract, above all the atomicity of
@@ -207,6 +209,8 @@ pub struct ShipOrder {
 ///   it returns `Ok` the writes survive a crash. It fails with [`StateError::LeaseLost`] when
 ///   `lease.token` is no longer the store's current token.
 /// - Orders are keyed by [`OrderKey`]; events are appended in commit order and never changed.
+///   An event names an order stored before or in the same page; a page with one that does not
+///   is refused whole.
 /// - The watermark never moves back.
 #[async_trait]
 pub trait State: Send + Sync {

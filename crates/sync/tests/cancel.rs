@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
@@ -20,43 +20,6 @@ use orderport_http::{GapPacer, Pace};
 use orderport_sync::{
     CancellationToken, LeaseGrant, ScheduledStore, Scheduler, SchedulerOptions, State,
 };
-
-/// How long a stalled request waits: a `Retry-After` of an hour, honoured inside the
-/// connector (as Custom Store and Order Time do), or a server that never answers.
-const STALL: StdDuration = StdDuration::from_secs(3600);
-
-/// A channel whose requests from the `stall_from`-th on (0-based) first wait [`STALL`].
-struct Stalling {
-    inner: FakeChannel,
-    stall_from: usize,
-    calls: AtomicUsize,
-}
-
-#[async_trait]
-impl SellingChannel for Stalling {
-    fn spec(&self) -> &'static ChannelSpec {
-        self.inner.spec()
-    }
-    fn store(&self) -> &StoreProfile {
-        self.inner.store()
-    }
-    async fn check_connection(&self) -> Result<(), ChannelError> {
-        Ok(())
-    }
-    async fn fetch_page(
-        &self,
-        window: &TimeWindow,
-        page: Option<&PageToken>,
-    ) -> Result<Page, ChannelError> {
-        if self.calls.fetch_add(1, Ordering::SeqCst) >= self.stall_from {
-            tokio::time::sleep(STALL).await;
-        }
-        self.inner.fetch_page(window, page).await
-    }
-    async fn push_shipment(&self, update: &ShipmentUpdate) -> Result<(), ChannelError> {
-        self.inner.push_shipment(update).await
-    }
-}
 
 fn cancel_after(after: StdDuration) -> CancellationToken {
     let cancel = CancellationToken::new();

@@ -3,16 +3,17 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use orderport_core::{CanonicalStatus, Order, OrderRef, ShipmentKind, ShipmentUpdate};
+use orderport_core::{CanonicalStatus, Order, OrderRef};
 use rusqlite::{params, OptionalExtension};
 
-use super::codec::{
-    decode_order, parse_status, parse_ts, ts, window, Ctx, EventColumns, EVENT_COLUMNS,
-    EVENT_COLUMN_COUNT,
-};
+use super::codec::{window, Ctx, EventColumns, EVENT_COLUMNS, EVENT_COLUMN_COUNT};
 use super::schema::write_tx;
 use super::write::{check_lease, commit, ship};
 use super::SqliteState;
+use crate::codec::{
+    decode_order, decode_shipment, missing_order, parse_status, parse_ts, shipment_json,
+    shipment_kind, ts,
+};
 use crate::error::StateError;
 use crate::event::{DeliveryMark, OutboxEvent};
 use crate::state::{
@@ -319,14 +320,8 @@ impl State for SqliteState {
     ) -> Result<Option<i64>, StateError> {
         let store = shipment.store_id.to_owned();
         let u = shipment.update;
-        let json = serde_json::to_string(u).map_err(|e| StateError::Corrupt {
-            store: store.clone(),
-            detail: e.to_string(),
-        })?;
-        let kind = match u.kind {
-            ShipmentKind::Label => "label",
-            ShipmentKind::MarkedShipped => "marked_shipped",
-        };
+        let json = shipment_json(&store, u)?;
+        let kind = shipment_kind(u.kind);
         let (external_id, number, tracking, at) = (
             u.order.external_id.clone(),
             u.order.order_number.clone(),
@@ -396,15 +391,7 @@ impl State for SqliteState {
                 let store_id = event.key.store_id.clone();
                 let order = match order_json {
                     Some(text) => decode_order(&store_id, &text)?,
-                    None => {
-                        return Err(StateError::Corrupt {
-                            store: store_id,
-                            detail: format!(
-                                "event {} names order {}, which is not stored",
-                                event.id, event.key.external_id
-                            ),
-                        })
-                    }
+                    None => return Err(missing_order(&store_id, event.id, &event.key.external_id)),
                 };
                 let shipment = if event.to == CanonicalStatus::Shipped {
                     let found: Option<String> = shipment_stmt
@@ -414,7 +401,7 @@ impl State for SqliteState {
                         )
                         .optional()
                         .ctx(&store_id, "look shipments up")?;
-                    found.and_then(|text| serde_json::from_str::<ShipmentUpdate>(&text).ok())
+                    found.as_deref().and_then(decode_shipment)
                 } else {
                     None
                 };

@@ -1,38 +1,15 @@
-//! How values are written to and read from SQLite text columns, and how SQLite errors become
-//! [`StateError`]s.
+//! How values are read from SQLite text columns, and how SQLite errors become
+//! [`StateError`]s. The encodings themselves are the backends' shared ones
+//! ([`crate::codec`]).
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use orderport_core::{CanonicalStatus, Order, OrderKey, TimeWindow};
+use orderport_core::{OrderKey, TimeWindow};
 
+use crate::codec::{parse_status, parse_ts, window_between};
 use crate::error::StateError;
 use crate::event::StatusEvent;
 
-/// Fixed-width RFC 3339 (nanoseconds, `Z`), so text order is time order.
-pub(crate) fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Nanos, true)
-}
-
-pub(super) fn parse_ts(store: &str, text: &str) -> Result<DateTime<Utc>, StateError> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| StateError::Corrupt {
-            store: store.to_owned(),
-            detail: format!("bad timestamp {text:?}: {e}"),
-        })
-}
-
-pub(super) fn parse_status(store: &str, text: &str) -> Result<CanonicalStatus, StateError> {
-    text.parse().map_err(|_| StateError::Corrupt {
-        store: store.to_owned(),
-        detail: format!("bad status {text:?}"),
-    })
-}
-
 pub(super) fn window(store: &str, from: &str, to: &str) -> Result<TimeWindow, StateError> {
-    TimeWindow::new(parse_ts(store, from)?, parse_ts(store, to)?).map_err(|e| StateError::Corrupt {
-        store: store.to_owned(),
-        detail: e.to_string(),
-    })
+    window_between(store, parse_ts(store, from)?, parse_ts(store, to)?)
 }
 
 pub(super) trait Ctx<T> {
@@ -48,29 +25,6 @@ impl<T> Ctx<T> for Result<T, rusqlite::Error> {
         })
     }
 }
-
-pub(super) fn json(text: &str) -> serde_json::Value {
-    serde_json::from_str(text).unwrap_or(serde_json::Value::String(text.to_owned()))
-}
-
-pub(super) fn quarantine_key(
-    external_id: Option<&str>,
-    order_number: Option<&str>,
-    reasons: &str,
-) -> String {
-    match (external_id, order_number) {
-        (Some(id), _) => format!("id:{id}"),
-        (None, Some(n)) => format!("number:{n}"),
-        (None, None) => {
-            use sha2::{Digest, Sha256};
-            format!(
-                "reasons:{}",
-                crate::settings::hex(&Sha256::digest(reasons.as_bytes()))
-            )
-        }
-    }
-}
-
 /// The columns of an event, as every query reading events selects them (from `events e`).
 pub(super) const EVENT_COLUMNS: &str = "e.id, e.channel, e.store_id, e.store_name, e.external_id,
     e.order_number, e.from_status, e.to_status, e.raw_status, e.at, e.label, e.backfill,
@@ -137,12 +91,4 @@ impl EventColumns {
             },
         })
     }
-}
-
-/// A stored order's JSON, read back; `Corrupt` when it is not a canonical order.
-pub(super) fn decode_order(store: &str, text: &str) -> Result<Order, StateError> {
-    serde_json::from_str(text).map_err(|e| StateError::Corrupt {
-        store: store.to_owned(),
-        detail: format!("a stored order cannot be read: {e}"),
-    })
 }

@@ -25,7 +25,6 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, OpenFlags};
 
 use codec::Ctx;
-pub use read::{CursorRow, DeliveryRow, EventDelivery, EventListing, OrderRow, QuarantineRow};
 use schema::{
     cannot_share_memory, check_readable, enable_wal, immutable_uri, migrate, read_version,
     wal_path, write_tx, SCHEMA,

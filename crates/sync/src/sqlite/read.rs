@@ -1,117 +1,18 @@
-//! The read model for the CLI and hosts: stored orders, events with their verdicts, quarantine,
-//! cursors, a page at a time (keyset paging) or as bounded-memory streams.
+//! The read model ([`StateRead`]) on SQLite: stored orders, events with their verdicts,
+//! quarantine, cursors, a page at a time (keyset paging) or as bounded-memory streams.
 
-use futures::stream::{self, Stream};
+use async_trait::async_trait;
+use futures::stream::Stream;
 use rusqlite::params;
-use serde::Serialize;
 
-use super::codec::{json, Ctx, EventColumns, EVENT_COLUMNS, EVENT_COLUMN_COUNT};
+use super::codec::{Ctx, EventColumns, EVENT_COLUMNS, EVENT_COLUMN_COUNT};
 use super::SqliteState;
+use crate::codec::json;
 use crate::error::StateError;
-use crate::event::StatusEvent;
-
-/// One stored order, as the read API returns it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct OrderRow {
-    /// Position in insertion order; page with `after`.
-    pub seq: i64,
-    /// The channel.
-    pub channel: String,
-    /// The store.
-    pub store_id: String,
-    /// The store's name.
-    pub store_name: String,
-    /// The channel's id for the order.
-    pub external_id: String,
-    /// The order number.
-    pub order_number: String,
-    /// Its canonical status.
-    pub status: String,
-    /// When the channel last modified it.
-    pub modified_at: String,
-    /// When the engine first stored it.
-    pub first_seen: String,
-    /// When the engine last changed it.
-    pub updated_at: String,
-    /// The canonical order.
-    pub order: serde_json::Value,
-}
-
-/// One status event from the outbox with each sink's verdict on it, as `orderport events`
-/// lists it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct EventListing {
-    /// The event.
-    #[serde(flatten)]
-    pub event: StatusEvent,
-    /// Each sink's verdict on it, by sink name. A sink with no verdict here has the event
-    /// pending.
-    pub deliveries: Vec<EventDelivery>,
-}
-
-/// One sink's verdict on an event, as [`EventListing`] carries it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct EventDelivery {
-    /// The sink's name.
-    pub sink: String,
-    /// `delivered`, `skipped` or `refused`.
-    pub state: String,
-    /// For `skipped`: the reason code; for `refused`: what the destination said.
-    pub reason: Option<String>,
-    /// When it was recorded.
-    pub at: String,
-}
-
-/// One quarantined order.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct QuarantineRow {
-    /// Its row id; page with `after`.
-    pub id: i64,
-    /// The store.
-    pub store_id: String,
-    /// The external id, where it could be read.
-    pub external_id: Option<String>,
-    /// The order number, where it could be read.
-    pub order_number: Option<String>,
-    /// Every reason, as JSON.
-    pub reasons: serde_json::Value,
-    /// The window it was last fetched in.
-    pub window_from: String,
-    /// The window it was last fetched in.
-    pub window_to: String,
-    /// The configuration fingerprint it was judged under.
-    pub fingerprint: String,
-    /// First rejected.
-    pub first_seen: String,
-    /// Last rejected.
-    pub last_seen: String,
-}
-
-/// One sink's verdict on one event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DeliveryRow {
-    /// The outbox id.
-    pub event_id: i64,
-    /// The sink's name.
-    pub sink: String,
-    /// `delivered`, `skipped` or `refused`.
-    pub state: String,
-    /// For `skipped`: the reason code; for `refused`: what the destination said.
-    pub reason: Option<String>,
-    /// When it was recorded.
-    pub at: String,
-}
-
-/// A store's cursor, as the read API returns it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CursorRow {
-    /// The store.
-    pub store_id: String,
-    /// Its watermark.
-    pub watermark: Option<String>,
-    /// When it last moved.
-    pub updated_at: String,
-}
+use crate::read::{
+    event_stream, order_stream, quarantine_stream, CursorRow, DeliveryRow, EventListing, OrderRow,
+    QuarantineRow, StateRead,
+};
 
 impl SqliteState {
     /// A page of stored orders with `seq > after`, oldest first, optionally for one store.
@@ -307,14 +208,7 @@ impl SqliteState {
         store: Option<String>,
         page: usize,
     ) -> impl Stream<Item = Result<OrderRow, StateError>> + '_ {
-        paged(move |after| {
-            let store = store.clone();
-            async move {
-                let rows = self.orders_page(store.as_deref(), after, page).await?;
-                let last = rows.last().map(|r| r.seq);
-                Ok((rows, last))
-            }
-        })
+        order_stream(self, store, page)
     }
 
     /// Every event (optionally of one store) in outbox order, `page` rows at a time.
@@ -323,14 +217,7 @@ impl SqliteState {
         store: Option<String>,
         page: usize,
     ) -> impl Stream<Item = Result<EventListing, StateError>> + '_ {
-        paged(move |after| {
-            let store = store.clone();
-            async move {
-                let rows = self.events_page(store.as_deref(), after, page).await?;
-                let last = rows.last().map(|r| r.event.id);
-                Ok((rows, last))
-            }
-        })
+        event_stream(self, store, page)
     }
 
     /// Every quarantined order (optionally of one store), `page` rows at a time.
@@ -339,36 +226,49 @@ impl SqliteState {
         store: Option<String>,
         page: usize,
     ) -> impl Stream<Item = Result<QuarantineRow, StateError>> + '_ {
-        paged(move |after| {
-            let store = store.clone();
-            async move {
-                let rows = self.quarantine_page(store.as_deref(), after, page).await?;
-                let last = rows.last().map(|r| r.id);
-                Ok((rows, last))
-            }
-        })
+        quarantine_stream(self, store, page)
     }
 }
 
-/// Turns a keyset-paged query into a stream of rows.
-fn paged<'a, T, F, Fut>(fetch: F) -> impl Stream<Item = Result<T, StateError>> + 'a
-where
-    T: 'a,
-    F: Fn(i64) -> Fut + 'a,
-    Fut: std::future::Future<Output = Result<(Vec<T>, Option<i64>), StateError>> + 'a,
-{
-    let pages = stream::unfold(Some(0i64), move |after| {
-        let next = after.map(&fetch);
-        async move {
-            match next?.await {
-                Ok((rows, Some(last))) => Some((Ok(rows), Some(last))),
-                Ok((_, None)) => None,
-                Err(e) => Some((Err(e), None)),
-            }
-        }
-    });
-    futures::StreamExt::flat_map(pages, |page| match page {
-        Ok(rows) => stream::iter(rows.into_iter().map(Ok).collect::<Vec<_>>()),
-        Err(e) => stream::iter(vec![Err(e)]),
-    })
+#[async_trait]
+impl StateRead for SqliteState {
+    async fn orders_page(
+        &self,
+        store: Option<&str>,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<OrderRow>, StateError> {
+        SqliteState::orders_page(self, store, after, limit).await
+    }
+
+    async fn events_page(
+        &self,
+        store: Option<&str>,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<EventListing>, StateError> {
+        SqliteState::events_page(self, store, after, limit).await
+    }
+
+    async fn quarantine_page(
+        &self,
+        store: Option<&str>,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<QuarantineRow>, StateError> {
+        SqliteState::quarantine_page(self, store, after, limit).await
+    }
+
+    async fn deliveries_page(
+        &self,
+        store: Option<&str>,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<DeliveryRow>, StateError> {
+        SqliteState::deliveries_page(self, store, after, limit).await
+    }
+
+    async fn cursors(&self) -> Result<Vec<CursorRow>, StateError> {
+        SqliteState::cursors(self).await
+    }
 }

@@ -213,12 +213,7 @@ pub(super) fn parse_version(version: &str) -> Result<i64, StateError> {
 }
 
 pub(super) fn newer_schema(version: i64) -> StateError {
-    StateError::Corrupt {
-        store: "*".into(),
-        detail: format!(
-            "schema version {version} is not one this orderport knows ({SCHEMA_VERSION}); use a newer orderport"
-        ),
-    }
+    crate::codec::newer_schema("SQLite", version, SCHEMA_VERSION)
 }
 
 /// Whether a read-only connection can read a database of `version` (as text).

@@ -4,6 +4,7 @@ use rusqlite::params;
 use super::schema::{MIGRATE_1_TO_2, SCHEMA};
 use super::*;
 use crate::event::DeliveryMark;
+use crate::read::EventDelivery;
 use crate::state::State;
 
 /// A stored order's JSON, as older versions wrote it beside their events.

@@ -5,13 +5,11 @@ use chrono::{Duration, Utc};
 use orderport_core::CanonicalStatus;
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::codec::{quarantine_key, ts, Ctx};
+use super::codec::Ctx;
+use crate::codec::{quarantine_key, reasons_json, ship_conflict, ts, WALK_RETENTION_DAYS};
 use crate::error::StateError;
 use crate::event::NewEvent;
 use crate::state::{Lease, PageCommit, ShipOrder, SliceDone};
-
-/// How long walk records are kept: long enough for the next runs to check them.
-const WALK_RETENTION_DAYS: i64 = 7;
 
 /// Appends an event; an event already in the outbox (same order, status and time) is not
 /// written twice. Returns its id when it was appended.
@@ -22,6 +20,23 @@ fn append_event(
     now: &str,
 ) -> Result<Option<i64>, StateError> {
     let store = event.key.store_id.as_str();
+    let stored: bool = tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM orders
+                 WHERE channel = ?1 AND store_id = ?2 AND external_id = ?3)",
+        )
+        .ctx(store, "append events")?
+        .query_row(
+            params![event.key.channel, event.key.store_id, event.key.external_id],
+            |r| r.get(0),
+        )
+        .ctx(store, "append events")?;
+    if !stored {
+        return Err(crate::codec::unstored_event_order(
+            store,
+            &event.key.external_id,
+        ));
+    }
     let n = tx
         .prepare_cached(
             "INSERT OR IGNORE INTO events (channel, store_id, store_name, external_id,
@@ -73,14 +88,7 @@ pub(super) fn ship(
         )
         .ctx(store, "mark the order shipped")?;
     if n == 0 {
-        return Err(StateError::Conflict {
-            store: store.to_owned(),
-            detail: format!(
-                "order {} is no longer {} (it changed while the shipment was recorded)",
-                key.external_id,
-                ship.expect.as_str()
-            ),
-        });
+        return Err(ship_conflict(store, &key.external_id, ship.expect));
     }
     append_event(tx, &ship.event, false, now)
 }
@@ -175,11 +183,7 @@ pub(super) fn commit(
             )
             .ctx(store, "quarantine orders")?;
         for q in &page.quarantine {
-            let reasons =
-                serde_json::to_string(&q.rejection.reasons).map_err(|e| StateError::Corrupt {
-                    store: store.to_owned(),
-                    detail: e.to_string(),
-                })?;
+            let reasons = reasons_json(store, &q.rejection)?;
             let key = quarantine_key(
                 q.rejection.external_id.as_deref(),
                 q.rejection.order_number.as_deref(),

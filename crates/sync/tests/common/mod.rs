@@ -5,6 +5,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration as StdDuration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, DurationRound, TimeZone, Utc};
@@ -333,5 +334,42 @@ impl Harness {
             .quarantine_page(None, 0, 1_000_000)
             .await
             .unwrap()
+    }
+}
+
+/// How long a stalled request waits: a `Retry-After` of an hour, honoured inside the
+/// connector (as Custom Store and Order Time do), or a server that never answers.
+pub const STALL: StdDuration = StdDuration::from_secs(3600);
+
+/// A channel whose requests from the `stall_from`-th on (0-based) first wait [`STALL`].
+pub struct Stalling {
+    pub inner: FakeChannel,
+    pub stall_from: usize,
+    pub calls: AtomicUsize,
+}
+
+#[async_trait]
+impl SellingChannel for Stalling {
+    fn spec(&self) -> &'static ChannelSpec {
+        self.inner.spec()
+    }
+    fn store(&self) -> &StoreProfile {
+        self.inner.store()
+    }
+    async fn check_connection(&self) -> Result<(), ChannelError> {
+        Ok(())
+    }
+    async fn fetch_page(
+        &self,
+        window: &TimeWindow,
+        page: Option<&PageToken>,
+    ) -> Result<Page, ChannelError> {
+        if self.calls.fetch_add(1, Ordering::SeqCst) >= self.stall_from {
+            tokio::time::sleep(STALL).await;
+        }
+        self.inner.fetch_page(window, page).await
+    }
+    async fn push_shipment(&self, update: &ShipmentUpdate) -> Result<(), ChannelError> {
+        self.inner.push_shipment(update).await
     }
 }

@@ -1,0 +1,150 @@
+//! How values are encoded for storage and read back, the same for every backend: timestamps,
+//! statuses, windows, quarantine keys, stored orders and shipments, and the message that
+//! refuses a database written by a newer orderport.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use orderport_core::{CanonicalStatus, Order, Rejection, ShipmentKind, ShipmentUpdate, TimeWindow};
+
+use crate::error::StateError;
+
+/// How long walk records are kept: long enough for the next runs to check them.
+pub(crate) const WALK_RETENTION_DAYS: i64 = 7;
+
+/// Fixed-width RFC 3339 (nanoseconds, `Z`), so text order is time order.
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Nanos, true)
+}
+
+/// Reads back a timestamp written by [`ts`].
+pub(crate) fn parse_ts(store: &str, text: &str) -> Result<DateTime<Utc>, StateError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StateError::Corrupt {
+            store: store.to_owned(),
+            detail: format!("bad timestamp {text:?}: {e}"),
+        })
+}
+
+/// Reads back a canonical status.
+pub(crate) fn parse_status(store: &str, text: &str) -> Result<CanonicalStatus, StateError> {
+    text.parse().map_err(|_| StateError::Corrupt {
+        store: store.to_owned(),
+        detail: format!("bad status {text:?}"),
+    })
+}
+
+/// A stored window, checked.
+pub(crate) fn window_between(
+    store: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<TimeWindow, StateError> {
+    TimeWindow::new(from, to).map_err(|e| StateError::Corrupt {
+        store: store.to_owned(),
+        detail: e.to_string(),
+    })
+}
+
+/// Stored JSON text as a value (kept as a string when it is not JSON).
+pub(crate) fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or(serde_json::Value::String(text.to_owned()))
+}
+
+/// The key a rejected order is quarantined under: its external id, else its number, else a
+/// hash of its reasons.
+pub(crate) fn quarantine_key(
+    external_id: Option<&str>,
+    order_number: Option<&str>,
+    reasons: &str,
+) -> String {
+    match (external_id, order_number) {
+        (Some(id), _) => format!("id:{id}"),
+        (None, Some(n)) => format!("number:{n}"),
+        (None, None) => {
+            use sha2::{Digest, Sha256};
+            format!(
+                "reasons:{}",
+                crate::settings::hex(&Sha256::digest(reasons.as_bytes()))
+            )
+        }
+    }
+}
+
+/// A rejection's reasons as stored (JSON).
+pub(crate) fn reasons_json(store: &str, rejection: &Rejection) -> Result<String, StateError> {
+    serde_json::to_string(&rejection.reasons).map_err(|e| StateError::Corrupt {
+        store: store.to_owned(),
+        detail: e.to_string(),
+    })
+}
+
+/// A shipment's kind as stored.
+pub(crate) fn shipment_kind(kind: ShipmentKind) -> &'static str {
+    match kind {
+        ShipmentKind::Label => "label",
+        ShipmentKind::MarkedShipped => "marked_shipped",
+    }
+}
+
+/// A shipment as stored (JSON).
+pub(crate) fn shipment_json(store: &str, update: &ShipmentUpdate) -> Result<String, StateError> {
+    serde_json::to_string(update).map_err(|e| StateError::Corrupt {
+        store: store.to_owned(),
+        detail: e.to_string(),
+    })
+}
+
+/// A stored shipment, read back; one that does not read is ignored (it only decorates an
+/// event).
+pub(crate) fn decode_shipment(text: &str) -> Option<ShipmentUpdate> {
+    serde_json::from_str(text).ok()
+}
+
+/// A stored order's JSON, read back; `Corrupt` when it is not a canonical order.
+pub(crate) fn decode_order(store: &str, text: &str) -> Result<Order, StateError> {
+    serde_json::from_str(text).map_err(|e| StateError::Corrupt {
+        store: store.to_owned(),
+        detail: format!("a stored order cannot be read: {e}"),
+    })
+}
+
+/// An event names an order that is not stored.
+pub(crate) fn missing_order(store: &str, event_id: i64, external_id: &str) -> StateError {
+    StateError::Corrupt {
+        store: store.to_owned(),
+        detail: format!("event {event_id} names order {external_id}, which is not stored"),
+    }
+}
+
+/// A page appends an event for an order neither stored nor in the page: the whole page is
+/// refused.
+pub(crate) fn unstored_event_order(store: &str, external_id: &str) -> StateError {
+    StateError::Backend {
+        store: store.to_owned(),
+        operation: "append events",
+        detail: format!(
+            "an event names order {external_id}, which is neither stored nor in the page"
+        ),
+    }
+}
+
+/// The error for a database written by a newer orderport (`what`: which backend's schema).
+pub(crate) fn newer_schema(what: &str, found: i64, known: i64) -> StateError {
+    StateError::Corrupt {
+        store: "*".into(),
+        detail: format!(
+            "{what} schema version {found} is not one this orderport knows ({known}); it was written by a newer orderport: use that one or a newer one"
+        ),
+    }
+}
+
+/// The error for a label whose order changed status before it was recorded.
+pub(crate) fn ship_conflict(store: &str, external_id: &str, expect: CanonicalStatus) -> StateError {
+    StateError::Conflict {
+        store: store.to_owned(),
+        detail: format!(
+            "order {external_id} is no longer {} (it changed while the shipment was recorded)",
+            expect.as_str()
+        ),
+    }
+}

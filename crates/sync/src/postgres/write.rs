@@ -1,0 +1,311 @@
+//! The writes that must be atomic: a page commit, checked against the lease's fencing token
+//! under a lock on the lease row, and a shipment with the order it ships.
+
+use std::collections::HashMap;
+
+use chrono::{Duration, Utc};
+use deadpool_postgres::Transaction;
+use futures::future::try_join_all;
+use orderport_core::{CanonicalStatus, OrderKey};
+
+use super::codec::{ns, pack_order, unpack_order, Ctx};
+use crate::codec::{
+    decode_order, quarantine_key, reasons_json, ship_conflict, unstored_event_order,
+    WALK_RETENTION_DAYS,
+};
+use crate::error::StateError;
+use crate::event::NewEvent;
+use crate::state::{Lease, PageCommit, ShipOrder, SliceDone};
+
+/// Locks the store's lease row for the rest of the transaction and checks that `lease` is
+/// still the current one: [`StateError::LeaseLost`] otherwise.
+pub(super) async fn check_lease(tx: &Transaction<'_>, lease: &Lease) -> Result<(), StateError> {
+    let store = lease.store_id.as_str();
+    let row = tx
+        .query_opt(
+            "SELECT token FROM leases WHERE store_id = $1 AND owner = $2 FOR UPDATE",
+            &[&lease.store_id, &lease.owner],
+        )
+        .await
+        .ctx(store, "check the lease")?;
+    match row.map(|r| r.get::<_, i64>(0)) {
+        Some(token) if token == lease.token => Ok(()),
+        _ => Err(StateError::LeaseLost {
+            store: store.to_owned(),
+        }),
+    }
+}
+
+/// The `seq` of a stored order.
+async fn order_seq(tx: &Transaction<'_>, key: &OrderKey) -> Result<i64, StateError> {
+    let store = key.store_id.as_str();
+    let row = tx
+        .query_opt(
+            "SELECT seq FROM orders WHERE store_id = $1 AND external_id = $2 AND channel = $3",
+            &[&key.store_id, &key.external_id, &key.channel],
+        )
+        .await
+        .ctx(store, "append events")?;
+    row.map(|r| r.get(0))
+        .ok_or_else(|| unstored_event_order(store, &key.external_id))
+}
+
+/// Appends an event for the order stored as `seq`; an event already in the outbox (same
+/// order, status and time) is not written twice. Returns its id when it was appended.
+async fn append_event(
+    tx: &Transaction<'_>,
+    seq: i64,
+    event: &NewEvent,
+    backfill: bool,
+    now: i64,
+) -> Result<Option<i64>, StateError> {
+    let store = event.key.store_id.as_str();
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO events (order_seq, store_id, from_status, to_status, raw_status, at_ns,
+                 label, backfill, recorded_ns)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (order_seq, to_status, at_ns) DO NOTHING
+             RETURNING id",
+        )
+        .await
+        .ctx(store, "append events")?;
+    let row = tx
+        .query_opt(
+            &stmt,
+            &[
+                &seq,
+                &event.key.store_id,
+                &event.from.map(CanonicalStatus::as_str),
+                &event.to.as_str(),
+                &event.raw_status,
+                &ns(event.at),
+                &event.label,
+                &backfill,
+                &now,
+            ],
+        )
+        .await
+        .ctx(store, "append events")?;
+    Ok(row.map(|r| r.get(0)))
+}
+
+/// A label ships the order: its status becomes `shipped` (in its JSON too) and its event is
+/// appended, if its status is still the one the engine decided on.
+pub(super) async fn ship(
+    tx: &Transaction<'_>,
+    ship: &ShipOrder,
+    now: i64,
+) -> Result<Option<i64>, StateError> {
+    let key = &ship.key;
+    let store = key.store_id.as_str();
+    // Read, change and write the order under its row lock: its JSON says `shipped` too.
+    let row = tx
+        .query_opt(
+            "SELECT seq, order_packed FROM orders
+             WHERE store_id = $1 AND external_id = $2 AND channel = $3 AND status = $4
+             FOR UPDATE",
+            &[
+                &key.store_id,
+                &key.external_id,
+                &key.channel,
+                &ship.expect.as_str(),
+            ],
+        )
+        .await
+        .ctx(store, "mark the order shipped")?;
+    let Some(row) = row else {
+        return Err(ship_conflict(store, &key.external_id, ship.expect));
+    };
+    let seq: i64 = row.get(0);
+    let mut order = decode_order(store, &unpack_order(store, row.get(1))?)?;
+    order.status = CanonicalStatus::Shipped;
+    let json = serde_json::to_string(&order).map_err(|e| StateError::Corrupt {
+        store: store.to_owned(),
+        detail: e.to_string(),
+    })?;
+    tx.execute(
+        "UPDATE orders SET status = $2, order_packed = $3, updated_ns = $4 WHERE seq = $1",
+        &[
+            &seq,
+            &CanonicalStatus::Shipped.as_str(),
+            &pack_order(store, &json)?,
+            &now,
+        ],
+    )
+    .await
+    .ctx(store, "mark the order shipped")?;
+    append_event(tx, seq, &ship.event, false, now).await
+}
+
+/// Writes one page (see [`crate::State::commit_page`]); the caller commits the transaction.
+pub(super) async fn commit(
+    tx: &Transaction<'_>,
+    lease: &Lease,
+    page: &PageCommit,
+) -> Result<(), StateError> {
+    let store = lease.store_id.as_str();
+    let now = ns(Utc::now());
+    check_lease(tx, lease).await?;
+    // Orders: one statement each, pipelined on the connection.
+    let upsert = tx
+        .prepare_cached(
+            "INSERT INTO orders (store_id, external_id, channel, order_number, store_name,
+                 status, modified_ns, content_hash, order_packed, first_seen_ns, updated_ns)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+             ON CONFLICT (store_id, external_id, channel) DO UPDATE SET
+                 order_number = excluded.order_number, store_name = excluded.store_name,
+                 status = excluded.status, modified_ns = excluded.modified_ns,
+                 content_hash = excluded.content_hash, order_packed = excluded.order_packed,
+                 updated_ns = excluded.updated_ns
+             RETURNING seq",
+        )
+        .await
+        .ctx(store, "upsert orders")?;
+    let packed = page
+        .orders
+        .iter()
+        .map(|w| pack_order(store, &w.json))
+        .collect::<Result<Vec<_>, _>>()?;
+    let upserts = page.orders.iter().zip(&packed).map(|(w, packed)| {
+        let o = &w.order;
+        let (upsert, modified) = (&upsert, ns(o.modified_at));
+        async move {
+            let status = o.status.as_str();
+            let row = tx
+                .query_one(
+                    upsert,
+                    &[
+                        &o.store_id,
+                        &o.external_id,
+                        &o.channel,
+                        &o.order_number,
+                        &o.store_name,
+                        &status,
+                        &modified,
+                        &w.content_hash,
+                        packed,
+                        &now,
+                    ],
+                )
+                .await?;
+            Ok::<_, tokio_postgres::Error>((o.key(), row.get::<_, i64>(0)))
+        }
+    });
+    let seqs: HashMap<OrderKey, i64> = try_join_all(upserts)
+        .await
+        .ctx(store, "upsert orders")?
+        .into_iter()
+        .collect();
+    for e in &page.events {
+        let seq = match seqs.get(&e.key) {
+            Some(seq) => *seq,
+            None => order_seq(tx, &e.key).await?,
+        };
+        append_event(tx, seq, e, page.backfill, now).await?;
+    }
+    for r in &page.release {
+        tx.execute(
+            "DELETE FROM quarantine WHERE store_id = $1 AND qkey IN ('id:' || $2, 'number:' || $3)",
+            &[&store, &r.external_id, &r.order_number],
+        )
+        .await
+        .ctx(store, "release quarantine")?;
+    }
+    for q in &page.quarantine {
+        let reasons = reasons_json(store, &q.rejection)?;
+        let key = quarantine_key(
+            q.rejection.external_id.as_deref(),
+            q.rejection.order_number.as_deref(),
+            &reasons,
+        );
+        tx.execute(
+            "INSERT INTO quarantine (store_id, qkey, external_id, order_number, reasons,
+                 window_from, window_to, fingerprint, first_seen_ns, last_seen_ns)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
+             ON CONFLICT (store_id, qkey) DO UPDATE SET
+                 external_id = excluded.external_id, order_number = excluded.order_number,
+                 reasons = excluded.reasons, window_from = excluded.window_from,
+                 window_to = excluded.window_to, fingerprint = excluded.fingerprint,
+                 last_seen_ns = excluded.last_seen_ns",
+            &[
+                &store,
+                &key,
+                &q.rejection.external_id,
+                &q.rejection.order_number,
+                &reasons,
+                &ns(q.window.from()),
+                &ns(q.window.to()),
+                &q.fingerprint,
+                &now,
+            ],
+        )
+        .await
+        .ctx(store, "quarantine orders")?;
+    }
+    for (w, reason) in &page.refetch {
+        tx.execute(
+            "INSERT INTO refetch (store_id, from_ns, to_ns, reason) VALUES ($1, $2, $3, $4)",
+            &[&store, &ns(w.from()), &ns(w.to()), reason],
+        )
+        .await
+        .ctx(store, "queue a re-fetch")?;
+    }
+    match page.done {
+        Some(SliceDone::Advance(end)) => {
+            // GREATEST: the watermark never moves back.
+            tx.execute(
+                "INSERT INTO cursors (store_id, watermark_ns, updated_ns, backfill_until_ns)
+                 VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (store_id) DO UPDATE SET
+                     watermark_ns = GREATEST(cursors.watermark_ns, excluded.watermark_ns),
+                     updated_ns = excluded.updated_ns,
+                     backfill_until_ns = COALESCE(cursors.backfill_until_ns,
+                                                  excluded.backfill_until_ns)",
+                &[&store, &ns(end), &now, &page.backfill_until.map(ns)],
+            )
+            .await
+            .ctx(store, "advance the watermark")?;
+        }
+        Some(SliceDone::Refetch { id, end }) => {
+            tx.execute(
+                "DELETE FROM refetch WHERE id = $1 AND store_id = $2 AND to_ns <= $3",
+                &[&id, &store, &ns(end)],
+            )
+            .await
+            .ctx(store, "finish a re-fetch")?;
+            tx.execute(
+                "UPDATE refetch SET from_ns = GREATEST(from_ns, $3) WHERE id = $1 AND store_id = $2",
+                &[&id, &store, &ns(end)],
+            )
+            .await
+            .ctx(store, "advance a re-fetch")?;
+        }
+        None => {}
+    }
+    if let Some(walk) = page.walk {
+        tx.execute(
+            "INSERT INTO walks (store_id, from_ns, to_ns, started_ns, finished_ns)
+             VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &store,
+                &ns(walk.window.from()),
+                &ns(walk.window.to()),
+                &ns(walk.started_at),
+                &ns(walk.finished_at),
+            ],
+        )
+        .await
+        .ctx(store, "record a walk")?;
+        tx.execute(
+            "DELETE FROM walks WHERE store_id = $1 AND finished_ns < $2",
+            &[
+                &store,
+                &ns(walk.finished_at - Duration::days(WALK_RETENTION_DAYS)),
+            ],
+        )
+        .await
+        .ctx(store, "prune walks")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,193 @@
+//! The exported `State` conformance suite on both backends: SQLite (a temporary file) and
+//! PostgreSQL (a database of its own per test on 127.0.0.1:5432, or `ORDERPORT_TEST_PG`). A
+//! PostgreSQL server that does not answer fails these tests; they never skip.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use orderport_sync::postgres::PostgresState;
+use orderport_sync::suite::{self, pg::TestDatabase};
+use orderport_sync::{SqliteState, StateError};
+
+fn sqlite() -> (tempfile::TempDir, SqliteState) {
+    let dir = tempfile::tempdir().unwrap();
+    let state = SqliteState::open(dir.path().join("state.db")).unwrap();
+    (dir, state)
+}
+
+async fn postgres(test: &str) -> (TestDatabase, PostgresState) {
+    let db = TestDatabase::create(test)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let state = PostgresState::connect(db.url()).await.unwrap();
+    (db, state)
+}
+
+macro_rules! both {
+    ($($check:ident),* $(,)?) => {
+        mod sqlite_backend {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    let (_dir, state) = super::sqlite();
+                    orderport_sync::suite::$check(&state).await.unwrap();
+                }
+            )*
+        }
+        mod postgres_backend {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    let (_db, state) = super::postgres(stringify!($check)).await;
+                    orderport_sync::suite::$check(&state).await.unwrap();
+                }
+            )*
+        }
+    };
+}
+
+both!(
+    atomicity,
+    fencing,
+    lease_expiry_and_takeover,
+    outbox_order,
+    delivery_bookkeeping,
+    refetch_windows,
+    walks,
+    quarantine,
+    shipments,
+    cursor_never_moves_back,
+    read_model,
+);
+
+#[tokio::test]
+async fn sqlite_every_check_on_one_state() {
+    let (_dir, state) = sqlite();
+    suite::run_all(&state).await.unwrap();
+}
+
+#[tokio::test]
+async fn postgres_every_check_on_one_state() {
+    let (_db, state) = postgres("run_all").await;
+    suite::run_all(&state).await.unwrap();
+}
+
+#[tokio::test]
+async fn sqlite_reopen_keeps_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    suite::reopen_keeps_data(|| {
+        let path = path.clone();
+        async move { SqliteState::open(path) }
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn postgres_reopen_keeps_data() {
+    let db = TestDatabase::create("reopen")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let url = db.url().to_owned();
+    suite::reopen_keeps_data(|| {
+        let url = url.clone();
+        async move { PostgresState::connect(&url).await }
+    })
+    .await
+    .unwrap();
+}
+
+/// A database migrated by a newer orderport is refused with a message that says so, for
+/// writing and for reading.
+#[tokio::test]
+async fn postgres_a_newer_schema_is_refused() {
+    let (db, _state) = postgres("newer").await;
+    let (client, connection) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .batch_execute("INSERT INTO orderport_migrations (version) VALUES (99)")
+        .await
+        .unwrap();
+    for result in [
+        PostgresState::connect(db.url()).await,
+        PostgresState::connect_read_only(db.url()).await,
+    ] {
+        let err = result.unwrap_err();
+        assert!(matches!(err, StateError::Corrupt { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(
+            text.contains("schema version 99") && text.contains("newer orderport"),
+            "{text}"
+        );
+    }
+}
+
+/// Workers connecting at once to a new database create the schema once.
+#[tokio::test]
+async fn postgres_concurrent_first_connections_migrate_once() {
+    let db = TestDatabase::create("concurrent")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let opens = (0..6).map(|_| PostgresState::connect(db.url()));
+    for state in futures::future::join_all(opens).await {
+        state.unwrap();
+    }
+    let (client, connection) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let versions: i64 = client
+        .query_one("SELECT count(*) FROM orderport_migrations", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(versions, orderport_sync::postgres::SCHEMA_VERSION);
+}
+
+/// A read-only connection to a database without orderport's schema is refused and creates
+/// nothing.
+#[tokio::test]
+async fn postgres_read_only_refuses_an_empty_database_and_writes_nothing() {
+    let db = TestDatabase::create("readonly")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = PostgresState::connect_read_only(db.url())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("orderport sync"), "{err}");
+    let (client, connection) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let tables: i64 = client
+        .query_one(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(tables, 0);
+}
+
+/// The password never shows: not in Debug or Display of the state, nor in connection errors.
+#[tokio::test]
+async fn postgres_the_password_is_never_printed() {
+    let (db, _state) = postgres("secret").await;
+    let with_password = db.url().replacen("postgres@", "postgres:hunter2secret@", 1);
+    let state = PostgresState::connect(&with_password).await.unwrap();
+    for text in [format!("{state:?}"), state.to_string()] {
+        assert!(!text.contains("hunter2secret"), "{text}");
+    }
+    let store = orderport_sync::StateStore::open(&with_password)
+        .await
+        .unwrap();
+    assert!(!format!("{store:?}").contains("hunter2secret"));
+    // Nothing listens on port 1.
+    let err = PostgresState::connect("postgres://u:hunter2secret@127.0.0.1:1/db")
+        .await
+        .unwrap_err();
+    assert!(!err.to_string().contains("hunter2secret"), "{err}");
+    assert!(!format!("{err:?}").contains("hunter2secret"), "{err:?}");
+}
