@@ -149,7 +149,12 @@ fn completions_are_printed_for_each_shell() {
 async fn metrics_are_served_for_prometheus_while_the_command_runs() {
     let dir = tempfile::tempdir().unwrap();
     let sim = simulator().await;
-    std::fs::write(dir.path().join("stores.toml"), sim.stores_toml()).unwrap();
+    // No random delay before the first run (sync_jitter defaults to a minute).
+    let stores = sim
+        .stores_toml()
+        .replace("[[store]]\n", "[[store]]\nsync_jitter = \"0s\"\n");
+    assert!(stores.contains("sync_jitter"));
+    std::fs::write(dir.path().join("stores.toml"), stores).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
