@@ -42,15 +42,28 @@ pub async fn run(args: CheckArgs, json: bool) -> Result<(), Failure> {
     };
     let mut checked = Vec::new();
     for id in &ids {
-        let (_, channel) = stores::open(&args.config, id)?;
-        let result = channel.check_connection().await.map_err(|e| {
-            let code = Failure::from(e.clone()).code;
-            (code, e.to_string())
-        });
+        // A store that cannot even be built (a bad setting) is reported on its line too.
+        let (what, result) = match stores::open(&args.config, id) {
+            Ok((_, channel)) => {
+                let result = channel.check_connection().await.map_err(|e| {
+                    let code = Failure::from(e.clone()).code;
+                    (code, e.to_string())
+                });
+                (channel.spec().id.to_owned(), result)
+            }
+            Err(failure) => {
+                let channel = file
+                    .stores
+                    .iter()
+                    .find(|s| &s.id == id)
+                    .map_or_else(String::new, |s| s.channel.clone());
+                (channel, Err((failure.code, format!("{:#}", failure.error))))
+            }
+        };
         checked.push(Checked {
             kind: "store",
             id: id.clone(),
-            what: channel.spec().id.to_owned(),
+            what,
             result,
         });
     }

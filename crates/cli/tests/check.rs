@@ -118,6 +118,32 @@ async fn check_tests_every_store_and_every_sink_and_names_the_failure() {
         }
     }
 
+    // A store that cannot be built (an unknown setting) is one FAILED line, exit 2; the
+    // others are still checked.
+    let broken = stores.replacen("[[store]]\n", "[[store]]\nno_such_setting = 1\n", 1);
+    std::fs::write(dir.path().join("stores.toml"), broken + &sinks(KEY)).unwrap();
+    let out = run(dir.path(), &["check", "--config", "stores.toml"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains(&format!("store {} (spark-shipping): FAILED:", ids[0]))
+            && stdout.contains("no_such_setting"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("store {} (spark-shipping): connection OK", ids[1])),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("sink klaviyo-main (klaviyo): connection OK"),
+        "{stdout}"
+    );
+    std::fs::write(
+        dir.path().join("stores.toml"),
+        stores.clone() + &sinks(revoked),
+    )
+    .unwrap();
+
     // --store checks that store alone (and no sink).
     let out = run(
         dir.path(),
