@@ -16,6 +16,7 @@
 //! [`deliver_pending_until`] does the same and stops when a [`CancellationToken`] fires.
 
 use std::collections::{BTreeMap, HashSet};
+use tracing::Instrument;
 
 use async_trait::async_trait;
 use serde::Serialize;
@@ -162,7 +163,12 @@ pub async fn deliver_pending_until(
             sink: sink.name().to_owned(),
             ..DeliveryOutcome::default()
         };
-        if let Err(e) = deliver_one(state, *sink, store, batch, cancel, &mut outcome).await {
+        let span = tracing::info_span!("sync.delivery", sink = sink.name());
+        let delivered = deliver_one(state, *sink, store, batch, cancel, &mut outcome)
+            .instrument(span)
+            .await;
+        crate::telemetry::record_delivery(&outcome);
+        if let Err(e) = delivered {
             let error = if outcome.unrecorded > 0 {
                 format!(
                     "{e}; the verdicts of {} event(s) were not stored, so they stay pending and go to the sink again",

@@ -10,6 +10,7 @@ use orderport_core::{
 };
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::{StateError, SyncError};
@@ -348,7 +349,35 @@ impl SyncEngine {
     /// When `cancel` fires, the page in hand is committed and the run stops with
     /// `report.cancelled`. On error, everything committed stays and the next run resumes at the
     /// first slice not fully committed.
+    ///
+    /// Runs in a `sync.run` span (`channel`, `store`, `run_id`) and records the run's counts
+    /// through the metrics facade ([`crate::telemetry`]).
     pub async fn run_store(
+        &self,
+        channel: &dyn SellingChannel,
+        store: &StoreSync,
+        cancel: &CancellationToken,
+    ) -> Result<RunReport, SyncError> {
+        let span = tracing::info_span!(
+            "sync.run",
+            channel = channel.spec().id,
+            store = %channel.store().id,
+            run_id = tracing::field::Empty,
+        );
+        let result = self
+            .run_store_in_span(channel, store, cancel)
+            .instrument(span)
+            .await;
+        crate::telemetry::record_run(
+            channel.spec().id,
+            &channel.store().id,
+            &result,
+            self.clock.now(),
+        );
+        result
+    }
+
+    async fn run_store_in_span(
         &self,
         channel: &dyn SellingChannel,
         store: &StoreSync,
@@ -363,7 +392,10 @@ impl SyncEngine {
             .acquire_lease(&store_id, &self.owner, self.lease_ttl, now)
             .await?
         {
-            LeaseGrant::Granted(lease) => lease,
+            LeaseGrant::Granted(lease) => {
+                tracing::Span::current().record("run_id", lease.token);
+                lease
+            }
             LeaseGrant::Held { owner, until } => {
                 return Err(SyncError::Busy {
                     store: store_id,
@@ -696,7 +728,11 @@ impl SyncEngine {
             };
             run.report.pages += 1;
             let last = page.next.is_none();
-            let mut commit = self.build_commit(run, &window, page).await?;
+            let span = tracing::info_span!("sync.page", page = run.report.pages, window = ?window);
+            let mut commit = self
+                .build_commit(run, &window, page)
+                .instrument(span.clone())
+                .await?;
             if last {
                 commit.done = Some(done);
                 commit.walk = Some(WalkRecord {
@@ -707,7 +743,10 @@ impl SyncEngine {
             }
             run.report.events += commit.events.len() as u64;
             run.report.refetch_queued += commit.refetch.len() as u64;
-            self.state.commit_page(&run.lease, commit).await?;
+            self.state
+                .commit_page(&run.lease, commit)
+                .instrument(span)
+                .await?;
             run.lease = self
                 .state
                 .renew_lease(&run.lease, self.lease_ttl, self.clock.now())

@@ -65,6 +65,7 @@ pub mod state;
 pub mod store;
 #[cfg(feature = "state-suite")]
 pub mod suite;
+pub mod telemetry;
 pub mod window;
 
 pub use clock::{Clock, ManualClock, SystemClock};
