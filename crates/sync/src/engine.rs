@@ -301,16 +301,13 @@ impl SyncEngine {
                     .map(|order| ShipOrder {
                         key: order.key(),
                         expect: order.status,
-                        event: NewEvent {
-                            key: order.key(),
-                            order_number: order.order_number.clone(),
-                            store_name: order.store_name.clone(),
-                            from: Some(order.status),
-                            to: CanonicalStatus::Shipped,
-                            raw_status: order.raw_status.clone(),
-                            at: label_at,
-                            label: NewEvent::is_label(CanonicalStatus::Shipped, true),
-                        },
+                        event: NewEvent::change(
+                            &order,
+                            Some(order.status),
+                            CanonicalStatus::Shipped,
+                            label_at,
+                            true,
+                        ),
                     }),
                 ShipmentKind::MarkedShipped => None,
             };
@@ -922,16 +919,13 @@ impl SyncEngine {
                     Some(s.status)
                 }
             };
-            commit.events.push(NewEvent {
-                key: order.key(),
-                order_number: order.order_number.clone(),
-                store_name: order.store_name.clone(),
+            commit.events.push(NewEvent::change(
+                &order,
                 from,
-                to: order.status,
-                raw_status: order.raw_status.clone(),
-                at: order.modified_at,
-                label: NewEvent::is_label(order.status, label_shipment),
-            });
+                order.status,
+                order.modified_at,
+                label_shipment,
+            ));
             commit.orders.push(OrderWrite {
                 order: Box::new(order),
                 json,

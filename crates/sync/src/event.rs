@@ -40,6 +40,28 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
+    /// `order`'s change from `from` to `to` at `at` (its key, number, store name and raw status
+    /// taken from the order), a label when `to` is shipped and a label was recorded for it
+    /// ([`NewEvent::is_label`]).
+    pub fn change(
+        order: &Order,
+        from: Option<CanonicalStatus>,
+        to: CanonicalStatus,
+        at: DateTime<Utc>,
+        label_recorded: bool,
+    ) -> Self {
+        Self {
+            key: order.key(),
+            order_number: order.order_number.clone(),
+            store_name: order.store_name.clone(),
+            from,
+            to,
+            raw_status: order.raw_status.clone(),
+            at,
+            label: Self::is_label(to, label_recorded),
+        }
+    }
+
     /// Whether a change to `to` is a label shipment, given whether a label was recorded for
     /// the order: the one place this is decided.
     pub fn is_label(to: CanonicalStatus, label_recorded: bool) -> bool {

@@ -95,16 +95,7 @@ pub fn write(order: Order) -> OrderWrite {
 
 /// The event of `order` reaching its status from `from`.
 pub fn event(order: &Order, from: Option<CanonicalStatus>) -> NewEvent {
-    NewEvent {
-        key: order.key(),
-        order_number: order.order_number.clone(),
-        store_name: order.store_name.clone(),
-        from,
-        to: order.status,
-        raw_status: order.raw_status.clone(),
-        at: order.modified_at,
-        label: false,
-    }
+    NewEvent::change(order, from, order.status, order.modified_at, false)
 }
 
 /// A page storing `orders`, each with its event as a new order.
