@@ -41,9 +41,9 @@ pub async fn run(args: CheckArgs, json: bool) -> Result<(), Failure> {
         None => file.stores.iter().map(|s| s.id.clone()).collect(),
     };
     let mut checked = Vec::new();
-    for id in &ids {
+    for config in file.stores.iter().filter(|s| ids.contains(&s.id)) {
         // A store that cannot even be built (a bad setting) is reported on its line too.
-        let (what, result) = match stores::open(&args.config, id) {
+        let (what, result) = match stores::connect(config) {
             Ok((_, channel)) => {
                 let result = channel.check_connection().await.map_err(|e| {
                     let code = Failure::from(e.clone()).code;
@@ -51,18 +51,14 @@ pub async fn run(args: CheckArgs, json: bool) -> Result<(), Failure> {
                 });
                 (channel.spec().id.to_owned(), result)
             }
-            Err(failure) => {
-                let channel = file
-                    .stores
-                    .iter()
-                    .find(|s| &s.id == id)
-                    .map_or_else(String::new, |s| s.channel.clone());
-                (channel, Err((failure.code, format!("{:#}", failure.error))))
-            }
+            Err(failure) => (
+                config.channel.clone(),
+                Err((failure.code, format!("{:#}", failure.error))),
+            ),
         };
         checked.push(Checked {
             kind: "store",
-            id: id.clone(),
+            id: config.id.clone(),
             what,
             result,
         });

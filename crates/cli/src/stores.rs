@@ -47,9 +47,13 @@ pub fn check_selected(file: &StoresFile, path: &Path, ids: &[String]) -> Result<
 pub fn open(path: &Path, store: &str) -> Result<(StoreConfig, Box<dyn SellingChannel>), Failure> {
     let file = load(path)?;
     check_selected(&file, path, &[store.to_owned()])?;
-    let config = file.store(store)?.clone();
-    // The sync_* settings are the engine's, not the connector's (which refuses unknown keys).
-    let (config, _) = orderport_sync::split_sync_settings(&config).map_err(Failure::usage)?;
+    connect(file.store(store)?)
+}
+
+/// The channel of one store of a loaded stores file, and its configuration without the sync
+/// engine's `sync_*` settings (the connector refuses keys it does not know).
+pub fn connect(config: &StoreConfig) -> Result<(StoreConfig, Box<dyn SellingChannel>), Failure> {
+    let (config, _) = orderport_sync::split_sync_settings(config).map_err(Failure::usage)?;
     let channel = orderport::connect(&config)?;
     Ok((config, channel))
 }
