@@ -54,6 +54,7 @@ pub mod delivery;
 pub mod engine;
 pub mod error;
 pub mod event;
+mod packed;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod read;

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use orderport_core::{Order, OrderRef};
 
-use super::codec::{at, ns, unpack_order, Ctx};
+use super::codec::{at, ns, Ctx};
 use super::write::{check_lease, commit, ship};
 use super::PostgresState;
 use crate::codec::{
@@ -13,6 +13,7 @@ use crate::codec::{
 };
 use crate::error::StateError;
 use crate::event::{DeliveryMark, OutboxEvent, StatusEvent};
+use crate::packed::unpack_order;
 use crate::state::{
     Cursor, Known, Lease, LeaseGrant, OrderLookup, PageCommit, Refetch, ShipmentRecord, State,
     StoredMeta, WalkRecord,
@@ -171,10 +172,9 @@ impl State for PostgresState {
         let ids: Vec<&str> = orders.iter().map(|o| o.external_id.as_str()).collect();
         let numbers: Vec<&str> = orders.iter().map(|o| o.order_number.as_str()).collect();
         // One round trip for the whole page, answers in the order asked.
-        let rows = self
-            .client(store_id)
-            .await?
-            .query(
+        let client = self.client(store_id).await?;
+        let stmt = client
+            .prepare_cached(
                 "SELECT o.status, o.modified_ns, o.content_hash,
                         EXISTS (SELECT 1 FROM shipments s
                                 WHERE s.store_id = $2 AND s.kind = 'label'
@@ -184,8 +184,11 @@ impl State for PostgresState {
                  LEFT JOIN orders o
                         ON o.store_id = $2 AND o.external_id = q.id AND o.channel = $1
                  ORDER BY q.i",
-                &[&channel, &store_id, &ids, &numbers],
             )
+            .await
+            .ctx(store_id, "look orders up")?;
+        let rows = client
+            .query(&stmt, &[&channel, &store_id, &ids, &numbers])
             .await
             .ctx(store_id, "look orders up")?;
         rows.iter()

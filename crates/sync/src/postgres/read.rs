@@ -3,10 +3,11 @@
 use async_trait::async_trait;
 
 use super::backend::{read_event, EVENT_COLUMNS};
-use super::codec::{at, unpack_order, Ctx};
+use super::codec::{at, Ctx};
 use super::PostgresState;
 use crate::codec::{json, ts};
 use crate::error::StateError;
+use crate::packed::unpack_order;
 use crate::read::{
     CursorRow, DeliveryRow, EventDelivery, EventListing, OrderRow, QuarantineRow, StateRead,
 };

@@ -8,13 +8,13 @@ use deadpool_postgres::Transaction;
 use futures::future::try_join_all;
 use orderport_core::{CanonicalStatus, OrderKey};
 
-use super::codec::{ns, pack_order, unpack_order, Ctx};
+use super::codec::{ns, Ctx};
 use crate::codec::{
-    decode_order, quarantine_key, reasons_json, ship_conflict, unstored_event_order,
-    WALK_RETENTION_DAYS,
+    quarantine_key, reasons_json, ship_conflict, unstored_event_order, WALK_RETENTION_DAYS,
 };
 use crate::error::StateError;
 use crate::event::NewEvent;
+use crate::packed::{pack_order, repack_with_status};
 use crate::state::{Lease, PageCommit, ShipOrder, SliceDone};
 
 /// Locks the store's lease row for the rest of the transaction and checks that `lease` is
@@ -90,6 +90,67 @@ async fn append_event(
     Ok(row.map(|r| r.get(0)))
 }
 
+/// Appends a page's events in one statement, in the page's order; an event already in the
+/// outbox (same order, status and time) is not written twice. An event names an order of the
+/// page (`seqs`) or one stored before; a page with any other is refused whole.
+async fn append_events(
+    tx: &Transaction<'_>,
+    store: &str,
+    seqs: &HashMap<OrderKey, i64>,
+    events: &[NewEvent],
+    backfill: bool,
+    now: i64,
+) -> Result<(), StateError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut order_seqs = Vec::with_capacity(events.len());
+    for e in events {
+        order_seqs.push(match seqs.get(&e.key) {
+            Some(seq) => *seq,
+            None => order_seq(tx, &e.key).await?,
+        });
+    }
+    let from: Vec<Option<&str>> = events
+        .iter()
+        .map(|e| e.from.map(CanonicalStatus::as_str))
+        .collect();
+    let to: Vec<&str> = events.iter().map(|e| e.to.as_str()).collect();
+    let raw: Vec<&str> = events.iter().map(|e| e.raw_status.as_str()).collect();
+    let at: Vec<i64> = events.iter().map(|e| ns(e.at)).collect();
+    let label: Vec<bool> = events.iter().map(|e| e.label).collect();
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO events (order_seq, store_id, from_status, to_status, raw_status, at_ns,
+                 label, backfill, recorded_ns)
+             SELECT e.seq, $1, e.from_status, e.to_status, e.raw_status, e.at_ns, e.label, $2, $3
+             FROM unnest($4::bigint[], $5::text[], $6::text[], $7::text[], $8::bigint[],
+                         $9::bool[]) WITH ORDINALITY
+                  AS e (seq, from_status, to_status, raw_status, at_ns, label, i)
+             ORDER BY e.i
+             ON CONFLICT (order_seq, to_status, at_ns) DO NOTHING",
+        )
+        .await
+        .ctx(store, "append events")?;
+    tx.execute(
+        &stmt,
+        &[
+            &store,
+            &backfill,
+            &now,
+            &order_seqs,
+            &from,
+            &to,
+            &raw,
+            &at,
+            &label,
+        ],
+    )
+    .await
+    .ctx(store, "append events")?;
+    Ok(())
+}
+
 /// A label ships the order: its status becomes `shipped` (in its JSON too) and its event is
 /// appended, if its status is still the one the engine decided on.
 pub(super) async fn ship(
@@ -118,20 +179,10 @@ pub(super) async fn ship(
         return Err(ship_conflict(store, &key.external_id, ship.expect));
     };
     let seq: i64 = row.get(0);
-    let mut order = decode_order(store, &unpack_order(store, row.get(1))?)?;
-    order.status = CanonicalStatus::Shipped;
-    let json = serde_json::to_string(&order).map_err(|e| StateError::Corrupt {
-        store: store.to_owned(),
-        detail: e.to_string(),
-    })?;
+    let packed = repack_with_status(store, row.get(1), CanonicalStatus::Shipped)?;
     tx.execute(
         "UPDATE orders SET status = $2, order_packed = $3, updated_ns = $4 WHERE seq = $1",
-        &[
-            &seq,
-            &CanonicalStatus::Shipped.as_str(),
-            &pack_order(store, &json)?,
-            &now,
-        ],
+        &[&seq, &CanonicalStatus::Shipped.as_str(), &packed, &now],
     )
     .await
     .ctx(store, "mark the order shipped")?;
@@ -197,20 +248,26 @@ pub(super) async fn commit(
         .ctx(store, "upsert orders")?
         .into_iter()
         .collect();
-    for e in &page.events {
-        let seq = match seqs.get(&e.key) {
-            Some(seq) => *seq,
-            None => order_seq(tx, &e.key).await?,
-        };
-        append_event(tx, seq, e, page.backfill, now).await?;
-    }
-    for r in &page.release {
-        tx.execute(
-            "DELETE FROM quarantine WHERE store_id = $1 AND qkey IN ('id:' || $2, 'number:' || $3)",
-            &[&store, &r.external_id, &r.order_number],
-        )
-        .await
-        .ctx(store, "release quarantine")?;
+    append_events(tx, store, &seqs, &page.events, page.backfill, now).await?;
+    // Accepted orders leave quarantine: one statement for the page.
+    if !page.release.is_empty() {
+        let keys: Vec<String> = page
+            .release
+            .iter()
+            .flat_map(|r| {
+                [
+                    format!("id:{}", r.external_id),
+                    format!("number:{}", r.order_number),
+                ]
+            })
+            .collect();
+        let release = tx
+            .prepare_cached("DELETE FROM quarantine WHERE store_id = $1 AND qkey = ANY($2::text[])")
+            .await
+            .ctx(store, "release quarantine")?;
+        tx.execute(&release, &[&store, &keys])
+            .await
+            .ctx(store, "release quarantine")?;
     }
     for q in &page.quarantine {
         let reasons = reasons_json(store, &q.rejection)?;

@@ -16,6 +16,7 @@ use crate::codec::{
 };
 use crate::error::StateError;
 use crate::event::{DeliveryMark, OutboxEvent};
+use crate::packed::unpack_order;
 use crate::state::{
     Cursor, Known, Lease, LeaseGrant, OrderLookup, PageCommit, Refetch, ShipmentRecord, State,
     StoredMeta, WalkRecord,
@@ -298,9 +299,9 @@ impl State for SqliteState {
             order.order_number.clone(),
         );
         self.call(store_id, move |c| {
-            let json: Option<String> = c
+            let packed: Option<Vec<u8>> = c
                 .query_row(
-                    "SELECT order_json FROM orders WHERE store_id = ?1
+                    "SELECT order_packed FROM orders WHERE store_id = ?1
                        AND ((?2 IS NOT NULL AND external_id = ?2)
                             OR (?2 IS NULL AND order_number = ?3))
                      ORDER BY seq DESC LIMIT 1",
@@ -309,7 +310,9 @@ impl State for SqliteState {
                 )
                 .optional()
                 .ctx(&store, "find the shipped order")?;
-            json.map(|text| decode_order(&store, &text)).transpose()
+            packed
+                .map(|bytes| decode_order(&store, &unpack_order(&store, &bytes)?))
+                .transpose()
         })
         .await
     }
@@ -360,7 +363,7 @@ impl State for SqliteState {
         self.call(&label.clone(), move |c| {
             let mut stmt = c
                 .prepare_cached(&format!(
-                    "SELECT {EVENT_COLUMNS}, o.order_json
+                    "SELECT {EVENT_COLUMNS}, o.order_packed
                      FROM events e
                      LEFT JOIN orders o ON o.channel = e.channel AND o.store_id = e.store_id
                                        AND o.external_id = e.external_id
@@ -370,7 +373,7 @@ impl State for SqliteState {
                      ORDER BY e.id LIMIT ?4"
                 ))
                 .ctx(&label, "list pending events")?;
-            let rows: Vec<(EventColumns, Option<String>)> = stmt
+            let rows: Vec<(EventColumns, Option<Vec<u8>>)> = stmt
                 .query_map(params![after, store, sink, limit as i64], |r| {
                     Ok((EventColumns::read(r)?, r.get(EVENT_COLUMN_COUNT)?))
                 })
@@ -386,11 +389,11 @@ impl State for SqliteState {
                 )
                 .ctx(&label, "look shipments up")?;
             let mut out = Vec::with_capacity(rows.len());
-            for (columns, order_json) in rows {
+            for (columns, packed) in rows {
                 let event = columns.event()?;
                 let store_id = event.key.store_id.clone();
-                let order = match order_json {
-                    Some(text) => decode_order(&store_id, &text)?,
+                let order = match packed {
+                    Some(bytes) => decode_order(&store_id, &unpack_order(&store_id, &bytes)?)?,
                     None => return Err(missing_order(&store_id, event.id, &event.key.external_id)),
                 };
                 let shipment = if event.to == CanonicalStatus::Shipped {

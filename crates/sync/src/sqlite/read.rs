@@ -9,6 +9,7 @@ use super::codec::{Ctx, EventColumns, EVENT_COLUMNS, EVENT_COLUMN_COUNT};
 use super::SqliteState;
 use crate::codec::json;
 use crate::error::StateError;
+use crate::packed::unpack_order;
 use crate::read::{
     event_stream, order_stream, quarantine_stream, CursorRow, DeliveryRow, EventListing, OrderRow,
     QuarantineRow, StateRead,
@@ -28,30 +29,39 @@ impl SqliteState {
             let mut stmt = c
                 .prepare_cached(
                     "SELECT seq, channel, store_id, store_name, external_id, order_number, status,
-                            modified_at, first_seen, updated_at, order_json
+                            modified_at, first_seen, updated_at, order_packed
                      FROM orders WHERE seq > ?1 AND (?2 IS NULL OR store_id = ?2)
                      ORDER BY seq LIMIT ?3",
                 )
                 .ctx(&label, "list orders")?;
-            let rows = stmt
-                .query_map(params![after, store, limit as i64], |r| {
-                    Ok(OrderRow {
-                        seq: r.get(0)?,
-                        channel: r.get(1)?,
-                        store_id: r.get(2)?,
-                        store_name: r.get(3)?,
-                        external_id: r.get(4)?,
-                        order_number: r.get(5)?,
-                        status: r.get(6)?,
-                        modified_at: r.get(7)?,
-                        first_seen: r.get(8)?,
-                        updated_at: r.get(9)?,
-                        order: json(&r.get::<_, String>(10)?),
-                    })
-                })
+            let mut rows = stmt
+                .query(params![after, store, limit as i64])
                 .ctx(&label, "list orders")?;
-            rows.collect::<Result<Vec<_>, _>>()
-                .ctx(&label, "list orders")
+            let mut out = Vec::new();
+            while let Some(r) = rows.next().ctx(&label, "list orders")? {
+                let read = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(OrderRow, Vec<u8>)> {
+                    Ok((
+                        OrderRow {
+                            seq: r.get(0)?,
+                            channel: r.get(1)?,
+                            store_id: r.get(2)?,
+                            store_name: r.get(3)?,
+                            external_id: r.get(4)?,
+                            order_number: r.get(5)?,
+                            status: r.get(6)?,
+                            modified_at: r.get(7)?,
+                            first_seen: r.get(8)?,
+                            updated_at: r.get(9)?,
+                            order: serde_json::Value::Null,
+                        },
+                        r.get(10)?,
+                    ))
+                };
+                let (mut row, packed) = read(r).ctx(&label, "list orders")?;
+                row.order = json(&unpack_order(&row.store_id, &packed)?);
+                out.push(row);
+            }
+            Ok(out)
         })
         .await
     }

@@ -7,6 +7,7 @@ use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 
 use super::codec::Ctx;
 use crate::error::StateError;
+use crate::packed::pack_order;
 
 pub(super) const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -99,10 +100,10 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1');
 "#;
 
 /// The schema version this code writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// The oldest schema version [`SqliteState::open_read_only`] can read (it cannot migrate).
-pub(super) const OLDEST_READABLE: i64 = 4;
+pub(super) const OLDEST_READABLE: i64 = 5;
 
 /// How long a connection waits for another one's lock before it gives up.
 pub const BUSY_TIMEOUT: StdDuration = StdDuration::from_secs(30);
@@ -128,7 +129,7 @@ UPDATE meta SET value = '2' WHERE key = 'schema_version';
 /// Version 2 → 3: a delivery may be `refused` for good by the destination, with its reason.
 /// SQLite cannot change a CHECK constraint in place, so the table is copied into a new one;
 /// every verdict is kept.
-const MIGRATE_2_TO_3: &str = r#"
+pub(super) const MIGRATE_2_TO_3: &str = r#"
 CREATE TABLE deliveries_v3 (
     event_id INTEGER NOT NULL REFERENCES events (id),
     sink     TEXT NOT NULL,
@@ -148,12 +149,42 @@ UPDATE meta SET value = '3' WHERE key = 'schema_version';
 /// Version 3 → 4: an order's content is stored once. Events keep their own facts (the raw
 /// status among them, taken from the snapshot they carried) and lose the snapshot, the bulk of
 /// the file: a sink gets the order from the orders table.
-const MIGRATE_3_TO_4: &str = r#"
+pub(super) const MIGRATE_3_TO_4: &str = r#"
 ALTER TABLE events ADD COLUMN raw_status TEXT NOT NULL DEFAULT '';
 UPDATE events SET raw_status = COALESCE(json_extract(snapshot, '$.raw_status'), '');
 ALTER TABLE events DROP COLUMN snapshot;
 UPDATE meta SET value = '4' WHERE key = 'schema_version';
 "#;
+
+/// Version 4 → 5: an order's JSON is stored packed ([`crate::packed`]), about a fifth of its
+/// size: every stored order is packed into the new `order_packed` column, then the text column
+/// is dropped. One transaction, like every step.
+fn migrate_4_to_5(tx: &Transaction<'_>) -> Result<(), StateError> {
+    tx.execute_batch("ALTER TABLE orders ADD COLUMN order_packed BLOB")
+        .ctx("*", "migrate the schema")?;
+    {
+        let mut read = tx
+            .prepare("SELECT seq, store_id, order_json FROM orders")
+            .ctx("*", "migrate the schema")?;
+        let mut write = tx
+            .prepare("UPDATE orders SET order_packed = ?2 WHERE seq = ?1")
+            .ctx("*", "migrate the schema")?;
+        let mut rows = read.query([]).ctx("*", "migrate the schema")?;
+        while let Some(row) = rows.next().ctx("*", "migrate the schema")? {
+            let seq: i64 = row.get(0).ctx("*", "migrate the schema")?;
+            let store: String = row.get(1).ctx("*", "migrate the schema")?;
+            let json: String = row.get(2).ctx(&store, "migrate the schema")?;
+            write
+                .execute(rusqlite::params![seq, pack_order(&store, &json)?])
+                .ctx(&store, "migrate the schema")?;
+        }
+    }
+    tx.execute_batch(
+        "ALTER TABLE orders DROP COLUMN order_json;
+         UPDATE meta SET value = '5' WHERE key = 'schema_version';",
+    )
+    .ctx("*", "migrate the schema")
+}
 
 /// A transaction that takes the write lock when it begins (`BEGIN IMMEDIATE`), waiting for it
 /// up to the busy timeout. A deferred transaction that reads first and writes later can be
@@ -281,14 +312,15 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StateError> {
     loop {
         let tx = write_tx(conn).ctx("*", "migrate the schema")?;
         let version = parse_version(&read_version(&tx).ctx("*", "read the schema version")?)?;
-        let step = match version {
-            1 => MIGRATE_1_TO_2,
-            2 => MIGRATE_2_TO_3,
-            3 => MIGRATE_3_TO_4,
+        match version {
+            1 => tx.execute_batch(MIGRATE_1_TO_2),
+            2 => tx.execute_batch(MIGRATE_2_TO_3),
+            3 => tx.execute_batch(MIGRATE_3_TO_4),
+            4 => Ok(migrate_4_to_5(&tx)?),
             SCHEMA_VERSION => return Ok(()),
             other => return Err(newer_schema(other)),
-        };
-        tx.execute_batch(step).ctx("*", "migrate the schema")?;
+        }
+        .ctx("*", "migrate the schema")?;
         tx.commit().ctx("*", "migrate the schema")?;
         tracing::info!(from = version, "state database schema migrated");
     }

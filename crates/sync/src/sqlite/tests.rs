@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 use rusqlite::params;
 
-use super::schema::{MIGRATE_1_TO_2, SCHEMA};
+use super::schema::{MIGRATE_1_TO_2, MIGRATE_2_TO_3, MIGRATE_3_TO_4, SCHEMA};
 use super::*;
 use crate::event::DeliveryMark;
 use crate::read::EventDelivery;
@@ -290,4 +290,56 @@ fn a_newer_schema_is_refused() {
     }
     let err = SqliteState::open(&path).unwrap_err();
     assert!(err.to_string().contains("schema version 9"), "{err}");
+}
+
+/// A version 4 database (orders stored as JSON text) is migrated to version 5: every order is
+/// packed, reads back exactly as it was written, the text column is gone, and the packed
+/// column is smaller than the text it replaces.
+#[tokio::test]
+async fn a_version_4_database_packs_its_orders_and_reads_them_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v4.db");
+    let ids: Vec<String> = (1..=5).map(|i| format!("o{i}")).collect();
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(SCHEMA).unwrap();
+        conn.execute_batch(MIGRATE_1_TO_2).unwrap();
+        conn.execute_batch(MIGRATE_2_TO_3).unwrap();
+        conn.execute_batch(MIGRATE_3_TO_4).unwrap();
+        for id in &ids {
+            put_order(&conn, id);
+        }
+    }
+    let state = SqliteState::open(&path).unwrap();
+    let rows = state.orders_page(None, 0, 10).await.unwrap();
+    assert_eq!(rows.len(), ids.len());
+    for (row, id) in rows.iter().zip(&ids) {
+        let written: serde_json::Value = serde_json::from_str(&order_json(id)).unwrap();
+        assert_eq!(row.order, written, "order {id}");
+    }
+    let found = state
+        .find_order(
+            "s1",
+            &orderport_core::OrderRef {
+                external_id: Some("o3".into()),
+                order_number: "#o3".into(),
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.external_id, "o3");
+    let conn = state.conn.lock().unwrap();
+    let (packed, text): (i64, i64) = conn
+        .query_row(
+            "SELECT MAX(length(order_packed)), (SELECT COUNT(*) FROM pragma_table_info('orders')
+                                               WHERE name = 'order_json') FROM orders",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(text, 0, "the text column is dropped");
+    let json_len = i64::try_from(order_json("o1").len()).unwrap();
+    assert!(packed < json_len, "packed {packed} of {json_len}");
+    assert_eq!(read_version(&conn).unwrap(), SCHEMA_VERSION.to_string());
 }

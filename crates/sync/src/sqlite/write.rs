@@ -9,6 +9,7 @@ use super::codec::Ctx;
 use crate::codec::{quarantine_key, reasons_json, ship_conflict, ts, WALK_RETENTION_DAYS};
 use crate::error::StateError;
 use crate::event::NewEvent;
+use crate::packed::{pack_order, repack_with_status};
 use crate::state::{Lease, PageCommit, ShipOrder, SliceDone};
 
 /// Appends an event; an event already in the outbox (same order, status and time) is not
@@ -72,24 +73,33 @@ pub(super) fn ship(
 ) -> Result<Option<i64>, StateError> {
     let key = &ship.key;
     let store = key.store_id.as_str();
-    let n = tx
-        .execute(
-            "UPDATE orders SET status = ?5, order_json = json_set(order_json, '$.status', ?5),
-                 updated_at = ?6
+    let row: Option<(i64, Vec<u8>)> = tx
+        .query_row(
+            "SELECT seq, order_packed FROM orders
              WHERE channel = ?1 AND store_id = ?2 AND external_id = ?3 AND status = ?4",
             params![
                 key.channel,
                 key.store_id,
                 key.external_id,
-                ship.expect.as_str(),
-                CanonicalStatus::Shipped.as_str(),
-                now
+                ship.expect.as_str()
             ],
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
+        .optional()
         .ctx(store, "mark the order shipped")?;
-    if n == 0 {
+    let Some((seq, packed)) = row else {
         return Err(ship_conflict(store, &key.external_id, ship.expect));
-    }
+    };
+    tx.execute(
+        "UPDATE orders SET status = ?2, order_packed = ?3, updated_at = ?4 WHERE seq = ?1",
+        params![
+            seq,
+            CanonicalStatus::Shipped.as_str(),
+            repack_with_status(store, &packed, CanonicalStatus::Shipped)?,
+            now
+        ],
+    )
+    .ctx(store, "mark the order shipped")?;
     append_event(tx, &ship.event, false, now)
 }
 
@@ -123,12 +133,12 @@ pub(super) fn commit(
         let mut upsert = tx
             .prepare_cached(
                 "INSERT INTO orders (channel, store_id, external_id, order_number, store_name,
-                     status, modified_at, content_hash, order_json, first_seen, updated_at)
+                     status, modified_at, content_hash, order_packed, first_seen, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
                  ON CONFLICT (channel, store_id, external_id) DO UPDATE SET
                      order_number = excluded.order_number, store_name = excluded.store_name,
                      status = excluded.status, modified_at = excluded.modified_at,
-                     content_hash = excluded.content_hash, order_json = excluded.order_json,
+                     content_hash = excluded.content_hash, order_packed = excluded.order_packed,
                      updated_at = excluded.updated_at",
             )
             .ctx(store, "upsert orders")?;
@@ -144,7 +154,7 @@ pub(super) fn commit(
                     o.status.as_str(),
                     ts(o.modified_at),
                     w.content_hash,
-                    w.json,
+                    pack_order(store, &w.json)?,
                     now
                 ])
                 .ctx(store, "upsert orders")?;
