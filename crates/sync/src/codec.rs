@@ -6,6 +6,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use orderport_core::{CanonicalStatus, Order, Rejection, ShipmentKind, ShipmentUpdate, TimeWindow};
 
 use crate::error::StateError;
+use crate::platform::PlatformMark;
 
 /// How long walk records are kept: long enough for the next runs to check them.
 pub(crate) const WALK_RETENTION_DAYS: i64 = 7;
@@ -139,6 +140,34 @@ pub(crate) fn newer_schema(what: &str, found: i64, known: i64) -> StateError {
 }
 
 /// The error for a label whose order changed status before it was recorded.
+/// A stored platform mark, read back from its text and the hold's end.
+pub(crate) fn stored_mark(
+    store: &str,
+    text: Option<&str>,
+    until: Option<DateTime<Utc>>,
+) -> Result<Option<PlatformMark>, StateError> {
+    match text {
+        None => Ok(None),
+        Some(text) => PlatformMark::from_stored(text, until)
+            .map(Some)
+            .ok_or_else(|| StateError::Corrupt {
+                store: store.to_owned(),
+                detail: format!("bad platform mark {text:?} (hold end {until:?})"),
+            }),
+    }
+}
+
+/// An order's stored status or platform mark changed since the engine read them (a label, a
+/// platform action or another page in between): nothing was written.
+pub(crate) fn changed_since_read(store: &str, external_id: &str, what: &str) -> StateError {
+    StateError::Conflict {
+        store: store.to_owned(),
+        detail: format!(
+            "order {external_id} changed while {what} was written (a label or a platform action in between); nothing was written, try again"
+        ),
+    }
+}
+
 pub(crate) fn ship_conflict(store: &str, external_id: &str, expect: CanonicalStatus) -> StateError {
     StateError::Conflict {
         store: store.to_owned(),

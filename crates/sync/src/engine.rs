@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use futures::TryStreamExt;
 use orderport_core::{
-    pages_ahead, CanonicalStatus, ChannelError, FetchOutcome, Order, Page, Rejection,
+    pages_ahead, CanonicalStatus, ChannelError, FetchOutcome, Order, OrderRef, Page, Rejection,
     SellingChannel, ShipmentKind, ShipmentUpdate, StoreZone, TimeWindow,
 };
 use sha2::{Digest, Sha256};
@@ -13,13 +13,14 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::clock::{Clock, SystemClock};
-use crate::error::{StateError, SyncError};
+use crate::error::{PlatformError, StateError, SyncError};
 use crate::event::NewEvent;
+use crate::platform::{PlatformAction, PlatformMark, PlatformOutcome};
 use crate::report::RunReport;
 use crate::settings::{hex, StoreSync};
 use crate::state::{
-    Known, Lease, LeaseGrant, OrderLookup, OrderWrite, PageCommit, QuarantineWrite, ShipOrder,
-    ShipmentRecord, SliceDone, State, WalkRecord,
+    Known, Lease, LeaseGrant, OrderLookup, OrderWrite, PageCommit, PlatformWrite, QuarantineWrite,
+    ShipOrder, ShipmentRecord, SliceDone, State, WalkRecord,
 };
 use crate::window::{merge, run_range, slices, slices_meeting, upper_bound, EARLIEST};
 
@@ -327,6 +328,109 @@ impl SyncEngine {
         }
     }
 
+    /// Records an action taken in the shipping platform on a stored order of `store_id`: a
+    /// hold until a date, mark as paid, or cancel ([`crate::platform`] has the rules and the
+    /// precedence over later channel reports). Writes the order's new status and mark and, when
+    /// the status changes, exactly one status event, in one transaction; a repeat writes no
+    /// event. The order is found as shipments find it (by external id, else the latest with
+    /// the number).
+    pub async fn record_platform_action(
+        &self,
+        store_id: &str,
+        order: &OrderRef,
+        action: PlatformAction,
+    ) -> Result<PlatformOutcome, PlatformError> {
+        let named = order
+            .external_id
+            .clone()
+            .unwrap_or_else(|| order.order_number.clone());
+        // The order may change between the read and the write (a page, a label): the write
+        // checks what the decision was made on, and the decision is made again.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let Some(found) = self.state.find_marked(store_id, order).await? else {
+                return Err(PlatformError::NotFound {
+                    store: store_id.to_owned(),
+                    order: named,
+                });
+            };
+            let before = found.order.status;
+            let effect =
+                action
+                    .apply(before, found.platform)
+                    .map_err(|refusal| PlatformError::Refused {
+                        store: store_id.to_owned(),
+                        order: found.order.order_number.clone(),
+                        refusal,
+                    })?;
+            let at = self.clock.now();
+            let event = (effect.status != before)
+                .then(|| NewEvent::change(&found.order, Some(before), effect.status, at, false));
+            let written = self
+                .state
+                .record_platform(PlatformWrite {
+                    store_id: store_id.to_owned(),
+                    key: found.order.key(),
+                    expect: (before, found.platform),
+                    status: effect.status,
+                    platform: effect.mark,
+                    event,
+                    at,
+                })
+                .await;
+            match written {
+                Err(StateError::Conflict { .. }) if attempts < 3 => continue,
+                Err(e) => return Err(e.into()),
+                Ok(event_id) => {
+                    return Ok(PlatformOutcome {
+                        order_number: found.order.order_number,
+                        external_id: found.order.external_id,
+                        from: before,
+                        to: effect.status,
+                        mark: effect.mark,
+                        event_id,
+                    })
+                }
+            }
+        }
+    }
+
+    /// Ends the store's platform holds that lapsed by now: each order returns to
+    /// `awaiting_shipment` with one event dated at the hold's end. Every run of the store
+    /// does this first; a host may call it on its own schedule. Returns how many ended. A hold
+    /// the order lost in between (a label, another action) is left to what happened.
+    pub async fn expire_holds(&self, store_id: &str) -> Result<u64, SyncError> {
+        let now = self.clock.now();
+        let mut ended = 0;
+        for held in self.state.lapsed_holds(store_id, now).await? {
+            let Some(until) = held.platform.and_then(|m| m.until()) else {
+                continue;
+            };
+            let before = held.order.status;
+            let to = CanonicalStatus::AwaitingShipment;
+            let written = self
+                .state
+                .record_platform(PlatformWrite {
+                    store_id: store_id.to_owned(),
+                    key: held.order.key(),
+                    expect: (before, held.platform),
+                    status: to,
+                    platform: None,
+                    event: (before != to)
+                        .then(|| NewEvent::change(&held.order, Some(before), to, until, false)),
+                    at: now,
+                })
+                .await;
+            match written {
+                Ok(_) => ended += 1,
+                Err(StateError::Conflict { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(ended)
+    }
+
     /// Delivers every sink's pending events (optionally of one store), `batch` per request
     /// page; see [`crate::delivery::deliver_pending`].
     pub async fn deliver_pending(
@@ -616,6 +720,9 @@ impl SyncEngine {
             .state
             .requeue_quarantine(&run.lease, &run.store.fingerprint)
             .await? as u64;
+        run.report.holds_expired = self.expire_holds(&store_id).await?;
+        // Each ended hold wrote one event (on hold → awaiting shipment).
+        run.report.events += run.report.holds_expired;
         let since = now
             .checked_sub_signed(Duration::days(WALK_LOOKBACK_DAYS))
             .map_or(EARLIEST, |since| since.max(EARLIEST));
@@ -873,18 +980,24 @@ impl SyncEngine {
             ..PageCommit::default()
         };
         let mut refetch = Vec::new();
-        for (order, known) in accepted.into_iter().zip(known) {
-            let json = serde_json::to_string(&order).map_err(|e| SyncError::Serialize {
-                store: store_id.clone(),
-                external_id: order.external_id.clone(),
-                detail: e.to_string(),
-            })?;
+        for (mut order, known) in accepted.into_iter().zip(known) {
+            let serialize = |order: &Order| {
+                serde_json::to_string(order).map_err(|e| SyncError::Serialize {
+                    store: store_id.clone(),
+                    external_id: order.external_id.clone(),
+                    detail: e.to_string(),
+                })
+            };
+            let mut json = serialize(&order)?;
+            // The hash is the channel's report's: an unchanged report is recognised even where
+            // a platform mark changed the stored status.
             let content_hash = hex(&Sha256::digest(json.as_bytes()));
             let Known {
                 stored,
                 label_shipment,
+                platform,
             } = known;
-            let from = match stored {
+            let from = match &stored {
                 None => {
                     run.report.new += 1;
                     None
@@ -908,28 +1021,30 @@ impl SyncEngine {
                             order.modified_at,
                         ));
                     }
-                    if s.status == order.status {
-                        commit.orders.push(OrderWrite {
-                            order: Box::new(order),
-                            json,
-                            content_hash,
-                        });
-                        continue;
-                    }
                     Some(s.status)
                 }
             };
-            commit.events.push(NewEvent::change(
-                &order,
-                from,
-                order.status,
-                order.modified_at,
-                label_shipment,
-            ));
+            // A status the platform set holds against the report (crate::platform).
+            let (status, mark) = PlatformMark::absorb(platform, order.status);
+            if status != order.status {
+                order.status = status;
+                json = serialize(&order)?;
+            }
+            if from != Some(status) {
+                commit.events.push(NewEvent::change(
+                    &order,
+                    from,
+                    status,
+                    order.modified_at,
+                    label_shipment,
+                ));
+            }
             commit.orders.push(OrderWrite {
                 order: Box::new(order),
                 json,
                 content_hash,
+                platform: mark,
+                replaces: stored.map(|s| (s.status, platform)),
             });
         }
         for (id, at) in &listed {

@@ -3,8 +3,11 @@
 use chrono::{DateTime, Utc};
 use orderport_core::ChannelError;
 
+use crate::platform::PlatformRefusal;
+
 /// Why a state backend call failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum StateError {
     /// The backend failed (I/O, SQL, a full disk).
     #[error("store {store}: state backend failed to {operation}: {detail}")]
@@ -46,6 +49,7 @@ pub enum StateError {
 /// Why a sync run, or its setup, failed. Work committed before the failure stays committed and
 /// the next run resumes from the last fully committed slice.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SyncError {
     /// A sync setting is malformed or unsafe.
     #[error("store {store}: sync setting {setting}: {detail}")]
@@ -93,6 +97,34 @@ pub enum SyncError {
         /// What serde said.
         detail: String,
     },
+}
+
+/// A platform action named an order the state does not have, or one its status does not allow.
+/// (Kept apart from [`SyncError`]'s run failures: it is the caller's input.)
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlatformError {
+    /// No stored order has that number (or id).
+    #[error("store {store}: no stored order {order}; check the store and the number, or run `orderport sync` first so the order is imported")]
+    NotFound {
+        /// The store concerned.
+        store: String,
+        /// The order as named (its number, or its id).
+        order: String,
+    },
+    /// The order's status does not allow the action.
+    #[error("store {store}: order {order}: {refusal}")]
+    Refused {
+        /// The store concerned.
+        store: String,
+        /// The order's number.
+        order: String,
+        /// Why (in the message, so not also a source).
+        refusal: PlatformRefusal,
+    },
+    /// The state backend failed.
+    #[error(transparent)]
+    State(#[from] StateError),
 }
 
 impl SyncError {

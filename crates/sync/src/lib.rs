@@ -55,6 +55,7 @@ pub mod engine;
 pub mod error;
 pub mod event;
 mod packed;
+pub mod platform;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod read;
@@ -74,8 +75,11 @@ pub use delivery::{
     deliver_pending, deliver_pending_until, DeliveryOutcome, EventSink, SinkReport, Skip,
 };
 pub use engine::{SyncEngine, DEFAULT_LEASE_TTL_SECS};
-pub use error::{StateError, SyncError};
+pub use error::{PlatformError, StateError, SyncError};
 pub use event::{DeliveryMark, NewEvent, OutboxEvent, StatusEvent};
+pub use platform::{
+    PlatformAction, PlatformEffect, PlatformMark, PlatformOutcome, PlatformRefusal,
+};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresState;
 pub use read::{
@@ -89,8 +93,9 @@ pub use settings::{
 };
 pub use sqlite::{SqliteState, BUSY_TIMEOUT, DEFAULT_DB};
 pub use state::{
-    Cursor, Known, Lease, LeaseGrant, OrderLookup, OrderWrite, PageCommit, QuarantineWrite,
-    Refetch, ShipOrder, ShipmentRecord, SliceDone, State, StoredMeta, WalkRecord,
+    Cursor, Known, Lease, LeaseGrant, MarkedOrder, OrderLookup, OrderWrite, PageCommit,
+    PlatformWrite, QuarantineWrite, Refetch, ShipOrder, ShipmentRecord, SliceDone, State,
+    StoredMeta, WalkRecord,
 };
 pub use store::{is_postgres_url, redact_url, shown_db, StateStore};
 /// Re-exported so hosts stop the engine with the same token type.

@@ -42,6 +42,9 @@ pub struct RunReport {
     pub refetch_queued: u64,
     /// Quarantined orders queued for re-evaluation because the configuration changed.
     pub requeued: u64,
+    /// Platform holds that lapsed and ended at the start of the run
+    /// ([`crate::SyncEngine::expire_holds`]).
+    pub holds_expired: u64,
     /// True when a cancellation stopped the run after a committed page.
     pub cancelled: bool,
     /// Wall time of the run, milliseconds.

@@ -22,6 +22,7 @@ use serde::Serialize;
 
 use crate::error::StateError;
 use crate::event::{DeliveryMark, NewEvent, OutboxEvent};
+use crate::platform::PlatformMark;
 
 /// A worker's exclusive, expiring right to sync one store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -78,6 +79,8 @@ pub struct Known {
     pub stored: Option<StoredMeta>,
     /// Whether a label shipment was recorded for it ([`State::record_shipment`]).
     pub label_shipment: bool,
+    /// The status the shipping platform set on it, if any ([`State::record_platform`]).
+    pub platform: Option<PlatformMark>,
 }
 
 /// The stored facts about an order the engine compares against.
@@ -98,8 +101,16 @@ pub struct OrderWrite {
     pub order: Box<Order>,
     /// Its canonical JSON.
     pub json: String,
-    /// The SHA-256 of `json`, hex.
+    /// The SHA-256 of the channel's report, hex: an unchanged report is recognised even
+    /// when a platform mark changed the status stored in `json`.
     pub content_hash: String,
+    /// The platform mark the order keeps (see [`crate::platform`]).
+    pub platform: Option<PlatformMark>,
+    /// What the engine read before deciding: the stored status and mark it replaces. When
+    /// they changed since (a label or a platform action in between), the whole page is
+    /// refused with [`StateError::Conflict`] and nothing is written. `None` for an order the
+    /// engine found unstored (no check).
+    pub replaces: Option<(CanonicalStatus, Option<PlatformMark>)>,
 }
 
 /// A rejected order to put in (or keep in) quarantine.
@@ -202,6 +213,36 @@ pub struct ShipOrder {
     pub event: NewEvent,
 }
 
+/// A stored order with the status the platform set on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MarkedOrder {
+    /// The order; its `status` is the stored status.
+    pub order: Order,
+    /// The platform's mark, if any.
+    pub platform: Option<PlatformMark>,
+}
+
+/// A platform action's write: the order's new status and mark, and its event, in one
+/// transaction, if the order's stored status and mark are still `expect`
+/// ([`StateError::Conflict`] otherwise, nothing written).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformWrite {
+    /// The store.
+    pub store_id: String,
+    /// The order.
+    pub key: OrderKey,
+    /// Its stored status and mark when the engine decided.
+    pub expect: (CanonicalStatus, Option<PlatformMark>),
+    /// Its status after.
+    pub status: CanonicalStatus,
+    /// Its mark after.
+    pub platform: Option<PlatformMark>,
+    /// The status event, when the status changes.
+    pub event: Option<NewEvent>,
+    /// When it was recorded.
+    pub at: DateTime<Utc>,
+}
+
 /// Durable sync state. Object safe; every method names the store it concerns.
 ///
 /// Contract:
@@ -212,6 +253,8 @@ pub struct ShipOrder {
 ///   An event names an order stored before or in the same page; a page with one that does not
 ///   is refused whole.
 /// - The watermark never moves back.
+/// - A label shipment ([`State::record_shipment`] with `ship`) clears the order's platform
+///   mark.
 #[async_trait]
 pub trait State: Send + Sync {
     /// Takes the store's lease for `owner` until `now + ttl`, unless another owner holds an
@@ -285,6 +328,25 @@ pub trait State: Send + Sync {
         &self,
         shipment: ShipmentRecord<'_>,
     ) -> Result<Option<i64>, StateError>;
+
+    /// The stored order `order` names (as [`State::find_order`]) with its platform mark.
+    async fn find_marked(
+        &self,
+        store_id: &str,
+        order: &OrderRef,
+    ) -> Result<Option<MarkedOrder>, StateError>;
+
+    /// Writes a platform action (see [`PlatformWrite`]). Returns the event's outbox id, if one
+    /// was appended.
+    async fn record_platform(&self, write: PlatformWrite) -> Result<Option<i64>, StateError>;
+
+    /// The store's orders on a platform hold that lapsed at or before `now`, oldest end
+    /// first.
+    async fn lapsed_holds(
+        &self,
+        store_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<MarkedOrder>, StateError>;
 
     /// Events of the outbox (optionally of one store) with `id > after` that `sink` has no
     /// delivery verdict for, in outbox order, at most `limit`, each with its order as stored

@@ -12,8 +12,8 @@ use crate::event::{DeliveryMark, OutboxEvent};
 use crate::read::{CursorRow, DeliveryRow, EventListing, OrderRow, QuarantineRow, StateRead};
 use crate::sqlite::SqliteState;
 use crate::state::{
-    Cursor, Known, Lease, LeaseGrant, OrderLookup, PageCommit, Refetch, ShipmentRecord, State,
-    WalkRecord,
+    Cursor, Known, Lease, LeaseGrant, MarkedOrder, OrderLookup, PageCommit, PlatformWrite, Refetch,
+    ShipmentRecord, State, WalkRecord,
 };
 
 /// Whether `db` names a PostgreSQL database (`postgres://…` or `postgresql://…`) rather than
@@ -218,6 +218,26 @@ impl State for StateStore {
         order: &OrderRef,
     ) -> Result<Option<Order>, StateError> {
         each!(self, s => s.find_order(store_id, order).await)
+    }
+
+    async fn find_marked(
+        &self,
+        store_id: &str,
+        order: &OrderRef,
+    ) -> Result<Option<MarkedOrder>, StateError> {
+        each!(self, s => s.find_marked(store_id, order).await)
+    }
+
+    async fn record_platform(&self, write: PlatformWrite) -> Result<Option<i64>, StateError> {
+        each!(self, s => s.record_platform(write).await)
+    }
+
+    async fn lapsed_holds(
+        &self,
+        store_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<MarkedOrder>, StateError> {
+        each!(self, s => s.lapsed_holds(store_id, now).await)
     }
 
     async fn record_shipment(

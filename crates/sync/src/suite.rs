@@ -27,10 +27,11 @@ use orderport_core::{
 
 use crate::error::StateError;
 use crate::event::{DeliveryMark, NewEvent};
+use crate::platform::PlatformMark;
 use crate::read::StateRead;
 use crate::state::{
-    Lease, LeaseGrant, OrderLookup, OrderWrite, PageCommit, QuarantineWrite, ShipOrder,
-    ShipmentRecord, SliceDone, State, WalkRecord,
+    Lease, LeaseGrant, OrderLookup, OrderWrite, PageCommit, PlatformWrite, QuarantineWrite,
+    ShipOrder, ShipmentRecord, SliceDone, State, WalkRecord,
 };
 
 const CHANNEL: &str = "suite";
@@ -90,6 +91,8 @@ pub fn write(order: Order) -> OrderWrite {
         order: Box::new(order),
         json,
         content_hash,
+        platform: None,
+        replaces: None,
     }
 }
 
@@ -167,6 +170,7 @@ pub async fn run_all(state: &dyn State) -> Result<(), StateError> {
     walks(state).await?;
     quarantine(state).await?;
     shipments(state).await?;
+    platform_marks(state).await?;
     cursor_never_moves_back(state).await?;
     Ok(())
 }
@@ -1178,4 +1182,221 @@ pub mod pg {
             );
         }
     }
+}
+
+/// Platform marks: an action's status, mark and event land together; a write whose expected
+/// status or mark is stale is refused with nothing written (the action's, and a page's that
+/// replaces the order: the whole page); lapsed holds are listed by their end (to the
+/// nanosecond); the stored JSON says the stored status; a label clears the mark.
+pub async fn platform_marks(state: &dyn State) -> Result<(), StateError> {
+    let store = "suite-platform";
+    let t = t0();
+    let lease = lease(state, store, "w1", t).await?;
+    let a = order(store, "a", CanonicalStatus::AwaitingShipment, t);
+    let b = order(store, "b", CanonicalStatus::AwaitingShipment, t);
+    state
+        .commit_page(&lease, page_of(&[a.clone(), b.clone()]))
+        .await?;
+    let by_id = |id: &str| OrderRef {
+        external_id: Some(id.into()),
+        order_number: format!("#{id}"),
+    };
+    let found = state.find_marked(store, &by_id("a")).await?;
+    assert_eq!(
+        found.as_ref().map(|m| (m.order.status, m.platform)),
+        Some((CanonicalStatus::AwaitingShipment, None)),
+        "{store}: a stored order has no mark"
+    );
+    let until = t + Duration::days(2) + Duration::nanoseconds(7);
+    let hold = Some(PlatformMark::Hold { until });
+    let held = NewEvent::change(
+        &a,
+        Some(CanonicalStatus::AwaitingShipment),
+        CanonicalStatus::OnHold,
+        t,
+        false,
+    );
+    let write = |expect, status, platform, event| PlatformWrite {
+        store_id: store.into(),
+        key: a.key(),
+        expect,
+        status,
+        platform,
+        event,
+        at: t,
+    };
+    let id = state
+        .record_platform(write(
+            (CanonicalStatus::AwaitingShipment, None),
+            CanonicalStatus::OnHold,
+            hold,
+            Some(held.clone()),
+        ))
+        .await?;
+    assert!(id.is_some(), "{store}: the hold's event is appended");
+    let found = state.find_marked(store, &by_id("a")).await?;
+    assert_eq!(
+        found.as_ref().map(|m| (m.order.status, m.platform)),
+        Some((CanonicalStatus::OnHold, hold)),
+        "{store}: the hold and its end (to the nanosecond) are stored"
+    );
+    assert_eq!(
+        state
+            .find_order(store, &by_id("a"))
+            .await?
+            .map(|o| o.status),
+        Some(CanonicalStatus::OnHold),
+        "{store}: the stored order says the stored status"
+    );
+    let known = state
+        .lookup(
+            CHANNEL,
+            store,
+            &[OrderLookup {
+                external_id: "a".into(),
+                order_number: "#a".into(),
+            }],
+        )
+        .await?;
+    assert_eq!(known[0].platform, hold, "{store}: lookup reports the mark");
+
+    // A stale expectation: refused, nothing written.
+    let events_before = state
+        .pending_events("suite-sink", Some(store), 0, 100)
+        .await?
+        .len();
+    let stale = state
+        .record_platform(write(
+            (CanonicalStatus::AwaitingShipment, None),
+            CanonicalStatus::Cancelled,
+            Some(PlatformMark::Cancelled),
+            Some(NewEvent::change(
+                &a,
+                Some(CanonicalStatus::AwaitingShipment),
+                CanonicalStatus::Cancelled,
+                t + Duration::seconds(1),
+                false,
+            )),
+        ))
+        .await;
+    assert!(
+        matches!(stale, Err(StateError::Conflict { .. })),
+        "{store}: a stale platform write is a conflict: {stale:?}"
+    );
+    // A page that replaces the order from a stale read: refused whole (b is not written).
+    let mut a2 = a.clone();
+    a2.modified_at = t + Duration::minutes(5);
+    let mut b2 = b.clone();
+    b2.modified_at = t + Duration::minutes(5);
+    b2.status = CanonicalStatus::Cancelled;
+    let mut page = page_of(&[a2, b2.clone()]);
+    page.events.clear();
+    page.orders[0].replaces = Some((CanonicalStatus::AwaitingShipment, None));
+    let refused = state.commit_page(&lease, page).await;
+    assert!(
+        matches!(refused, Err(StateError::Conflict { .. })),
+        "{store}: a page from a stale read is a conflict: {refused:?}"
+    );
+    assert_eq!(
+        state
+            .find_marked(store, &by_id("b"))
+            .await?
+            .map(|m| m.order.status),
+        Some(CanonicalStatus::AwaitingShipment),
+        "{store}: nothing of the refused page is written"
+    );
+    assert_eq!(
+        state
+            .find_marked(store, &by_id("a"))
+            .await?
+            .map(|m| (m.order.status, m.platform)),
+        Some((CanonicalStatus::OnHold, hold)),
+        "{store}: the refused writes left the hold"
+    );
+    assert_eq!(
+        state
+            .pending_events("suite-sink", Some(store), 0, 100)
+            .await?
+            .len(),
+        events_before,
+        "{store}: no event from refused writes"
+    );
+    // A page from a current read keeps the mark it is given.
+    let mut a3 = a.clone();
+    a3.modified_at = t + Duration::minutes(6);
+    a3.status = CanonicalStatus::OnHold;
+    let mut page = page_of(&[a3]);
+    page.events.clear();
+    page.orders[0].replaces = Some((CanonicalStatus::OnHold, hold));
+    page.orders[0].platform = hold;
+    state.commit_page(&lease, page).await?;
+    assert_eq!(
+        state
+            .find_marked(store, &by_id("a"))
+            .await?
+            .map(|m| m.platform),
+        Some(hold),
+        "{store}: a page keeps the mark the engine gives it"
+    );
+
+    // Lapsed holds, by their end.
+    assert!(
+        state
+            .lapsed_holds(store, until - Duration::nanoseconds(1))
+            .await?
+            .is_empty(),
+        "{store}: a hold is not lapsed before its end"
+    );
+    let lapsed = state.lapsed_holds(store, until).await?;
+    assert_eq!(
+        lapsed.iter().map(|m| m.order.key()).collect::<Vec<_>>(),
+        [a.key()],
+        "{store}: a hold lapses at its end"
+    );
+
+    // A label clears the mark.
+    let update = ShipmentUpdate {
+        order: by_id("a"),
+        carrier: "USPS".into(),
+        service: None,
+        tracking_number: "9400".into(),
+        ship_date: t.date_naive(),
+        label_created_at: Some(t),
+        shipping_cost: None,
+        notes_to_buyer: None,
+        notify_customer: false,
+        scope: ShipmentScope::Complete(vec![]),
+        kind: ShipmentKind::Label,
+    };
+    state
+        .record_shipment(ShipmentRecord {
+            store_id: store,
+            update: &update,
+            at: t + Duration::minutes(7),
+            ship: Some(ShipOrder {
+                key: a.key(),
+                expect: CanonicalStatus::OnHold,
+                event: NewEvent::change(
+                    &a,
+                    Some(CanonicalStatus::OnHold),
+                    CanonicalStatus::Shipped,
+                    t + Duration::minutes(7),
+                    true,
+                ),
+            }),
+        })
+        .await?;
+    assert_eq!(
+        state
+            .find_marked(store, &by_id("a"))
+            .await?
+            .map(|m| (m.order.status, m.platform)),
+        Some((CanonicalStatus::Shipped, None)),
+        "{store}: a label ships the order and clears its hold"
+    );
+    assert!(
+        state.lapsed_holds(store, until).await?.is_empty(),
+        "{store}: a cleared hold does not lapse"
+    );
+    Ok(())
 }

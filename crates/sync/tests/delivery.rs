@@ -579,6 +579,26 @@ impl State for DiskFull {
     ) -> Result<Option<orderport_core::Order>, StateError> {
         self.0.find_order(store_id, order).await
     }
+    async fn find_marked(
+        &self,
+        store_id: &str,
+        order: &OrderRef,
+    ) -> Result<Option<orderport_sync::MarkedOrder>, StateError> {
+        self.0.find_marked(store_id, order).await
+    }
+    async fn record_platform(
+        &self,
+        write: orderport_sync::PlatformWrite,
+    ) -> Result<Option<i64>, StateError> {
+        self.0.record_platform(write).await
+    }
+    async fn lapsed_holds(
+        &self,
+        store_id: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<orderport_sync::MarkedOrder>, StateError> {
+        self.0.lapsed_holds(store_id, now).await
+    }
     async fn record_shipment(
         &self,
         shipment: orderport_sync::ShipmentRecord<'_>,

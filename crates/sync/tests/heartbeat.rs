@@ -102,6 +102,26 @@ impl State for Observed {
     ) -> Result<Option<Order>, StateError> {
         self.inner.find_order(store_id, order).await
     }
+    async fn find_marked(
+        &self,
+        store_id: &str,
+        order: &OrderRef,
+    ) -> Result<Option<orderport_sync::MarkedOrder>, StateError> {
+        self.inner.find_marked(store_id, order).await
+    }
+    async fn record_platform(
+        &self,
+        write: orderport_sync::PlatformWrite,
+    ) -> Result<Option<i64>, StateError> {
+        self.inner.record_platform(write).await
+    }
+    async fn lapsed_holds(
+        &self,
+        store_id: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<orderport_sync::MarkedOrder>, StateError> {
+        self.inner.lapsed_holds(store_id, now).await
+    }
     async fn record_shipment(
         &self,
         shipment: ShipmentRecord<'_>,

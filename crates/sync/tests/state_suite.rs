@@ -54,6 +54,7 @@ both!(
     walks,
     quarantine,
     shipments,
+    platform_marks,
     cursor_never_moves_back,
     read_model,
 );

@@ -6,6 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use orderport_core::{Order, OrderRef};
 
 use super::codec::{at, ns, Ctx};
+use super::platform::{find_marked, lapsed_holds, read_mark, record_platform};
 use super::write::{check_lease, commit, ship};
 use super::PostgresState;
 use crate::codec::{
@@ -15,8 +16,8 @@ use crate::error::StateError;
 use crate::event::{DeliveryMark, OutboxEvent, StatusEvent};
 use crate::packed::unpack_order;
 use crate::state::{
-    Cursor, Known, Lease, LeaseGrant, OrderLookup, PageCommit, Refetch, ShipmentRecord, State,
-    StoredMeta, WalkRecord,
+    Cursor, Known, Lease, LeaseGrant, MarkedOrder, OrderLookup, PageCommit, PlatformWrite, Refetch,
+    ShipmentRecord, State, StoredMeta, WalkRecord,
 };
 use orderport_core::OrderKey;
 
@@ -175,7 +176,7 @@ impl State for PostgresState {
         let client = self.client(store_id).await?;
         let stmt = client
             .prepare_cached(
-                "SELECT o.status, o.modified_ns, o.content_hash,
+                "SELECT o.status, o.modified_ns, o.content_hash, o.platform, o.hold_until_ns,
                         EXISTS (SELECT 1 FROM shipments s
                                 WHERE s.store_id = $2 AND s.kind = 'label'
                                   AND (s.external_id = q.id
@@ -203,8 +204,9 @@ impl State for PostgresState {
                     None => None,
                 };
                 Ok(Known {
+                    platform: read_mark(store_id, r.get(3), r.get(4))?,
                     stored,
-                    label_shipment: r.get(3),
+                    label_shipment: r.get(5),
                 })
             })
             .collect()
@@ -315,6 +317,34 @@ impl State for PostgresState {
             .ctx(store_id, "find the shipped order")?;
         row.map(|r| decode_order(store_id, &unpack_order(store_id, r.get(0))?))
             .transpose()
+    }
+
+    async fn find_marked(
+        &self,
+        store_id: &str,
+        order: &OrderRef,
+    ) -> Result<Option<MarkedOrder>, StateError> {
+        find_marked(&**self.client(store_id).await?, store_id, order).await
+    }
+
+    async fn record_platform(&self, write: PlatformWrite) -> Result<Option<i64>, StateError> {
+        let store = write.store_id.as_str();
+        let mut client = self.client(store).await?;
+        let tx = client
+            .transaction()
+            .await
+            .ctx(store, "record a platform action")?;
+        let id = record_platform(&tx, &write).await?;
+        tx.commit().await.ctx(store, "record a platform action")?;
+        Ok(id)
+    }
+
+    async fn lapsed_holds(
+        &self,
+        store_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<MarkedOrder>, StateError> {
+        lapsed_holds(&**self.client(store_id).await?, store_id, now).await
     }
 
     async fn record_shipment(

@@ -15,6 +15,7 @@
 
 mod backend;
 mod codec;
+mod platform;
 mod read;
 mod schema;
 mod write;

@@ -115,8 +115,16 @@ CREATE TABLE walks (
 CREATE INDEX walks_by_store ON walks (store_id, finished_ns);
 "#;
 
+/// Version 2: the status the shipping platform set on an order (a hold until a date, paid,
+/// cancelled; [`crate::platform`]). Existing orders have none.
+const V2: &str = r#"
+ALTER TABLE orders ADD COLUMN platform text;
+ALTER TABLE orders ADD COLUMN hold_until_ns bigint;
+CREATE INDEX orders_on_hold ON orders (store_id, hold_until_ns) WHERE platform = 'hold';
+"#;
+
 /// Every migration, in order: version `i + 1` is `MIGRATIONS[i]`.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -9,6 +9,7 @@ use futures::future::try_join_all;
 use orderport_core::{CanonicalStatus, OrderKey};
 
 use super::codec::{ns, Ctx};
+use super::platform::{check_unchanged, mark_columns};
 use crate::codec::{
     quarantine_key, reasons_json, ship_conflict, unstored_event_order, WALK_RETENTION_DAYS,
 };
@@ -52,7 +53,7 @@ async fn order_seq(tx: &Transaction<'_>, key: &OrderKey) -> Result<i64, StateErr
 
 /// Appends an event for the order stored as `seq`; an event already in the outbox (same
 /// order, status and time) is not written twice. Returns its id when it was appended.
-async fn append_event(
+pub(super) async fn append_event(
     tx: &Transaction<'_>,
     seq: i64,
     event: &NewEvent,
@@ -181,7 +182,9 @@ pub(super) async fn ship(
     let seq: i64 = row.get(0);
     let packed = repack_with_status(store, row.get(1), CanonicalStatus::Shipped)?;
     tx.execute(
-        "UPDATE orders SET status = $2, order_packed = $3, updated_ns = $4 WHERE seq = $1",
+        "UPDATE orders SET status = $2, order_packed = $3, updated_ns = $4, platform = NULL,
+             hold_until_ns = NULL
+         WHERE seq = $1",
         &[&seq, &CanonicalStatus::Shipped.as_str(), &packed, &now],
     )
     .await
@@ -202,12 +205,14 @@ pub(super) async fn commit(
     let upsert = tx
         .prepare_cached(
             "INSERT INTO orders (store_id, external_id, channel, order_number, store_name,
-                 status, modified_ns, content_hash, order_packed, first_seen_ns, updated_ns)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+                 status, modified_ns, content_hash, order_packed, platform, hold_until_ns,
+                 first_seen_ns, updated_ns)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12, $10, $10)
              ON CONFLICT (store_id, external_id, channel) DO UPDATE SET
                  order_number = excluded.order_number, store_name = excluded.store_name,
                  status = excluded.status, modified_ns = excluded.modified_ns,
                  content_hash = excluded.content_hash, order_packed = excluded.order_packed,
+                 platform = excluded.platform, hold_until_ns = excluded.hold_until_ns,
                  updated_ns = excluded.updated_ns
              RETURNING seq",
         )
@@ -218,9 +223,17 @@ pub(super) async fn commit(
         .iter()
         .map(|w| pack_order(store, &w.json))
         .collect::<Result<Vec<_>, _>>()?;
+    // What the engine read of the orders it replaces must be what is stored (row locks held
+    // to the commit).
+    for w in &page.orders {
+        if let Some(expect) = w.replaces {
+            check_unchanged(tx, &w.order.key(), expect, "the page").await?;
+        }
+    }
     let upserts = page.orders.iter().zip(&packed).map(|(w, packed)| {
         let o = &w.order;
         let (upsert, modified) = (&upsert, ns(o.modified_at));
+        let (mark, until) = mark_columns(w.platform);
         async move {
             let status = o.status.as_str();
             let row = tx
@@ -237,6 +250,8 @@ pub(super) async fn commit(
                         &w.content_hash,
                         packed,
                         &now,
+                        &mark,
+                        &until,
                     ],
                 )
                 .await?;

@@ -7,6 +7,7 @@ use orderport_core::{CanonicalStatus, Order, OrderRef};
 use rusqlite::{params, OptionalExtension};
 
 use super::codec::{window, Ctx, EventColumns, EVENT_COLUMNS, EVENT_COLUMN_COUNT};
+use super::platform::{find_marked, lapsed_holds, read_mark, record_platform};
 use super::schema::write_tx;
 use super::write::{check_lease, commit, ship};
 use super::SqliteState;
@@ -18,8 +19,8 @@ use crate::error::StateError;
 use crate::event::{DeliveryMark, OutboxEvent};
 use crate::packed::unpack_order;
 use crate::state::{
-    Cursor, Known, Lease, LeaseGrant, OrderLookup, PageCommit, Refetch, ShipmentRecord, State,
-    StoredMeta, WalkRecord,
+    Cursor, Known, Lease, LeaseGrant, MarkedOrder, OrderLookup, PageCommit, PlatformWrite, Refetch,
+    ShipmentRecord, State, StoredMeta, WalkRecord,
 };
 
 #[async_trait]
@@ -149,7 +150,7 @@ impl State for SqliteState {
         self.call(store_id, move |c| {
             let mut order_stmt = c
                 .prepare_cached(
-                    "SELECT status, modified_at, content_hash FROM orders
+                    "SELECT status, modified_at, content_hash, platform, hold_until FROM orders
                      WHERE channel = ?1 AND store_id = ?2 AND external_id = ?3",
                 )
                 .ctx(&store, "look orders up")?;
@@ -161,19 +162,23 @@ impl State for SqliteState {
                 .ctx(&store, "look shipments up")?;
             let mut out = Vec::with_capacity(orders.len());
             for o in &orders {
-                let row: Option<(String, String, String)> = order_stmt
+                type Row = (String, String, String, Option<String>, Option<String>);
+                let row: Option<Row> = order_stmt
                     .query_row(params![channel, store, o.external_id], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
                     })
                     .optional()
                     .ctx(&store, "look orders up")?;
-                let stored = match row {
-                    Some((status, modified, hash)) => Some(StoredMeta {
-                        status: parse_status(&store, &status)?,
-                        modified_at: parse_ts(&store, &modified)?,
-                        content_hash: hash,
-                    }),
-                    None => None,
+                let (stored, platform) = match row {
+                    Some((status, modified, hash, mark, until)) => (
+                        Some(StoredMeta {
+                            status: parse_status(&store, &status)?,
+                            modified_at: parse_ts(&store, &modified)?,
+                            content_hash: hash,
+                        }),
+                        read_mark(&store, mark, until)?,
+                    ),
+                    None => (None, None),
                 };
                 let label_shipment: bool = label_stmt
                     .query_row(params![store, o.external_id, o.order_number], |r| r.get(0))
@@ -181,6 +186,7 @@ impl State for SqliteState {
                 out.push(Known {
                     stored,
                     label_shipment,
+                    platform,
                 });
             }
             Ok(out)
@@ -349,6 +355,31 @@ impl State for SqliteState {
             Ok(written)
         })
         .await
+    }
+
+    async fn find_marked(
+        &self,
+        store_id: &str,
+        order: &OrderRef,
+    ) -> Result<Option<MarkedOrder>, StateError> {
+        let (store, order) = (store_id.to_owned(), order.clone());
+        self.call(store_id, move |c| find_marked(c, &store, &order))
+            .await
+    }
+
+    async fn record_platform(&self, write: PlatformWrite) -> Result<Option<i64>, StateError> {
+        let store = write.store_id.clone();
+        self.call(&store, move |c| record_platform(c, &write)).await
+    }
+
+    async fn lapsed_holds(
+        &self,
+        store_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<MarkedOrder>, StateError> {
+        let store = store_id.to_owned();
+        self.call(store_id, move |c| lapsed_holds(c, &store, now))
+            .await
     }
 
     async fn pending_events(

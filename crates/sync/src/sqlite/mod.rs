@@ -13,6 +13,7 @@
 
 mod backend;
 mod codec;
+mod platform;
 mod read;
 mod schema;
 #[cfg(test)]

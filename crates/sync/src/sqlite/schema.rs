@@ -100,10 +100,10 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1');
 "#;
 
 /// The schema version this code writes.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// The oldest schema version [`SqliteState::open_read_only`] can read (it cannot migrate).
-pub(super) const OLDEST_READABLE: i64 = 5;
+pub(super) const OLDEST_READABLE: i64 = 6;
 
 /// How long a connection waits for another one's lock before it gives up.
 pub const BUSY_TIMEOUT: StdDuration = StdDuration::from_secs(30);
@@ -185,6 +185,15 @@ fn migrate_4_to_5(tx: &Transaction<'_>) -> Result<(), StateError> {
     )
     .ctx("*", "migrate the schema")
 }
+
+/// Version 5 → 6: the status the shipping platform set on an order (a hold until a date, paid,
+/// cancelled; [`crate::platform`]). Existing orders have none.
+pub(super) const MIGRATE_5_TO_6: &str = r#"
+ALTER TABLE orders ADD COLUMN platform TEXT;
+ALTER TABLE orders ADD COLUMN hold_until TEXT;
+CREATE INDEX orders_on_hold ON orders (store_id, hold_until) WHERE platform = 'hold';
+UPDATE meta SET value = '6' WHERE key = 'schema_version';
+"#;
 
 /// A transaction that takes the write lock when it begins (`BEGIN IMMEDIATE`), waiting for it
 /// up to the busy timeout. A deferred transaction that reads first and writes later can be
@@ -317,6 +326,7 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StateError> {
             2 => tx.execute_batch(MIGRATE_2_TO_3),
             3 => tx.execute_batch(MIGRATE_3_TO_4),
             4 => Ok(migrate_4_to_5(&tx)?),
+            5 => tx.execute_batch(MIGRATE_5_TO_6),
             SCHEMA_VERSION => return Ok(()),
             other => return Err(newer_schema(other)),
         }

@@ -6,6 +6,7 @@ use orderport_core::CanonicalStatus;
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::codec::Ctx;
+use super::platform::{check_unchanged, mark_columns};
 use crate::codec::{quarantine_key, reasons_json, ship_conflict, ts, WALK_RETENTION_DAYS};
 use crate::error::StateError;
 use crate::event::NewEvent;
@@ -14,7 +15,7 @@ use crate::state::{Lease, PageCommit, ShipOrder, SliceDone};
 
 /// Appends an event; an event already in the outbox (same order, status and time) is not
 /// written twice. Returns its id when it was appended.
-fn append_event(
+pub(super) fn append_event(
     tx: &Transaction<'_>,
     event: &NewEvent,
     backfill: bool,
@@ -91,7 +92,9 @@ pub(super) fn ship(
         return Err(ship_conflict(store, &key.external_id, ship.expect));
     };
     tx.execute(
-        "UPDATE orders SET status = ?2, order_packed = ?3, updated_at = ?4 WHERE seq = ?1",
+        "UPDATE orders SET status = ?2, order_packed = ?3, updated_at = ?4, platform = NULL,
+             hold_until = NULL
+         WHERE seq = ?1",
         params![
             seq,
             CanonicalStatus::Shipped.as_str(),
@@ -133,17 +136,23 @@ pub(super) fn commit(
         let mut upsert = tx
             .prepare_cached(
                 "INSERT INTO orders (channel, store_id, external_id, order_number, store_name,
-                     status, modified_at, content_hash, order_packed, first_seen, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
+                     status, modified_at, content_hash, order_packed, platform, hold_until,
+                     first_seen, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)
                  ON CONFLICT (channel, store_id, external_id) DO UPDATE SET
                      order_number = excluded.order_number, store_name = excluded.store_name,
                      status = excluded.status, modified_at = excluded.modified_at,
                      content_hash = excluded.content_hash, order_packed = excluded.order_packed,
+                     platform = excluded.platform, hold_until = excluded.hold_until,
                      updated_at = excluded.updated_at",
             )
             .ctx(store, "upsert orders")?;
         for w in &page.orders {
             let o = &w.order;
+            if let Some(expect) = w.replaces {
+                check_unchanged(tx, &o.key(), expect, "the page")?;
+            }
+            let (mark, until) = mark_columns(w.platform);
             upsert
                 .execute(params![
                     o.channel,
@@ -155,6 +164,8 @@ pub(super) fn commit(
                     ts(o.modified_at),
                     w.content_hash,
                     pack_order(store, &w.json)?,
+                    mark,
+                    until,
                     now
                 ])
                 .ctx(store, "upsert orders")?;
