@@ -5,6 +5,7 @@ mod demo;
 mod exit;
 mod import;
 mod new_connector;
+mod platform;
 mod progress;
 mod push_shipment;
 mod reconcile;
@@ -54,6 +55,12 @@ enum Command {
     Import(import::ImportArgs),
     /// Send one shipment update to a store's channel.
     PushShipment(push_shipment::PushShipmentArgs),
+    /// Put a stored order on hold in the platform, until a date or for some days.
+    Hold(platform::HoldArgs),
+    /// Mark a stored order awaiting payment as paid in the platform.
+    MarkPaid(platform::OrderArgs),
+    /// Cancel a stored order in the platform.
+    Cancel(platform::OrderArgs),
     /// Test the connection and credentials of every store and every event sink.
     Check(check::CheckArgs),
     /// See the whole job: import 90 days from simulated channels and push shipments back.
@@ -129,6 +136,9 @@ fn main() -> ExitCode {
             Command::Import(args) => import::run(args, json).await,
             Command::PushShipment(args) => push_shipment::run(args, json).await,
             Command::Check(args) => check::run(args, json).await,
+            Command::Hold(args) => platform::run(platform::Action::Hold(args), json).await,
+            Command::MarkPaid(args) => platform::run(platform::Action::MarkPaid(args), json).await,
+            Command::Cancel(args) => platform::run(platform::Action::Cancel(args), json).await,
             Command::Demo(args) => demo::run(args, json).await,
             Command::Simulate(args) => simulate::run(args, json).await,
             Command::Sync(args) => sync::run(args, json).await,
