@@ -9,6 +9,7 @@
 //! | [`EVENTS_RECORDED`] | counter | `channel` | status events written to the outbox |
 //! | [`DELIVERIES`] | counter | `sink`, `outcome` (`delivered`, `skipped`, `refused`, `failed`) | outbox events handed to a sink, by verdict |
 //! | [`WATERMARK_LAG`] | gauge | `store` | seconds between a run's end and the store's watermark |
+//! | [`LEASE_TAKEOVERS`] | counter | none | leases taken over after another worker's lapsed (a worker died or stalled; orderport's backends count them) |
 //!
 //! Spans: `sync.run` (`channel`, `store`, `run_id`: the lease's fencing token, unique per run
 //! of a store), `sync.page` (`page`, `window`) inside it, and `sync.delivery` (`sink`). The HTTP
@@ -30,6 +31,20 @@ pub const EVENTS_RECORDED: &str = "orderport_sync_events_recorded_total";
 pub const DELIVERIES: &str = "orderport_sync_deliveries_total";
 /// Gauge of the watermark's lag behind the end of the store's last run, in seconds.
 pub const WATERMARK_LAG: &str = "orderport_sync_watermark_lag_seconds";
+
+/// Counter of store leases taken over from another worker whose lease had lapsed.
+pub const LEASE_TAKEOVERS: &str = "orderport_sync_lease_takeovers_total";
+
+/// Records that `owner` took the lease of `store` over from `previous`, whose lease lapsed.
+pub(crate) fn record_takeover(store: &str, owner: &str, previous: &str) {
+    metrics::counter!(LEASE_TAKEOVERS).increment(1);
+    tracing::info!(
+        store,
+        owner,
+        previous,
+        "lease taken over from a worker whose lease lapsed"
+    );
+}
 
 /// Records a finished run of a store of `channel`.
 pub(crate) fn record_run(

@@ -192,3 +192,58 @@ async fn postgres_the_password_is_never_printed() {
     assert!(!err.to_string().contains("hunter2secret"), "{err}");
     assert!(!format!("{err:?}").contains("hunter2secret"), "{err:?}");
 }
+
+/// Both backends count a lease taken over from a worker whose lease lapsed
+/// (`orderport_sync_lease_takeovers_total`), and only then: not a first lease, not a renewal
+/// by the same owner, not a refusal.
+#[test]
+fn lease_takeovers_are_counted_on_both_backends() {
+    use chrono::Duration;
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    use orderport_sync::{telemetry::LEASE_TAKEOVERS, State};
+
+    async fn takeovers(state: &dyn State) {
+        let t = suite::t0();
+        let ttl = Duration::seconds(60);
+        state.acquire_lease("s", "w1", ttl, t).await.unwrap();
+        state.acquire_lease("s", "w1", ttl, t).await.unwrap();
+        state
+            .acquire_lease("s", "w2", ttl, t + Duration::seconds(1))
+            .await
+            .unwrap();
+        state
+            .acquire_lease("s", "w2", ttl, t + Duration::seconds(61))
+            .await
+            .unwrap();
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for backend in ["sqlite", "postgres"] {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        metrics::with_local_recorder(&recorder, || {
+            runtime.block_on(async {
+                if backend == "sqlite" {
+                    let (_dir, state) = sqlite();
+                    takeovers(&state).await;
+                } else {
+                    let (_db, state) = postgres("lease_takeovers").await;
+                    takeovers(&state).await;
+                }
+            })
+        });
+        let counted: Vec<u64> = snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .filter(|(key, ..)| key.key().name() == LEASE_TAKEOVERS)
+            .map(|(.., value)| match value {
+                DebugValue::Counter(n) => n,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(counted, [1], "{backend}");
+    }
+}

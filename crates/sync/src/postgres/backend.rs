@@ -68,16 +68,21 @@ impl State for PostgresState {
         // One statement: the row lock of the upsert decides between workers racing for it.
         let granted = client
             .query_opt(
-                "INSERT INTO leases AS l (store_id, owner, token, expires_ns) VALUES ($1, $2, 1, $3)
+                "WITH previous AS (SELECT owner FROM leases WHERE store_id = $1)
+                 INSERT INTO leases AS l (store_id, owner, token, expires_ns) VALUES ($1, $2, 1, $3)
                  ON CONFLICT (store_id) DO UPDATE SET owner = excluded.owner,
                      token = l.token + 1, expires_ns = excluded.expires_ns
                  WHERE l.owner = excluded.owner OR l.expires_ns <= $4
-                 RETURNING token",
+                 RETURNING token, (SELECT owner FROM previous)",
                 &[&store_id, &owner, &ns(expires_at), &ns(now)],
             )
             .await
             .ctx(store_id, "take the lease")?;
         if let Some(row) = granted {
+            // The statement's snapshot shows the holder before it (a lapsed one: a takeover).
+            if let Some(previous) = row.get::<_, Option<String>>(1).filter(|p| p != owner) {
+                crate::telemetry::record_takeover(store_id, owner, &previous);
+            }
             return Ok(LeaseGrant::Granted(Lease {
                 store_id: store_id.to_owned(),
                 owner: owner.to_owned(),

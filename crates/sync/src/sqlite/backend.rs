@@ -32,46 +32,60 @@ impl State for SqliteState {
         ttl: Duration,
         now: DateTime<Utc>,
     ) -> Result<LeaseGrant, StateError> {
+        let taker = owner;
         let (store, owner) = (store_id.to_owned(), owner.to_owned());
-        self.call(store_id, move |c| {
-            let tx = write_tx(c).ctx(&store, "take the lease")?;
-            let held: Option<(String, i64, String)> = tx
-                .query_row(
-                    "SELECT owner, token, expires_at FROM leases WHERE store_id = ?1",
-                    params![store],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )
-                .optional()
-                .ctx(&store, "take the lease")?;
-            let token = match held {
-                Some((holder, _, expires))
-                    if holder != owner && parse_ts(&store, &expires)? > now =>
-                {
-                    return Ok(LeaseGrant::Held {
-                        owner: holder,
-                        until: parse_ts(&store, &expires)?,
-                    });
-                }
-                Some((_, token, _)) => token + 1,
-                None => 1,
-            };
-            let expires_at = now + ttl;
-            tx.execute(
+        // The grant, and the holder it was taken over from (recorded on the caller's thread,
+        // where a host's recorder may be).
+        let (grant, previous) = self
+            .call(store_id, move |c| {
+                let tx = write_tx(c).ctx(&store, "take the lease")?;
+                let held: Option<(String, i64, String)> = tx
+                    .query_row(
+                        "SELECT owner, token, expires_at FROM leases WHERE store_id = ?1",
+                        params![store],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )
+                    .optional()
+                    .ctx(&store, "take the lease")?;
+                let token = match held {
+                    Some((holder, _, expires))
+                        if holder != owner && parse_ts(&store, &expires)? > now =>
+                    {
+                        let until = parse_ts(&store, &expires)?;
+                        return Ok((
+                            LeaseGrant::Held {
+                                owner: holder,
+                                until,
+                            },
+                            None,
+                        ));
+                    }
+                    Some((holder, token, _)) => (token + 1, Some(holder).filter(|h| *h != owner)),
+                    None => (1, None),
+                };
+                let (token, previous) = token;
+                let expires_at = now + ttl;
+                tx.execute(
                 "INSERT INTO leases (store_id, owner, token, expires_at) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (store_id) DO UPDATE SET owner = excluded.owner,
                      token = excluded.token, expires_at = excluded.expires_at",
                 params![store, owner, token, ts(expires_at)],
             )
             .ctx(&store, "take the lease")?;
-            tx.commit().ctx(&store, "take the lease")?;
-            Ok(LeaseGrant::Granted(Lease {
-                store_id: store,
-                owner,
-                token,
-                expires_at,
-            }))
-        })
-        .await
+                tx.commit().ctx(&store, "take the lease")?;
+                let grant = LeaseGrant::Granted(Lease {
+                    store_id: store,
+                    owner,
+                    token,
+                    expires_at,
+                });
+                Ok((grant, previous))
+            })
+            .await?;
+        if let Some(previous) = previous {
+            crate::telemetry::record_takeover(store_id, taker, &previous);
+        }
+        Ok(grant)
     }
 
     async fn renew_lease(
