@@ -92,5 +92,6 @@ pub use state::{
     Refetch, ShipOrder, ShipmentRecord, SliceDone, State, StoredMeta, WalkRecord,
 };
 pub use store::{is_postgres_url, redact_url, shown_db, StateStore};
+pub use telemetry::TimedState;
 /// Re-exported so hosts stop the engine with the same token type.
 pub use tokio_util::sync::CancellationToken;
