@@ -233,11 +233,11 @@ impl SyncEngine {
     /// An engine over `state` with the system clock, a lease of [`DEFAULT_LEASE_TTL_SECS`] (renewed
     /// on a heartbeat while a run holds it) and an owner name made of the host name, the
     /// process id and a random suffix (a restarted process never reuses its predecessor's). It makes one attempt per page: retries are the HTTP
-    /// layer's, per request.
+    /// layer's, per request. Every call into `state` is timed ([`crate::telemetry::TimedState`]).
     pub fn new(state: Arc<dyn State>) -> Self {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
         Self {
-            state,
+            state: Arc::new(crate::telemetry::TimedState::new(state)),
             clock: Arc::new(SystemClock),
             owner: format!(
                 "{host}:{}:{:08x}",

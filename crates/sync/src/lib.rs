@@ -98,5 +98,6 @@ pub use state::{
     StoredMeta, WalkRecord,
 };
 pub use store::{is_postgres_url, redact_url, shown_db, StateStore};
+pub use telemetry::TimedState;
 /// Re-exported so hosts stop the engine with the same token type.
 pub use tokio_util::sync::CancellationToken;

@@ -200,7 +200,7 @@ async fn postgres_the_password_is_never_printed() {
 fn lease_takeovers_are_counted_on_both_backends() {
     use chrono::Duration;
     use metrics_util::debugging::{DebugValue, DebuggingRecorder};
-    use orderport_sync::{telemetry::LEASE_TAKEOVERS, State};
+    use orderport_sync::{telemetry::LEASE_TAKEOVERS, LeaseGrant, State};
 
     async fn takeovers(state: &dyn State) {
         let t = suite::t0();
@@ -215,6 +215,14 @@ fn lease_takeovers_are_counted_on_both_backends() {
             .acquire_lease("s", "w2", ttl, t + Duration::seconds(61))
             .await
             .unwrap();
+        // A lease given up and taken by another worker is no takeover.
+        let LeaseGrant::Granted(lease) = state.acquire_lease("r", "w1", ttl, t).await.unwrap()
+        else {
+            panic!("a new store's lease is granted");
+        };
+        state.release_lease(&lease).await.unwrap();
+        let taken = state.acquire_lease("r", "w2", ttl, t).await.unwrap();
+        assert!(matches!(taken, LeaseGrant::Granted(_)), "{taken:?}");
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

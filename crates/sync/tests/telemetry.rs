@@ -7,11 +7,19 @@ mod common;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use common::*;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
-use orderport_core::{SellingChannel, StoreZone};
-use orderport_sync::telemetry::{EVENTS_RECORDED, ORDERS, RUNS, WATERMARK_LAG};
+use orderport_core::{
+    Order, OrderRef, SellingChannel, ShipmentKind, ShipmentScope, ShipmentUpdate, StoreZone,
+};
+use orderport_sync::telemetry::{
+    EVENTS_RECORDED, ORDERS, RUNS, RUN_SECONDS, STATE_SECONDS, WATERMARK_LAG,
+};
+use orderport_sync::{
+    Cursor, DeliveryMark, Known, Lease, LeaseGrant, OrderLookup, OutboxEvent, PageCommit, Refetch,
+    ShipmentRecord, SqliteState, State, StateError, TimedState, WalkRecord,
+};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::Subscriber;
@@ -108,6 +116,8 @@ fn a_run_is_a_span_with_its_pages_inside_and_its_counts_are_metrics() {
 
     let mut counters: BTreeMap<(String, String), u64> = BTreeMap::new();
     let mut lag = None;
+    let mut run_seconds = Vec::new();
+    let mut state_calls: BTreeMap<String, usize> = BTreeMap::new();
     for (key, _, _, value) in snapshotter.snapshot().into_vec() {
         let labels: BTreeMap<&str, &str> =
             key.key().labels().map(|l| (l.key(), l.value())).collect();
@@ -115,6 +125,16 @@ fn a_run_is_a_span_with_its_pages_inside_and_its_counts_are_metrics() {
             (WATERMARK_LAG, DebugValue::Gauge(v)) => {
                 assert_eq!(labels["store"], ch.store().id.as_str());
                 lag = Some(v.into_inner());
+            }
+            (RUN_SECONDS, DebugValue::Histogram(v)) => {
+                assert_eq!(labels["channel"], SPEC_SECONDS.id);
+                assert_eq!(labels["result"], "ok");
+                run_seconds.extend(v.into_iter().map(|s| s.into_inner()));
+            }
+            // The engine times every call into its state.
+            (STATE_SECONDS, DebugValue::Histogram(v)) => {
+                assert!(v.iter().all(|s| s.into_inner() >= 0.0), "{v:?}");
+                state_calls.insert(labels["operation"].to_owned(), v.len());
             }
             (name, DebugValue::Counter(n)) => {
                 assert_eq!(labels.get("channel"), Some(&SPEC_SECONDS.id), "{name}");
@@ -136,4 +156,266 @@ fn a_run_is_a_span_with_its_pages_inside_and_its_counts_are_metrics() {
     assert_eq!(get(EVENTS_RECORDED, ""), Some(10));
     // The watermark ends a minute (the lag) before now.
     assert_eq!(lag, Some(60.0));
+    assert_eq!(run_seconds, vec![report.duration_ms as f64 / 1000.0]);
+    let pages = usize::try_from(report.pages).unwrap();
+    assert_eq!(
+        state_calls.get("commit_page"),
+        Some(&pages),
+        "{state_calls:?}"
+    );
+    assert_eq!(
+        state_calls.get("acquire_lease"),
+        Some(&1),
+        "{state_calls:?}"
+    );
+    assert_eq!(
+        state_calls.get("release_lease"),
+        Some(&1),
+        "{state_calls:?}"
+    );
+}
+
+/// A state whose every call first waits [`SLOW`]: what [`TimedState`] records must include it.
+struct Slow(SqliteState);
+
+const SLOW: std::time::Duration = std::time::Duration::from_millis(15);
+
+#[async_trait::async_trait]
+impl State for Slow {
+    async fn acquire_lease(
+        &self,
+        store_id: &str,
+        owner: &str,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<LeaseGrant, StateError> {
+        tokio::time::sleep(SLOW).await;
+        self.0.acquire_lease(store_id, owner, ttl, now).await
+    }
+    async fn renew_lease(
+        &self,
+        lease: &Lease,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Lease, StateError> {
+        tokio::time::sleep(SLOW).await;
+        self.0.renew_lease(lease, ttl, now).await
+    }
+    async fn release_lease(&self, lease: &Lease) -> Result<(), StateError> {
+        tokio::time::sleep(SLOW).await;
+        self.0.release_lease(lease).await
+    }
+    async fn cursor(&self, store_id: &str) -> Result<Cursor, StateError> {
+        tokio::time::sleep(SLOW).await;
+        self.0.cursor(store_id).await
+    }
+    async fn lookup(
+        &self,
+        channel: &str,
+        store_id: &str,
+        orders: &[OrderLookup],
+    ) -> Result<Vec<Known>, StateError> {
+        tokio::time::sleep(SLOW).await;
+        self.0.lookup(channel, store_id, orders).await
+    }
+    async fn commit_page(&self, lease: &Lease, commit: PageCommit) -> Result<(), StateError> {
+        tokio::time::sleep(SLOW).await;
+        self.0.commit_page(lease, commit).await
+    }
+    async fn refetches(&self, store_id: &str) -> Result<Vec<Refetch>, StateError> {
+        tokio::time::sleep(SLOW).await;
+        self.0.refetches(store_id).await
+    }
+    async fn walks(
+        &self,
+        store_id: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<WalkRecord>, StateError> {
+        tokio::time::sleep(SLOW).await;
+        self.0.walks(store_id, since).await
+    }
+    async fn requeue_quarantine(
+        &self,
+        lease: &Lease,
+        fingerprint: &str,
+    ) -> Result<usize, StateError> {
+        tokio::time::sleep(SLOW).await;
+        self.0.requeue_quarantine(lease, fingerprint).await
+    }
+    async fn find_order(
+        &self,
+        store_id: &str,
+        order: &OrderRef,
+    ) -> Result<Option<Order>, StateError> {
+        tokio::time::sleep(SLOW).await;
+        self.0.find_order(store_id, order).await
+    }
+    async fn find_marked(
+        &self,
+        store_id: &str,
+        order: &OrderRef,
+    ) -> Result<Option<orderport_sync::MarkedOrder>, StateError> {
+        tokio::time::sleep(SLOW).await;
+        self.0.find_marked(store_id, order).await
+    }
+    async fn record_platform(
+        &self,
+        write: orderport_sync::PlatformWrite,
+    ) -> Result<Option<i64>, StateError> {
+        tokio::time::sleep(SLOW).await;
+        self.0.record_platform(write).await
+    }
+    async fn lapsed_holds(
+        &self,
+        store_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<orderport_sync::MarkedOrder>, StateError> {
+        tokio::time::sleep(SLOW).await;
+        self.0.lapsed_holds(store_id, now).await
+    }
+    async fn record_shipment(
+        &self,
+        shipment: ShipmentRecord<'_>,
+    ) -> Result<Option<i64>, StateError> {
+        tokio::time::sleep(SLOW).await;
+        self.0.record_shipment(shipment).await
+    }
+    async fn pending_events(
+        &self,
+        sink: &str,
+        store: Option<&str>,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<OutboxEvent>, StateError> {
+        tokio::time::sleep(SLOW).await;
+        self.0.pending_events(sink, store, after, limit).await
+    }
+    async fn record_deliveries(
+        &self,
+        sink: &str,
+        marks: &[DeliveryMark],
+    ) -> Result<(), StateError> {
+        tokio::time::sleep(SLOW).await;
+        self.0.record_deliveries(sink, marks).await
+    }
+}
+
+#[test]
+fn the_state_layer_times_and_counts_every_call_by_operation_errors_included() {
+    let now = t(2026, 6, 1, 12, 0, 0);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let timed = TimedState::new(Arc::new(Slow(SqliteState::in_memory().unwrap())));
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let ttl = Duration::seconds(60);
+    let update = ShipmentUpdate {
+        order: OrderRef {
+            external_id: Some("o1".into()),
+            order_number: "1001".into(),
+        },
+        carrier: "USPS".into(),
+        service: None,
+        tracking_number: "9400".into(),
+        ship_date: now.date_naive(),
+        label_created_at: None,
+        shipping_cost: None,
+        notes_to_buyer: None,
+        notify_customer: false,
+        scope: ShipmentScope::Complete(Vec::new()),
+        kind: ShipmentKind::MarkedShipped,
+    };
+    metrics::with_local_recorder(&recorder, || {
+        runtime.block_on(async {
+            let LeaseGrant::Granted(lease) =
+                timed.acquire_lease("s1", "w1", ttl, now).await.unwrap()
+            else {
+                panic!("the lease of a new store is granted");
+            };
+            // What the wrapped state answers comes back unchanged.
+            assert_eq!(timed.cursor("s1").await.unwrap(), Cursor::default());
+            timed.lookup("fake", "s1", &[]).await.unwrap();
+            timed
+                .commit_page(&lease, PageCommit::default())
+                .await
+                .unwrap();
+            timed.refetches("s1").await.unwrap();
+            timed.walks("s1", now).await.unwrap();
+            timed.requeue_quarantine(&lease, "fp").await.unwrap();
+            assert_eq!(timed.find_order("s1", &update.order).await.unwrap(), None);
+            assert_eq!(timed.find_marked("s1", &update.order).await.unwrap(), None);
+            assert!(timed.lapsed_holds("s1", now).await.unwrap().is_empty());
+            timed
+                .record_shipment(ShipmentRecord {
+                    store_id: "s1",
+                    update: &update,
+                    at: now,
+                    ship: None,
+                })
+                .await
+                .unwrap();
+            timed.pending_events("sink", None, 0, 10).await.unwrap();
+            timed.record_deliveries("sink", &[]).await.unwrap();
+            let renewed = timed.renew_lease(&lease, ttl, now).await.unwrap();
+            timed.release_lease(&renewed).await.unwrap();
+            // A call that fails is timed too: another worker took the lease over.
+            assert!(matches!(
+                timed.acquire_lease("s1", "w2", ttl, now).await.unwrap(),
+                LeaseGrant::Granted(_)
+            ));
+            assert!(matches!(
+                timed.renew_lease(&lease, ttl, now).await,
+                Err(StateError::LeaseLost { .. })
+            ));
+        });
+    });
+
+    let mut calls: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for (key, _, _, value) in snapshotter.snapshot().into_vec() {
+        let DebugValue::Histogram(samples) = value else {
+            panic!("only the state histogram: {key:?}");
+        };
+        assert_eq!(key.key().name(), STATE_SECONDS);
+        let labels: Vec<_> = key.key().labels().collect();
+        assert_eq!(labels.len(), 1, "{labels:?}");
+        assert_eq!(labels[0].key(), "operation");
+        calls.insert(
+            labels[0].value().to_owned(),
+            samples.into_iter().map(|s| s.into_inner()).collect(),
+        );
+    }
+    let expected = [
+        ("acquire_lease", 2),
+        ("commit_page", 1),
+        ("cursor", 1),
+        ("find_marked", 1),
+        ("find_order", 1),
+        ("lapsed_holds", 1),
+        ("lookup", 1),
+        ("pending_events", 1),
+        ("record_deliveries", 1),
+        ("record_shipment", 1),
+        ("refetches", 1),
+        ("release_lease", 1),
+        ("renew_lease", 2),
+        ("requeue_quarantine", 1),
+        ("walks", 1),
+    ];
+    assert_eq!(
+        calls
+            .iter()
+            .map(|(op, s)| (op.as_str(), s.len()))
+            .collect::<Vec<_>>(),
+        expected,
+    );
+    for (operation, samples) in &calls {
+        for seconds in samples {
+            assert!(
+                *seconds >= SLOW.as_secs_f64() && *seconds < 5.0,
+                "{operation}: {seconds} s recorded for a call that took at least {SLOW:?}"
+            );
+        }
+    }
 }

@@ -68,7 +68,7 @@ impl State for PostgresState {
         // One statement: the row lock of the upsert decides between workers racing for it.
         let granted = client
             .query_opt(
-                "WITH previous AS (SELECT owner FROM leases WHERE store_id = $1)
+                "WITH previous AS (SELECT owner FROM leases WHERE store_id = $1 AND expires_ns <> 0)
                  INSERT INTO leases AS l (store_id, owner, token, expires_ns) VALUES ($1, $2, 1, $3)
                  ON CONFLICT (store_id) DO UPDATE SET owner = excluded.owner,
                      token = l.token + 1, expires_ns = excluded.expires_ns
@@ -79,7 +79,8 @@ impl State for PostgresState {
             .await
             .ctx(store_id, "take the lease")?;
         if let Some(row) = granted {
-            // The statement's snapshot shows the holder before it (a lapsed one: a takeover).
+            // The statement's snapshot shows the holder before it: one whose lease lapsed
+            // unreleased (a released lease has expiry 0) is a takeover.
             if let Some(previous) = row.get::<_, Option<String>>(1).filter(|p| p != owner) {
                 crate::telemetry::record_takeover(store_id, owner, &previous);
             }

@@ -60,7 +60,14 @@ impl State for SqliteState {
                             None,
                         ));
                     }
-                    Some((holder, token, _)) => (token + 1, Some(holder).filter(|h| *h != owner)),
+                    // A lapsed lease of another worker, not released (expiry at 1970): a takeover.
+                    Some((holder, token, expires)) => (
+                        token + 1,
+                        Some(holder).filter(|h| {
+                            *h != owner
+                                && parse_ts(&store, &expires).ok() != Some(DateTime::UNIX_EPOCH)
+                        }),
+                    ),
                     None => (1, None),
                 };
                 let (token, previous) = token;
