@@ -4,6 +4,8 @@
 //!
 //! [`PaceLayer`] paces every request of every store by its credential (the store's URL and user
 //! name): stores that share a credential share one pacer, whichever connector they use.
+//! [`ObserveLayer`] reports every attempt of every store, request and reply, to an observer
+//! (`orderport record` captures fixtures with it).
 //!
 //! ```
 //! use std::time::Duration;
@@ -26,7 +28,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use orderport_core::{ConfigError, SellingChannel, StoreConfig};
-use orderport_http::{GapPacer, HttpClient, Pace};
+use orderport_http::{GapPacer, HttpClient, Observe, Pace};
 
 /// Wraps how one store's channel is built. Both hooks default to doing nothing.
 pub trait Layer: Send + Sync {
@@ -102,6 +104,26 @@ impl Layer for PaceLayer {
     }
 }
 
+/// Reports every attempt each store's channel makes, request as sent and reply as read, to one
+/// observer ([`orderport_http::observe`]). The observer sees the credentials in clear.
+#[derive(Debug, Clone)]
+pub struct ObserveLayer {
+    observer: Arc<dyn Observe>,
+}
+
+impl ObserveLayer {
+    /// Every store connected through this layer reports to `observer`.
+    pub fn new(observer: Arc<dyn Observe>) -> Self {
+        Self { observer }
+    }
+}
+
+impl Layer for ObserveLayer {
+    fn wrap_client(&self, _store: &StoreConfig, client: HttpClient) -> HttpClient {
+        client.with_observer(Arc::clone(&self.observer))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use orderport_core::StoresFile;
@@ -123,5 +145,25 @@ mod tests {
         let c = layer.pacer_for(&file.stores[2]);
         assert!(Arc::ptr_eq(&a, &b));
         assert!(!Arc::ptr_eq(&a, &c));
+    }
+
+    #[test]
+    fn the_observe_layer_puts_its_observer_on_every_store_client() {
+        #[derive(Debug)]
+        struct Nobody;
+        impl Observe for Nobody {
+            fn exchange(&self, _: &orderport_http::observe::Exchange<'_>) {}
+        }
+        let file = StoresFile::parse(
+            "[[store]]\nid = \"a\"\nname = \"A\"\nchannel = \"spark-shipping\"\nurl = \"https://x.example/ss\"\nusername = \"u\"\npassword = \"p\"\n",
+            &|_| None,
+        )
+        .unwrap();
+        let observer: Arc<dyn Observe> = Arc::new(Nobody);
+        let layer = ObserveLayer::new(Arc::clone(&observer));
+        let plain = HttpClient::new().unwrap();
+        assert!(plain.observer().is_none());
+        let client = layer.wrap_client(&file.stores[0], plain);
+        assert!(Arc::ptr_eq(client.observer().unwrap(), &observer));
     }
 }

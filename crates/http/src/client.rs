@@ -19,6 +19,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::observe::Observe;
 use crate::service::Pace;
 
 /// How long connecting may take on orderport's own client.
@@ -45,6 +46,7 @@ pub struct HttpClient {
     inner: reqwest::Client,
     host_supplied: bool,
     pacer: Option<Arc<dyn Pace>>,
+    observer: Option<Arc<dyn Observe>>,
 }
 
 /// orderport's own client could not be built (the TLS backend failed to initialise).
@@ -63,6 +65,7 @@ impl HttpClient {
             inner,
             host_supplied: false,
             pacer: None,
+            observer: None,
         })
     }
 
@@ -73,6 +76,7 @@ impl HttpClient {
             inner: client,
             host_supplied: true,
             pacer: None,
+            observer: None,
         }
     }
 
@@ -84,6 +88,21 @@ impl HttpClient {
             pacer: Some(pacer),
             ..self.clone()
         }
+    }
+
+    /// The same client whose every attempt, retries included, is reported to `observer` once it
+    /// is done: the request as sent and the reply as read ([`crate::observe`]). The observer
+    /// sees the credentials in clear.
+    pub fn with_observer(&self, observer: Arc<dyn Observe>) -> Self {
+        Self {
+            observer: Some(observer),
+            ..self.clone()
+        }
+    }
+
+    /// The observer attempts are reported to, if any.
+    pub fn observer(&self) -> Option<&Arc<dyn Observe>> {
+        self.observer.as_ref()
     }
 
     /// The pacer requests wait on, if any.

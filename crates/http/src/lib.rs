@@ -17,6 +17,8 @@
 //! - [`body`]: every body read under a limit.
 //! - [`service`]: the retry loop, by [`Idempotency`].
 //! - [`pace`]: pacing to a rate limit counted in fixed windows, shared per credential.
+//! - [`observe`]: a hook on the client that sees every attempt, request and reply (what
+//!   `orderport record` captures fixtures with).
 //! - [`settings`]: the `request_timeout_secs`, `max_response_bytes` and `retry_*` keys.
 //!
 //! # Example
@@ -44,6 +46,7 @@ pub mod body;
 pub mod classify;
 pub mod client;
 pub mod endpoint;
+pub mod observe;
 pub mod pace;
 pub mod redact;
 pub mod retry_after;
@@ -55,6 +58,7 @@ pub use auth::{Auth, InvalidCredential};
 pub use classify::{Failure, StatusHook};
 pub use client::{client_builder, ClientError, HttpClient};
 pub use endpoint::EndpointError;
+pub use observe::Observe;
 pub use pace::{EndpointLimit, GapPacer, WindowPacer};
 pub use redact::{Redactor, RedactorBuilder, REDACTED};
 pub use service::{HttpService, Idempotency, Pace, Reply, Request};

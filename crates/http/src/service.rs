@@ -9,7 +9,9 @@
 //!    [`StatusHook`]), quoting at most the first KiB of the body, redacted;
 //! 5. reads a success body under `max_response_bytes`;
 //! 6. retries what its [`Idempotency`] allows, by the store's [`RetryPolicy`]
-//!    (`orderport_core::RetryPolicy`): at most `retry_max_attempts` attempts per request.
+//!    (`orderport_core::RetryPolicy`): at most `retry_max_attempts` attempts per request;
+//! 7. reports each attempt, request and reply, to the client's observer where one is set
+//!    ([`crate::observe`]).
 //!
 //! No error carries the request URL (it may hold a secret in its query) or a secret.
 
@@ -28,6 +30,7 @@ use crate::auth::Auth;
 use crate::body::{self, BodyFailure};
 use crate::classify::{classify, Failure, StatusHook};
 use crate::client::HttpClient;
+use crate::observe::{Exchange, Seen};
 use crate::redact::Redactor;
 use crate::settings::HttpSettings;
 use crate::telemetry;
@@ -360,13 +363,54 @@ impl HttpService {
             attempt,
             "sending request"
         );
-        let mut response = builder
-            .send()
+        let sent = builder
+            .build()
+            .map_err(|e| self.transport_error(&request.operation, e))?;
+        let Some(observer) = self.client.observer() else {
+            return self.exchange(request, sent, &url, None).await;
+        };
+        // Bodies are bytes in memory, so the copy always succeeds.
+        let copy = sent.try_clone();
+        let mut seen = Seen::default();
+        let result = self.exchange(request, sent, &url, Some(&mut seen)).await;
+        if let Some(copy) = &copy {
+            observer.exchange(&Exchange {
+                owner: &self.owner,
+                channel: self.channel,
+                operation: &request.operation,
+                attempt,
+                request: copy,
+                outcome: seen.outcome(),
+                redactor: &self.redactor,
+            });
+        }
+        result
+    }
+
+    /// Sends one built request and reads its reply; what was read goes to `seen` when the
+    /// client has an observer.
+    async fn exchange(
+        &self,
+        request: &Request,
+        sent: reqwest::Request,
+        url: &Url,
+        mut seen: Option<&mut Seen>,
+    ) -> Result<Reply, Failed> {
+        let mut response = self
+            .client
+            .reqwest()
+            .execute(sent)
             .await
             .map_err(|e| self.transport_error(&request.operation, e))?;
         let status = response.status();
-        if response.url() != &url {
+        let mut keep = |headers: &HeaderMap, body: &[u8], complete: bool| {
+            if let Some(seen) = seen.as_deref_mut() {
+                seen.reply(status, headers, body, complete);
+            }
+        };
+        if response.url() != url {
             // A host-supplied client followed a redirect.
+            keep(response.headers(), &[], false);
             return Err(self.redirected(
                 &request.operation,
                 status.as_u16(),
@@ -374,6 +418,7 @@ impl HttpService {
             ));
         }
         if status.is_redirection() {
+            keep(response.headers(), &[], false);
             let target = response
                 .headers()
                 .get(LOCATION)
@@ -384,6 +429,11 @@ impl HttpService {
         }
         if !status.is_success() {
             let start = body::read_start(&mut response).await;
+            keep(
+                response.headers(),
+                &start,
+                start.len() < body::ERROR_BODY_LIMIT,
+            );
             let failure = Failure {
                 owner: &self.owner,
                 operation: &request.operation,
@@ -405,16 +455,23 @@ impl HttpService {
         }
         let headers = response.headers().clone();
         match body::read_limited(&mut response, self.settings.max_response_bytes).await {
-            Ok(body) => Ok(Reply {
-                status,
-                headers,
-                body,
-            }),
-            Err(BodyFailure::Transport(e)) => Err(Failed {
-                status: Some(status.as_u16()),
-                ..self.transport_error(&request.operation, e)
-            }),
+            Ok(body) => {
+                keep(&headers, &body, true);
+                Ok(Reply {
+                    status,
+                    headers,
+                    body,
+                })
+            }
+            Err(BodyFailure::Transport(e)) => {
+                keep(&headers, &[], false);
+                Err(Failed {
+                    status: Some(status.as_u16()),
+                    ..self.transport_error(&request.operation, e)
+                })
+            }
             Err(BodyFailure::TooLarge { start, declared }) => {
+                keep(&headers, &start, false);
                 let size =
                     declared.map_or_else(|| "more than that".to_owned(), |d| format!("{d} bytes"));
                 Err(Failed {

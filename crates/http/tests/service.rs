@@ -372,3 +372,120 @@ async fn a_retry_after_longer_than_the_policy_allows_is_not_waited_for() {
     );
     assert_eq!(store.received_requests().await.unwrap().len(), 1);
 }
+
+/// Keeps what an observer is shown: per attempt, the operation, the attempt number, the
+/// request's query and headers, and the reply.
+#[derive(Debug, Default)]
+struct Captured(std::sync::Mutex<Vec<CapturedAttempt>>);
+
+#[derive(Debug, Clone)]
+struct CapturedAttempt {
+    operation: String,
+    attempt: u32,
+    query: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
+    body: Option<Vec<u8>>,
+    reply: Option<(u16, Vec<u8>, bool)>,
+}
+
+impl orderport_http::Observe for Captured {
+    fn exchange(&self, exchange: &orderport_http::observe::Exchange<'_>) {
+        use orderport_http::observe::Outcome;
+        let request = exchange.request;
+        let reply = match &exchange.outcome {
+            Outcome::Reply(reply) => {
+                Some((reply.status.as_u16(), reply.body.to_vec(), reply.complete))
+            }
+            _ => None,
+        };
+        self.0.lock().unwrap().push(CapturedAttempt {
+            operation: exchange.operation.to_owned(),
+            attempt: exchange.attempt,
+            query: request.url().query_pairs().into_owned().collect(),
+            headers: request
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap().to_owned()))
+                .collect(),
+            body: request
+                .body()
+                .and_then(|b| b.as_bytes())
+                .map(<[u8]>::to_vec),
+            reply,
+        });
+    }
+}
+
+#[tokio::test]
+async fn an_observer_sees_every_attempt_as_sent_and_every_reply_as_read() {
+    let store = MockServer::start().await;
+    Mock::given(path("/busy"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "0"))
+        .up_to_n_times(1)
+        .mount(&store)
+        .await;
+    Mock::given(path("/busy"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<Orders/>"))
+        .mount(&store)
+        .await;
+    Mock::given(path("/broken"))
+        .respond_with(ResponseTemplate::new(500).set_body_string("x".repeat(5000)))
+        .mount(&store)
+        .await;
+    let captured = std::sync::Arc::new(Captured::default());
+    let client = HttpClient::new().unwrap().with_observer(captured.clone());
+    let service = HttpService::new(client, "hq", auth(), settings(2));
+    let reply = service
+        .send(
+            Request::post(url(&store, "/busy?action=export"), "export")
+                .body(b"<Ask/>".to_vec(), "application/xml"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.body, b"<Orders/>");
+    let err = service
+        .send(Request::get(url(&store, "/broken"), "detail").idempotency(Idempotency::Never))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ChannelError::Transient { .. }), "{err:?}");
+
+    let seen = captured.0.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3, "{seen:#?}");
+    // The 429 and the retry that succeeded, each as sent: credentials included.
+    for (i, attempt) in seen[..2].iter().enumerate() {
+        assert_eq!(attempt.operation, "export");
+        assert_eq!(attempt.attempt, i as u32 + 1);
+        assert!(attempt
+            .query
+            .contains(&("SS-Password".to_owned(), PASSWORD.to_owned())));
+        assert!(attempt
+            .headers
+            .iter()
+            .any(|(k, v)| k == "authorization" && v.starts_with("Basic ")));
+        assert!(attempt
+            .headers
+            .contains(&("content-type".to_owned(), "application/xml".to_owned())));
+        assert_eq!(attempt.body.as_deref(), Some(&b"<Ask/>"[..]));
+    }
+    assert_eq!(seen[0].reply, Some((429, Vec::new(), true)));
+    assert_eq!(seen[1].reply, Some((200, b"<Orders/>".to_vec(), true)));
+    // A failure's body is read for its first KiB only, and said to be cut.
+    let (status, body, complete) = seen[2].reply.clone().unwrap();
+    assert_eq!((status, body.len(), complete), (500, 1024, false));
+}
+
+#[tokio::test]
+async fn an_observer_hears_of_an_attempt_that_got_no_reply() {
+    // A port nothing listens on.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let captured = std::sync::Arc::new(Captured::default());
+    let client = HttpClient::new().unwrap().with_observer(captured.clone());
+    let service = HttpService::new(client, "hq", auth(), settings(1));
+    let target = Url::parse(&format!("http://127.0.0.1:{port}/ss")).unwrap();
+    assert!(service.send(Request::get(target, "export")).await.is_err());
+    let seen = captured.0.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1);
+    assert!(seen[0].reply.is_none());
+}
