@@ -901,9 +901,10 @@ fn check_sane(f: &Figures, stores: usize) {
             f.backend
         );
     }
+    // Above 1 is possible: calls outside runs and the heartbeat's renewals overlap run time.
     let share = f.state_share();
     assert!(
-        share > 0.0 && share < 1.0,
+        share > 0.0 && share.is_finite(),
         "{}: state share {share}",
         f.backend
     );
