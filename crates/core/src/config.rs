@@ -135,6 +135,7 @@ impl Secrets {
 
 /// One store, validated.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct StoreConfig {
     /// Unique id.
     pub id: String,

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 /// The counts of one run of one store. Serializable for logs and the CLI.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct RunReport {
     /// The store.
     pub store_id: String,

@@ -287,6 +287,7 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 
 /// The sync settings taken out of a store's configuration, and its fingerprint.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SyncSetup {
     /// The store's id.
     pub store: String,
