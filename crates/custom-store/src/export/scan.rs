@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use chrono::Duration;
 use orderport_core::{finish, FetchOutcome, Order, RejectionReason};
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::Reader;
 
 use super::draft::{OrderDraft, StatusCache};
@@ -20,13 +20,28 @@ const MINUTE: Duration = Duration::minutes(1);
 const NAME_LIMIT: usize = 60;
 
 /// Reads a whole page.
-pub(crate) fn scan<'a>(bytes: &'a [u8], ctx: &ParseContext<'_>) -> Result<ParsedPage, ExportError> {
+///
+/// The bytes are read as UTF-8 whatever the XML declaration says. quick-xml refuses invalid
+/// sequences, so a page that is not valid UTF-8 (checked once) is read from a copy in which
+/// each invalid sequence is U+FFFD; a valid page is read in place.
+pub(crate) fn scan(bytes: &[u8], ctx: &ParseContext<'_>) -> Result<ParsedPage, ExportError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ExportError::Empty);
     }
-    let mut reader = Reader::from_reader(bytes);
-    let mut scanner: Scanner<'_, 'a> = Scanner::new(ctx, bytes);
+    // `from_utf8` is the fast check; `from_utf8_lossy` walks the bytes much more slowly.
+    match std::str::from_utf8(bytes) {
+        Ok(page) => scan_text(page, ctx),
+        Err(_) => scan_text(&String::from_utf8_lossy(bytes), ctx),
+    }
+}
+
+/// Reads a whole page of text.
+fn scan_text<'a>(page: &'a str, ctx: &ParseContext<'_>) -> Result<ParsedPage, ExportError> {
+    let mut reader = Reader::from_str(page);
+    // A lone `&` (`Fish & Chips`) is text, as real endpoints send it.
+    reader.config_mut().allow_dangling_amp = true;
+    let mut scanner: Scanner<'_, 'a> = Scanner::new(ctx);
     loop {
         let event = reader.read_event().map_err(|e| ExportError::Malformed {
             position: reader.buffer_position(),
@@ -55,11 +70,11 @@ struct Scanner<'c, 'a> {
 }
 
 impl<'c, 'a> Scanner<'c, 'a> {
-    fn new(ctx: &'c ParseContext<'c>, page: &'a [u8]) -> Self {
+    fn new(ctx: &'c ParseContext<'c>) -> Self {
         Self {
             ctx,
             stack: Vec::with_capacity(16),
-            text: TextBuffer::new(page),
+            text: TextBuffer::default(),
             order: OrderDraft::default(),
             statuses: StatusCache::default(),
             page: ParsedPage::default(),
@@ -79,6 +94,7 @@ impl<'c, 'a> Scanner<'c, 'a> {
             }
             Event::End(_) => self.close(),
             Event::Text(text) => self.text(text.into_inner()).map(|()| Flow::Continue),
+            Event::GeneralRef(reference) => self.reference(&reference).map(|()| Flow::Continue),
             Event::CData(cdata) => {
                 if matches!(self.top(), Scope::Leaf(_)) {
                     self.text.push_verbatim(cdata.into_inner());
@@ -93,7 +109,7 @@ impl<'c, 'a> Scanner<'c, 'a> {
     }
 
     fn open(&mut self, start: &BytesStart<'_>) -> Result<(), ExportError> {
-        let name = start.name().into_inner();
+        let name = start.name().into_inner().as_bytes();
         let scope = match self.top() {
             Scope::Root => {
                 self.page.total_pages = root(local_name(name), start)?;
@@ -137,12 +153,22 @@ impl<'c, 'a> Scanner<'c, 'a> {
         Ok(Flow::Continue)
     }
 
-    fn text(&mut self, raw: Cow<'a, [u8]>) -> Result<(), ExportError> {
+    fn text(&mut self, raw: Cow<'a, str>) -> Result<(), ExportError> {
         match self.top() {
             Scope::Leaf(_) => self.text.push_escaped(raw),
-            Scope::Root if !raw.iter().all(u8::is_ascii_whitespace) => {
+            Scope::Root if !raw.bytes().all(|b| b.is_ascii_whitespace()) => {
                 return Err(ExportError::NotXml)
             }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// A character or entity reference (`&amp;`, `&#233;`, `&pound;`), part of the text.
+    fn reference(&mut self, reference: &BytesRef<'_>) -> Result<(), ExportError> {
+        match self.top() {
+            Scope::Leaf(_) => self.text.push_reference(reference),
+            Scope::Root => return Err(ExportError::NotXml),
             _ => {}
         }
         Ok(())
@@ -195,8 +221,7 @@ fn root(name: &[u8], start: &BytesStart<'_>) -> Result<u32, ExportError> {
     let Some(attribute) = attribute else {
         return Ok(1);
     };
-    let text = String::from_utf8_lossy(&attribute.value);
-    let text = text.trim();
+    let text = attribute.value.trim();
     if text.is_empty() {
         return Ok(1);
     }
@@ -207,9 +232,8 @@ fn root(name: &[u8], start: &BytesStart<'_>) -> Result<u32, ExportError> {
 
 /// An HTML doctype is an error page; a DTD that declares entities is refused, since its entities
 /// would never be expanded anyway. Other doctypes are ignored.
-fn doctype_check(content: &[u8]) -> Result<(), ExportError> {
-    let text = String::from_utf8_lossy(content);
-    let text = text.trim_start();
+fn doctype_check(content: &str) -> Result<(), ExportError> {
+    let text = content.trim_start();
     if text
         .get(..4)
         .is_some_and(|s| s.eq_ignore_ascii_case("html"))

@@ -342,6 +342,44 @@ fn a_declaration_that_lies_about_the_encoding_is_read_as_utf8() {
 }
 
 #[test]
+fn bytes_that_are_not_utf8_become_replacement_characters_not_an_error() {
+    // A Latin-1 `é` (0xE9) in a UTF-8 page, in plain text and in CDATA.
+    let xml = orders(
+        "",
+        &order("1", "<CustomerNotes>caf#</CustomerNotes>", "")
+            .replace("<Name>Widget</Name>", "<Name><![CDATA[Cr#me]]></Name>"),
+    );
+    let bytes: Vec<u8> = xml
+        .bytes()
+        .map(|b| if b == b'#' { 0xE9 } else { b })
+        .collect();
+    assert!(std::str::from_utf8(&bytes).is_err());
+    let page = parse_page(&bytes, &ParseContext::new(&SPEC, &profile())).unwrap();
+    let order = accepted(&page)[0].clone();
+    assert_eq!(order.customer_notes.as_deref(), Some("caf\u{FFFD}"));
+    assert_eq!(order.items[0].name, "Cr\u{FFFD}me");
+}
+
+#[test]
+fn a_lone_ampersand_is_text_beside_decoded_references() {
+    let xml = orders(
+        "",
+        &order(
+            "1",
+            "<CustomerNotes>Fish & Chips &amp; peas & &pound;5 AT&T &</CustomerNotes>",
+            "",
+        )
+        .replace("<Name>Widget</Name>", "<Name>R&D &#233;</Name>"),
+    );
+    let order = only_order(&xml);
+    assert_eq!(
+        order.customer_notes.as_deref(),
+        Some("Fish & Chips & peas & £5 AT&T &")
+    );
+    assert_eq!(order.items[0].name, "R&D é");
+}
+
+#[test]
 fn a_utf8_byte_order_mark_is_skipped() {
     let xml = format!("\u{FEFF}{}", orders("", &order("1", "", "")));
     assert_eq!(only_order(&xml).order_number, "1");
