@@ -96,6 +96,23 @@ pub fn write(order: Order) -> OrderWrite {
     }
 }
 
+/// A complete label shipment of `order`, created at `at`.
+pub fn label(order: OrderRef, at: DateTime<Utc>) -> ShipmentUpdate {
+    ShipmentUpdate {
+        order,
+        carrier: "USPS".into(),
+        service: Some("Priority".into()),
+        tracking_number: "9400".into(),
+        ship_date: at.date_naive(),
+        label_created_at: Some(at),
+        shipping_cost: None,
+        notes_to_buyer: None,
+        notify_customer: false,
+        scope: ShipmentScope::Complete(vec![]),
+        kind: ShipmentKind::Label,
+    }
+}
+
 /// The event of `order` reaching its status from `from`.
 pub fn event(order: &Order, from: Option<CanonicalStatus>) -> NewEvent {
     NewEvent::change(order, from, order.status, order.modified_at, false)
@@ -751,19 +768,6 @@ pub async fn shipments(state: &dyn State) -> Result<(), StateError> {
         None
     );
 
-    let label = |order: OrderRef| ShipmentUpdate {
-        order,
-        carrier: "USPS".into(),
-        service: Some("Priority".into()),
-        tracking_number: "9400".into(),
-        ship_date: t.date_naive(),
-        label_created_at: Some(t),
-        shipping_cost: None,
-        notes_to_buyer: None,
-        notify_customer: false,
-        scope: ShipmentScope::Complete(vec![]),
-        kind: ShipmentKind::Label,
-    };
     let ship = |o: &Order, expect: CanonicalStatus| {
         let mut shipped = o.clone();
         shipped.status = CanonicalStatus::Shipped;
@@ -777,7 +781,7 @@ pub async fn shipments(state: &dyn State) -> Result<(), StateError> {
             },
         }
     };
-    let update_a = label(by_id.clone());
+    let update_a = label(by_id.clone(), t);
     let id = state
         .record_shipment(ShipmentRecord {
             store_id: store,
@@ -802,7 +806,7 @@ pub async fn shipments(state: &dyn State) -> Result<(), StateError> {
         "{store}: the shipped event carries the label and its shipment: {shipped:?}"
     );
     // b is on hold, not awaiting shipment as the caller decided: Conflict, nothing written.
-    let update_b = label(by_number.clone());
+    let update_b = label(by_number.clone(), t);
     let conflict = state
         .record_shipment(ShipmentRecord {
             store_id: store,
@@ -1355,19 +1359,7 @@ pub async fn platform_marks(state: &dyn State) -> Result<(), StateError> {
     );
 
     // A label clears the mark.
-    let update = ShipmentUpdate {
-        order: by_id("a"),
-        carrier: "USPS".into(),
-        service: None,
-        tracking_number: "9400".into(),
-        ship_date: t.date_naive(),
-        label_created_at: Some(t),
-        shipping_cost: None,
-        notes_to_buyer: None,
-        notify_customer: false,
-        scope: ShipmentScope::Complete(vec![]),
-        kind: ShipmentKind::Label,
-    };
+    let update = label(by_id("a"), t);
     state
         .record_shipment(ShipmentRecord {
             store_id: store,

@@ -10,9 +10,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use common::*;
-use orderport_core::{
-    CanonicalStatus, OrderRef, ShipmentKind, ShipmentScope, ShipmentUpdate, StoreZone,
-};
+use orderport_core::{CanonicalStatus, OrderRef, ShipmentKind, StoreZone};
 use orderport_sync::{
     deliver_pending, deliver_pending_until, CancellationToken, DeliveryMark, EventSink, LeaseGrant,
     ManualClock, OutboxEvent, SinkReport, Skip, SqliteState, State, StateError, SyncEngine,
@@ -80,25 +78,6 @@ impl EventSink for FakeSink {
             }
         }
         report
-    }
-}
-
-fn shipment(id: &str, kind: ShipmentKind, label_at: Option<DateTime<Utc>>) -> ShipmentUpdate {
-    ShipmentUpdate {
-        order: OrderRef {
-            external_id: Some(id.into()),
-            order_number: format!("#{id}"),
-        },
-        carrier: "UPS".into(),
-        service: Some("Ground".into()),
-        tracking_number: format!("1Z-{id}"),
-        ship_date: label_at.unwrap_or_default().date_naive(),
-        label_created_at: label_at,
-        shipping_cost: None,
-        notes_to_buyer: None,
-        notify_customer: false,
-        scope: ShipmentScope::Complete(vec![]),
-        kind,
     }
 }
 

@@ -9,9 +9,7 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use common::*;
-use orderport_core::{
-    CanonicalStatus, ChannelError, OrderRef, ShipmentKind, ShipmentScope, ShipmentUpdate, StoreZone,
-};
+use orderport_core::{CanonicalStatus, ChannelError, ShipmentKind, StoreZone};
 use orderport_sync::{CancellationToken, SqliteState, SyncEngine, SyncError};
 
 fn chicago() -> StoreZone {
@@ -714,28 +712,15 @@ async fn shipped_events_say_whether_a_label_was_recorded() {
     ch.put(FakeOrder::new("mark", "paid", now - Duration::hours(1)));
     let sync = store_sync(&SPEC_SECONDS);
     h.run(&ch, &sync).await;
-    let update = |id: &str, kind| ShipmentUpdate {
-        order: OrderRef {
-            external_id: Some(id.into()),
-            order_number: format!("#{id}"),
-        },
-        carrier: "USPS".into(),
-        service: None,
-        tracking_number: "9400".into(),
-        ship_date: now.date_naive(),
-        label_created_at: None,
-        shipping_cost: None,
-        notes_to_buyer: None,
-        notify_customer: false,
-        scope: ShipmentScope::Complete(vec![]),
-        kind,
-    };
     h.engine
-        .record_shipment("store-1", &update("lab", ShipmentKind::Label))
+        .record_shipment("store-1", &shipment("lab", ShipmentKind::Label, None))
         .await
         .unwrap();
     h.engine
-        .record_shipment("store-1", &update("mark", ShipmentKind::MarkedShipped))
+        .record_shipment(
+            "store-1",
+            &shipment("mark", ShipmentKind::MarkedShipped, None),
+        )
         .await
         .unwrap();
     h.clock.advance(Duration::minutes(30));

@@ -8,7 +8,7 @@ mod common;
 use chrono::Duration;
 use common::*;
 use orderport_core::{CanonicalStatus, OrderRef, StoreZone};
-use orderport_sync::{PlatformAction, PlatformError, PlatformMark, StatusEvent};
+use orderport_sync::{PlatformAction, PlatformError, PlatformMark, StatusEvent, StoreSync};
 
 use CanonicalStatus::*;
 
@@ -26,6 +26,17 @@ fn changes(events: &[StatusEvent], id: &str) -> Vec<(Option<CanonicalStatus>, Ca
         .filter(|e| e.key.external_id == id)
         .map(|e| (e.from, e.to))
         .collect()
+}
+
+/// A store whose channel has order `a` with `raw` status, after its first sync.
+async fn synced(raw: &str) -> (Harness, FakeChannel, StoreSync) {
+    let now = t(2026, 6, 1, 12, 0, 0);
+    let h = Harness::new(now);
+    let ch = FakeChannel::new(&SPEC_SECONDS, StoreZone::UTC, 5);
+    let sync = store_sync(&SPEC_SECONDS);
+    ch.put(FakeOrder::new("a", raw, now - Duration::hours(1)));
+    h.run(&ch, &sync).await;
+    (h, ch, sync)
 }
 
 async fn stored_status(h: &Harness, id: &str) -> String {
@@ -49,11 +60,7 @@ fn report(h: &Harness, ch: &FakeChannel, id: &str, raw: &str, note: &str) {
 #[tokio::test]
 async fn a_hold_gives_one_event_holds_against_the_channel_and_its_expiry_gives_one_more() {
     let now = t(2026, 6, 1, 12, 0, 0);
-    let h = Harness::new(now);
-    let ch = FakeChannel::new(&SPEC_SECONDS, StoreZone::UTC, 5);
-    let sync = store_sync(&SPEC_SECONDS);
-    ch.put(FakeOrder::new("a", "paid", now - Duration::hours(1)));
-    h.run(&ch, &sync).await;
+    let (h, ch, sync) = synced("paid").await;
 
     let until = now + Duration::days(2);
     let held = h
@@ -110,11 +117,7 @@ async fn a_hold_gives_one_event_holds_against_the_channel_and_its_expiry_gives_o
 #[tokio::test]
 async fn the_channel_shipping_or_cancelling_a_held_order_ends_the_hold() {
     let now = t(2026, 6, 1, 12, 0, 0);
-    let h = Harness::new(now);
-    let ch = FakeChannel::new(&SPEC_SECONDS, StoreZone::UTC, 5);
-    let sync = store_sync(&SPEC_SECONDS);
-    ch.put(FakeOrder::new("a", "paid", now - Duration::hours(1)));
-    h.run(&ch, &sync).await;
+    let (h, ch, sync) = synced("paid").await;
     let until = now + Duration::days(1);
     h.engine
         .record_platform_action("store-1", &by_number("a"), PlatformAction::Hold { until })
@@ -142,12 +145,7 @@ async fn the_channel_shipping_or_cancelling_a_held_order_ends_the_hold() {
 
 #[tokio::test]
 async fn mark_paid_gives_one_event_and_a_lagging_channel_does_not_roll_it_back() {
-    let now = t(2026, 6, 1, 12, 0, 0);
-    let h = Harness::new(now);
-    let ch = FakeChannel::new(&SPEC_SECONDS, StoreZone::UTC, 5);
-    let sync = store_sync(&SPEC_SECONDS);
-    ch.put(FakeOrder::new("a", "unpaid", now - Duration::hours(1)));
-    h.run(&ch, &sync).await;
+    let (h, ch, sync) = synced("unpaid").await;
     let paid = h
         .engine
         .record_platform_action("store-1", &by_number("a"), PlatformAction::MarkPaid)
@@ -245,31 +243,15 @@ async fn cancel_gives_one_event_and_the_channel_cannot_revive_the_order() {
 
 #[tokio::test]
 async fn a_label_on_a_held_order_ships_it_and_no_expiry_follows() {
-    use orderport_core::{ShipmentKind, ShipmentScope, ShipmentUpdate};
+    use orderport_core::ShipmentKind;
     let now = t(2026, 6, 1, 12, 0, 0);
-    let h = Harness::new(now);
-    let ch = FakeChannel::new(&SPEC_SECONDS, StoreZone::UTC, 5);
-    let sync = store_sync(&SPEC_SECONDS);
-    ch.put(FakeOrder::new("a", "paid", now - Duration::hours(1)));
-    h.run(&ch, &sync).await;
+    let (h, ch, sync) = synced("paid").await;
     let until = now + Duration::days(1);
     h.engine
         .record_platform_action("store-1", &by_number("a"), PlatformAction::Hold { until })
         .await
         .unwrap();
-    let update = ShipmentUpdate {
-        order: by_number("a"),
-        carrier: "USPS".into(),
-        service: None,
-        tracking_number: "9400".into(),
-        ship_date: now.date_naive(),
-        label_created_at: None,
-        shipping_cost: None,
-        notes_to_buyer: None,
-        notify_customer: false,
-        scope: ShipmentScope::Complete(vec![]),
-        kind: ShipmentKind::Label,
-    };
+    let update = shipment("a", ShipmentKind::Label, None);
     h.engine.record_shipment("store-1", &update).await.unwrap();
     h.clock.set(until + Duration::hours(1));
     let r = h.run(&ch, &sync).await;
@@ -282,4 +264,60 @@ async fn a_label_on_a_held_order_ships_it_and_no_expiry_follows() {
             (Some(OnHold), Shipped)
         ]
     );
+}
+
+/// A hold that lands after the engine looked the page's orders up and before it commits: the
+/// page, decided on the order's old status, is refused whole (no rollback of the hold, no
+/// event from the page), and the next run stores the report under the hold.
+#[tokio::test]
+async fn a_page_decided_before_a_concurrent_hold_is_refused_and_the_hold_stands() {
+    use orderport_sync::{
+        Clock, NewEvent, PlatformWrite, State, StateError, SyncEngine, SyncError,
+    };
+    use std::sync::{Arc, Mutex};
+    let (h, ch, sync) = synced("paid").await;
+    let order = h
+        .state
+        .find_order("store-1", &by_number("a"))
+        .await
+        .unwrap()
+        .unwrap();
+    let until = h.clock.now() + Duration::days(2);
+    let hold = PlatformWrite {
+        store_id: "store-1".into(),
+        key: order.key(),
+        expect: (AwaitingShipment, None),
+        status: OnHold,
+        platform: Some(PlatformMark::Hold { until }),
+        event: Some(NewEvent::change(
+            &order,
+            Some(AwaitingShipment),
+            OnHold,
+            h.clock.now(),
+            false,
+        )),
+        at: h.clock.now(),
+    };
+    let racing = SyncEngine::new(Arc::new(ActionBeforeCommit {
+        inner: h.state.clone(),
+        pending: Mutex::new(Some(hold)),
+    }))
+    .with_clock(Arc::new(h.clock.clone()));
+    report(&h, &ch, "a", "paid", "edited in the channel");
+    let failed = racing
+        .run_store(&ch, &sync, &orderport_sync::CancellationToken::new())
+        .await;
+    assert!(
+        matches!(failed, Err(SyncError::State(StateError::Conflict { .. }))),
+        "{failed:?}"
+    );
+    assert_eq!(stored_status(&h, "a").await, "on_hold");
+    assert_eq!(
+        changes(&h.events().await, "a"),
+        [(None, AwaitingShipment), (Some(AwaitingShipment), OnHold)]
+    );
+    // The next run decides again, under the hold: the edit is stored, no event.
+    let r = h.run(&ch, &sync).await;
+    assert_eq!((r.updated, r.events), (1, 0));
+    assert_eq!(stored_status(&h, "a").await, "on_hold");
 }

@@ -10,9 +10,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Duration, Utc};
 use common::*;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
-use orderport_core::{
-    Order, OrderRef, SellingChannel, ShipmentKind, ShipmentScope, ShipmentUpdate, StoreZone,
-};
+use orderport_core::{Order, OrderRef, SellingChannel, ShipmentKind, StoreZone};
 use orderport_sync::telemetry::{
     EVENTS_RECORDED, ORDERS, RUNS, RUN_SECONDS, STATE_SECONDS, WATERMARK_LAG,
 };
@@ -311,22 +309,7 @@ fn the_state_layer_times_and_counts_every_call_by_operation_errors_included() {
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
     let ttl = Duration::seconds(60);
-    let update = ShipmentUpdate {
-        order: OrderRef {
-            external_id: Some("o1".into()),
-            order_number: "1001".into(),
-        },
-        carrier: "USPS".into(),
-        service: None,
-        tracking_number: "9400".into(),
-        ship_date: now.date_naive(),
-        label_created_at: None,
-        shipping_cost: None,
-        notes_to_buyer: None,
-        notify_customer: false,
-        scope: ShipmentScope::Complete(Vec::new()),
-        kind: ShipmentKind::MarkedShipped,
-    };
+    let update = shipment("o1", ShipmentKind::MarkedShipped, None);
     metrics::with_local_recorder(&recorder, || {
         runtime.block_on(async {
             let LeaseGrant::Granted(lease) =

@@ -11,8 +11,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, DurationRound, TimeZone, Utc};
 use orderport_core::{
     CanonicalStatus, Capabilities, ChannelError, ChannelSpec, CustomFields, Customer, FetchOutcome,
-    Gift, Order, Page, PageToken, Rejection, SellingChannel, ShipmentUpdate, StatusMapping,
-    StatusMatch, StoreProfile, StoreZone, TimeWindow, UnmappedPolicy,
+    Gift, Order, OrderRef, Page, PageToken, Rejection, SellingChannel, ShipmentKind, ShipmentScope,
+    ShipmentUpdate, StatusMapping, StatusMatch, StoreProfile, StoreZone, TimeWindow,
+    UnmappedPolicy,
 };
 use orderport_sync::{
     CancellationToken, ManualClock, RunReport, SqliteState, StoreSync, SyncEngine, SyncSettings,
@@ -276,6 +277,26 @@ impl SellingChannel for FakeChannel {
     }
 }
 
+/// A complete shipment of order `id` (number `#id`) of `kind`, its label created at `label_at`.
+pub fn shipment(id: &str, kind: ShipmentKind, label_at: Option<DateTime<Utc>>) -> ShipmentUpdate {
+    ShipmentUpdate {
+        order: OrderRef {
+            external_id: Some(id.into()),
+            order_number: format!("#{id}"),
+        },
+        carrier: "UPS".into(),
+        service: Some("Ground".into()),
+        tracking_number: format!("1Z-{id}"),
+        ship_date: label_at.unwrap_or_default().date_naive(),
+        label_created_at: label_at,
+        shipping_cost: None,
+        notes_to_buyer: None,
+        notify_customer: false,
+        scope: ShipmentScope::Complete(vec![]),
+        kind,
+    }
+}
+
 pub fn t(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap()
 }
@@ -371,5 +392,133 @@ impl SellingChannel for Stalling {
     }
     async fn push_shipment(&self, update: &ShipmentUpdate) -> Result<(), ChannelError> {
         self.inner.push_shipment(update).await
+    }
+}
+
+/// A SQLite state that lands a platform write of another process just before the next page
+/// commit: after the engine looked the page's orders up, before it writes them.
+pub struct ActionBeforeCommit {
+    pub inner: Arc<SqliteState>,
+    pub pending: Mutex<Option<orderport_sync::PlatformWrite>>,
+}
+
+#[async_trait]
+impl orderport_sync::State for ActionBeforeCommit {
+    async fn acquire_lease(
+        &self,
+        store_id: &str,
+        owner: &str,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<orderport_sync::LeaseGrant, orderport_sync::StateError> {
+        self.inner.acquire_lease(store_id, owner, ttl, now).await
+    }
+    async fn renew_lease(
+        &self,
+        lease: &orderport_sync::Lease,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<orderport_sync::Lease, orderport_sync::StateError> {
+        self.inner.renew_lease(lease, ttl, now).await
+    }
+    async fn release_lease(
+        &self,
+        lease: &orderport_sync::Lease,
+    ) -> Result<(), orderport_sync::StateError> {
+        self.inner.release_lease(lease).await
+    }
+    async fn cursor(
+        &self,
+        store_id: &str,
+    ) -> Result<orderport_sync::Cursor, orderport_sync::StateError> {
+        self.inner.cursor(store_id).await
+    }
+    async fn lookup(
+        &self,
+        channel: &str,
+        store_id: &str,
+        orders: &[orderport_sync::OrderLookup],
+    ) -> Result<Vec<orderport_sync::Known>, orderport_sync::StateError> {
+        self.inner.lookup(channel, store_id, orders).await
+    }
+    async fn commit_page(
+        &self,
+        lease: &orderport_sync::Lease,
+        commit: orderport_sync::PageCommit,
+    ) -> Result<(), orderport_sync::StateError> {
+        let pending = self.pending.lock().unwrap().take();
+        if let Some(write) = pending {
+            self.inner.record_platform(write).await?;
+        }
+        self.inner.commit_page(lease, commit).await
+    }
+    async fn refetches(
+        &self,
+        store_id: &str,
+    ) -> Result<Vec<orderport_sync::Refetch>, orderport_sync::StateError> {
+        self.inner.refetches(store_id).await
+    }
+    async fn walks(
+        &self,
+        store_id: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<orderport_sync::WalkRecord>, orderport_sync::StateError> {
+        self.inner.walks(store_id, since).await
+    }
+    async fn requeue_quarantine(
+        &self,
+        lease: &orderport_sync::Lease,
+        fingerprint: &str,
+    ) -> Result<usize, orderport_sync::StateError> {
+        self.inner.requeue_quarantine(lease, fingerprint).await
+    }
+    async fn find_order(
+        &self,
+        store_id: &str,
+        order: &OrderRef,
+    ) -> Result<Option<Order>, orderport_sync::StateError> {
+        self.inner.find_order(store_id, order).await
+    }
+    async fn find_marked(
+        &self,
+        store_id: &str,
+        order: &OrderRef,
+    ) -> Result<Option<orderport_sync::MarkedOrder>, orderport_sync::StateError> {
+        self.inner.find_marked(store_id, order).await
+    }
+    async fn record_platform(
+        &self,
+        write: orderport_sync::PlatformWrite,
+    ) -> Result<Option<i64>, orderport_sync::StateError> {
+        self.inner.record_platform(write).await
+    }
+    async fn lapsed_holds(
+        &self,
+        store_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<orderport_sync::MarkedOrder>, orderport_sync::StateError> {
+        self.inner.lapsed_holds(store_id, now).await
+    }
+    async fn record_shipment(
+        &self,
+        shipment: orderport_sync::ShipmentRecord<'_>,
+    ) -> Result<Option<i64>, orderport_sync::StateError> {
+        self.inner.record_shipment(shipment).await
+    }
+    async fn pending_events(
+        &self,
+        sink: &str,
+        store: Option<&str>,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<orderport_sync::OutboxEvent>, orderport_sync::StateError> {
+        self.inner.pending_events(sink, store, after, limit).await
+    }
+    async fn record_deliveries(
+        &self,
+        sink: &str,
+        marks: &[orderport_sync::DeliveryMark],
+    ) -> Result<(), orderport_sync::StateError> {
+        self.inner.record_deliveries(sink, marks).await
     }
 }
