@@ -94,8 +94,8 @@ impl StateStore {
     }
 
     /// Opens `db` for reading only: nothing is created or migrated (see
-    /// [`SqliteState::open_read_only`] and
-    /// [`PostgresState::connect_read_only`](crate::postgres::PostgresState::connect_read_only)).
+    /// [`SqliteState::open_read_only`] and, with the `postgres` feature,
+    /// `PostgresState::connect_read_only`).
     pub async fn open_read_only(db: &str) -> Result<Self, StateError> {
         if is_postgres_url(db) {
             return Self::postgres(db, true).await;
