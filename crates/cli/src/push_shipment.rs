@@ -144,14 +144,21 @@ pub async fn run(args: PushShipmentArgs, json: bool) -> Result<(), Failure> {
                 .await
                 .with_context(|| format!("opening the state database {}", shown_db(db)))
                 .map_err(Failure::usage)?;
-            Some((SyncEngine::new(state.shared()), sinks))
+            let engine = SyncEngine::new(state.shared());
+            // A label that does not fit the stored order (an item it lacks, more units than
+            // remain without a label) is refused before the channel is changed.
+            engine
+                .check_shipment(&config.id, &update)
+                .await
+                .map_err(Failure::usage)?;
+            Some((engine, sinks))
         }
     };
     channel.push_shipment(&update).await?;
     let mut recorded = serde_json::Value::Null;
     let mut undelivered = crate::sinks::Undelivered::default();
     if let Some((engine, sinks)) = &recorder {
-        let event = engine
+        let outcome = engine
             .record_shipment(&config.id, &update)
             .await
             .map_err(|e| Failure {
@@ -160,22 +167,26 @@ pub async fn run(args: PushShipmentArgs, json: bool) -> Result<(), Failure> {
                     "the shipment was sent to the channel but could not be recorded in the state database",
                 ),
             })?;
-        recorded = serde_json::json!({ "event_id": event });
+        recorded = serde_json::json!({
+            "event_id": outcome.event,
+            "fulfilment": outcome.fulfilment,
+        });
         if !json {
-            match event {
-                Some(id) => println!(
-                    "recorded: order {} is shipped (event {id})",
-                    update.order.order_number
-                ),
-                None => println!(
-                    "recorded: {} shipment of order {}",
-                    if args.marked_only {
-                        "marked-only"
-                    } else {
-                        "label"
-                    },
-                    update.order.order_number
-                ),
+            let number = &update.order.order_number;
+            let covered = outcome.fulfilment.as_ref().map(|f| {
+                let (labelled, ordered) = f.units();
+                format!(
+                    "; labels cover {labelled} of {ordered} units in {} labels",
+                    f.labels()
+                )
+            });
+            let covered = covered.unwrap_or_default();
+            match outcome.event {
+                Some(id) => println!("recorded: order {number} is shipped (event {id}){covered}"),
+                None if args.marked_only => {
+                    println!("recorded: marked-only shipment of order {number}")
+                }
+                None => println!("recorded: label of order {number}{covered}"),
             }
         }
         undelivered =

@@ -60,6 +60,10 @@ pub struct Row {
     pub reached: usize,
     /// Of those, orders whose event Klaviyo accepted.
     pub klaviyo: usize,
+    /// For `shipped`: orders that reached it without a label (only marked as shipped, or
+    /// shipped by a third party). The seed counts only labels as shipped, and Klaviyo gets no
+    /// "Order Shipped" for them, so they are not in `reached`; shown beside it.
+    pub unlabelled: usize,
 }
 
 /// Runs the comparison and prints it.
@@ -140,6 +144,7 @@ async fn tally(
     }
     let mut reached: HashSet<(NaiveDate, CanonicalStatus, String)> = HashSet::new();
     let mut sent: HashSet<(NaiveDate, CanonicalStatus, String)> = HashSet::new();
+    let mut unlabelled: HashSet<(NaiveDate, CanonicalStatus, String)> = HashSet::new();
     let mut events = std::pin::pin!(state.events_stream(Some(store.to_owned()), PAGE));
     while let Some(listing) = events.try_next().await? {
         let e = &listing.event;
@@ -149,6 +154,12 @@ async fn tally(
             continue;
         };
         let key = (day, status, e.key.external_id.clone());
+        if status == CanonicalStatus::Shipped && !e.label {
+            if unlabelled.insert(key) {
+                row.unlabelled += 1;
+            }
+            continue;
+        }
         if reached.insert(key.clone()) {
             row.reached += 1;
         }
@@ -164,16 +175,17 @@ fn differs(day: &BTreeMap<CanonicalStatus, Row>) -> bool {
 }
 
 fn write_csv(out: &mut impl Write, table: &Table) -> Result<(), Failure> {
-    writeln!(out, "day,status,reached,klaviyo,differs")?;
+    writeln!(out, "day,status,reached,klaviyo,differs,unlabelled")?;
     for (day, statuses) in table {
         let flag = differs(statuses);
         for (status, row) in statuses {
             writeln!(
                 out,
-                "{day},{},{},{},{flag}",
+                "{day},{},{},{},{flag},{}",
                 status.as_str(),
                 row.reached,
-                row.klaviyo
+                row.klaviyo,
+                row.unlabelled
             )?;
         }
     }
@@ -202,9 +214,17 @@ fn write_text(out: &mut impl Write, table: &Table, store: &str, tz: &str) -> Res
             } else {
                 ""
             };
+            let unlabelled = if row.unlabelled > 0 {
+                format!(
+                    "  (+{} shipped without a label, not counted)",
+                    row.unlabelled
+                )
+            } else {
+                String::new()
+            };
             writeln!(
                 out,
-                "{day}  {:<17}  {:>7}  {:>7}  {mark}",
+                "{day}  {:<17}  {:>7}  {:>7}  {mark}{unlabelled}",
                 status.as_str(),
                 row.reached,
                 row.klaviyo
@@ -212,5 +232,16 @@ fn write_text(out: &mut impl Write, table: &Table, store: &str, tz: &str) -> Res
         }
     }
     writeln!(out, "{flagged} of {} day(s) differ", table.len())?;
+    let unlabelled: usize = table
+        .values()
+        .filter_map(|day| day.get(&CanonicalStatus::Shipped))
+        .map(|row| row.unlabelled)
+        .sum();
+    if unlabelled > 0 {
+        writeln!(
+            out,
+            "shipped counts labels only: {unlabelled} order(s) shipped without a label (marked as shipped) are left out, as Klaviyo gets no \"Order Shipped\" for them"
+        )?;
+    }
     Ok(())
 }

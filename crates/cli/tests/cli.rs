@@ -738,9 +738,11 @@ async fn sync_stores_orders_events_and_quarantine_and_a_rerun_changes_nothing() 
 
 /// `push-shipment --db` records the shipment: a label ships the order at once and its
 /// "Order Shipped" goes to Klaviyo; `--marked-only` changes nothing until the channel says
-/// shipped, and then no "Order Shipped" is sent (counted as skipped). `reconcile` flags the day.
+/// shipped, and then no "Order Shipped" is sent (counted as skipped). `reconcile` counts only the
+/// label as shipped (the seed's rule), shows the marked one beside it, and so finds no difference
+/// with Klaviyo.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn push_shipment_records_labels_and_marks_and_reconcile_flags_the_day() {
+async fn push_shipment_records_labels_and_marks_and_reconcile_counts_labels_only() {
     let dir = tempfile::tempdir().unwrap();
     let klaviyo = orderport_sim::KlaviyoSim::start(
         orderport_sim::Faults::none(),
@@ -941,7 +943,7 @@ async fn push_shipment_records_labels_and_marks_and_reconcile_flags_the_day() {
         String::from_utf8_lossy(&out.stderr)
     );
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], "day,status,reached,klaviyo,differs");
+    assert_eq!(lines[0], "day,status,reached,klaviyo,differs,unlabelled");
     assert_eq!(lines.len(), 1 + 2 * 5, "{csv}");
     let shipped_rows: Vec<&str> = lines
         .iter()
@@ -954,18 +956,19 @@ async fn push_shipment_records_labels_and_marks_and_reconcile_flags_the_day() {
             .map(|l| l.split(',').nth(col).unwrap().parse::<usize>().unwrap())
             .sum()
     };
-    assert_eq!((total(2), total(3)), (2, 1), "{csv}");
-    assert!(
-        shipped_rows
-            .iter()
-            .any(|l| l.ends_with(",true") && !l.contains(",0,0,")),
-        "{csv}"
-    );
+    // Shipped: the label (1001) reached it and Klaviyo has it; the marked one (1002) is shown
+    // as unlabelled, not counted.
+    assert_eq!((total(2), total(3), total(5)), (1, 1, 1), "{csv}");
+    assert!(lines.iter().all(|l| !l.contains(",true,")), "{csv}");
     let out = reconcile("text");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    assert!(text.contains("DIFFERS"), "{text}");
-    assert!(text.contains("day(s) differ"), "{text}");
+    assert!(!text.contains("DIFFERS"), "{text}");
+    assert!(text.contains("0 of 2 day(s) differ"), "{text}");
+    assert!(
+        text.contains("(+1 shipped without a label, not counted)"),
+        "{text}"
+    );
     assert!(!text.contains("pk_cli_test_key"));
 
     // An unknown sink kind is a usage error naming the sink.
@@ -983,6 +986,144 @@ async fn push_shipment_records_labels_and_marks_and_reconcile_flags_the_day() {
         "{stderr}"
     );
     klaviyo.shutdown().await;
+}
+
+/// Split labels through `push-shipment --partial --db`: a part that ships more than remains is
+/// refused before the channel is called; the parts are recorded with their quantities and the
+/// one that covers the last unit ships the order, once, as a label.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_shipment_splits_labels_and_refuses_one_that_does_not_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = MockServer::start().await;
+    let recent = (chrono::Utc::now() - chrono::Duration::minutes(10))
+        .format("%m/%d/%Y %H:%M")
+        .to_string();
+    let xml = order_xml("1001", "paid", "US")
+        .replace("03/07/2026 21:58", &recent)
+        .replace("03/07/2026 21:56", &recent);
+    Mock::given(method("GET"))
+        .and(query_param("action", "export"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(export(&[xml])))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(query_param("action", "shipnotify"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let config = stores_toml(
+        &server.uri(),
+        "sync_history = \"1h\"\nsync_slice = \"1h\"\n",
+    )
+    .replace("timezone = \"America/Chicago\"", "timezone = \"UTC\"");
+    std::fs::write(dir.path().join("stores.toml"), config).unwrap();
+    let out = run(
+        dir.path(),
+        &[
+            "sync",
+            "--config",
+            "stores.toml",
+            "--db",
+            "state.db",
+            "--once",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let push = |tracking: &str, item: &str| {
+        run(
+            dir.path(),
+            &[
+                "push-shipment",
+                "--config",
+                "stores.toml",
+                "--store",
+                "spark-hq",
+                "--order-number",
+                "1001",
+                "--carrier",
+                "UPS",
+                "--service",
+                "Ground",
+                "--tracking-number",
+                tracking,
+                "--partial",
+                "--item",
+                item,
+                "--db",
+                "state.db",
+            ],
+        )
+    };
+    let shipnotify_calls = || async {
+        server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r.url.query().unwrap_or("").contains("action=shipnotify"))
+            .count()
+    };
+    // The order has 2 x SKU-1: 3 do not fit, and the channel is not called.
+    let out = push("1Z-TOO-MANY", "SKU-1:3");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("spark-hq") && stderr.contains("1001") && stderr.contains("SKU-1"),
+        "{stderr}"
+    );
+    assert_eq!(
+        shipnotify_calls().await,
+        0,
+        "refused before the channel was changed"
+    );
+
+    let out = push("1Z-PART-1", "SKU-1:1");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("recorded: label of order 1001; labels cover 1 of 2 units in 1 labels"),
+        "{stdout}"
+    );
+    let out = push("1Z-PART-2", "SKU-1:1");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("recorded: order 1001 is shipped (event "),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("labels cover 2 of 2 units in 2 labels"),
+        "{stdout}"
+    );
+    assert_eq!(shipnotify_calls().await, 2);
+
+    let out = run(
+        dir.path(),
+        &["events", "--db", "state.db", "--format", "csv"],
+    );
+    let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
+    let header = reader.headers().unwrap().clone();
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (to, label) = (column("to"), column("label"));
+    let shipped: Vec<csv::StringRecord> = reader
+        .records()
+        .map(Result::unwrap)
+        .filter(|r| &r[to] == "shipped")
+        .collect();
+    assert_eq!(shipped.len(), 1, "{shipped:?}");
+    assert_eq!(&shipped[0][label], "true");
 }
 
 /// `sync --watch` delivers after each store run, and stops cleanly on Ctrl-C.

@@ -60,6 +60,7 @@ pub mod channel;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod fulfilment;
 pub mod order;
 pub mod order_builder;
 pub mod page_number;
@@ -84,6 +85,7 @@ pub use channel::{
 pub use clock::Clock;
 pub use config::{ConfigError, Secrets, StoreConfig, StoresFile};
 pub use error::ChannelError;
+pub use fulfilment::{Added, Fulfilment, FulfilmentError, LineFulfilment};
 pub use order::{
     Address, CurrencyCode, CustomFields, Customer, Discount, Gift, ItemOption, LineItem, Order,
     OrderKey, Weight, WeightUnit,

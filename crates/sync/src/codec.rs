@@ -7,6 +7,7 @@ use orderport_core::{CanonicalStatus, Order, Rejection, ShipmentKind, ShipmentUp
 
 use crate::error::StateError;
 use crate::platform::PlatformMark;
+use crate::state::{LabelCoverage, ShipmentRecord};
 
 /// How long walk records are kept: long enough for the next runs to check them.
 pub(crate) const WALK_RETENTION_DAYS: i64 = 7;
@@ -79,11 +80,46 @@ pub(crate) fn reasons_json(store: &str, rejection: &Rejection) -> Result<String,
     })
 }
 
-/// A shipment's kind as stored.
-pub(crate) fn shipment_kind(kind: ShipmentKind) -> &'static str {
-    match kind {
-        ShipmentKind::Label => "label",
+/// A shipment's kind as stored: `label` for a label that ships the order (one for the whole
+/// order, or the part that covers its last unit), `label_part` for a label of some items that
+/// leaves units unlabelled, `marked_shipped` for a shipment only marked as shipped. Only
+/// `label` makes [`crate::Known::label_shipment`] true.
+pub(crate) fn shipment_kind(record: &ShipmentRecord<'_>) -> &'static str {
+    match record.update.kind {
         ShipmentKind::MarkedShipped => "marked_shipped",
+        ShipmentKind::Label => {
+            let ships = match &record.coverage {
+                Some(coverage) => coverage.completes,
+                None => !record.update.is_partial(),
+            };
+            if ships {
+                "label"
+            } else {
+                "label_part"
+            }
+        }
+    }
+}
+
+/// The stored kinds [`crate::State::label_shipments`] returns.
+pub(crate) const LABEL_KINDS: &str = "('label', 'label_part')";
+
+/// A label that another label's count depends on: it must read back.
+pub(crate) fn decode_label(store: &str, text: &str) -> Result<ShipmentUpdate, StateError> {
+    serde_json::from_str(text).map_err(|e| StateError::Corrupt {
+        store: store.to_owned(),
+        detail: format!("a recorded label shipment cannot be read: {e}"),
+    })
+}
+
+/// Another label was recorded for the order since the engine counted.
+pub(crate) fn label_conflict(store: &str, coverage: &LabelCoverage, now: usize) -> StateError {
+    StateError::Conflict {
+        store: store.to_owned(),
+        detail: format!(
+            "order {} has {now} labels recorded, not {} (another label was recorded meanwhile)",
+            coverage.order_number, coverage.labels_before
+        ),
     }
 }
 

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use futures::TryStreamExt;
 use orderport_core::{
     pages_ahead, CanonicalStatus, ChannelError, FetchOutcome, Order, OrderRef, Page, Rejection,
-    SellingChannel, ShipmentKind, ShipmentUpdate, StoreZone, TimeWindow,
+    SellingChannel, StoreZone, TimeWindow,
 };
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
@@ -20,7 +20,7 @@ use crate::report::RunReport;
 use crate::settings::{hex, StoreSync};
 use crate::state::{
     Known, Lease, LeaseGrant, OrderLookup, OrderWrite, PageCommit, PlatformWrite, QuarantineWrite,
-    ShipOrder, ShipmentRecord, SliceDone, State, WalkRecord,
+    SliceDone, State, WalkRecord,
 };
 use crate::window::{merge, run_range, slices, slices_meeting, upper_bound, EARLIEST};
 
@@ -192,8 +192,8 @@ pub const DEFAULT_LEASE_TTL_SECS: i64 = 60;
 /// Runs stores against a [`State`]. Cheap to share behind an `Arc`; one engine serves every
 /// store.
 pub struct SyncEngine {
-    state: Arc<dyn State>,
-    clock: Arc<dyn Clock>,
+    pub(crate) state: Arc<dyn State>,
+    pub(crate) clock: Arc<dyn Clock>,
     owner: String,
     lease_ttl: Duration,
 }
@@ -270,62 +270,6 @@ impl SyncEngine {
     /// The state the engine writes to.
     pub fn state(&self) -> &Arc<dyn State> {
         &self.state
-    }
-
-    /// Records a shipment pushed for an order of `store_id`. Call it when the push succeeds.
-    ///
-    /// Shipped means a label: for a [`orderport_core::ShipmentKind::Label`] shipment of a
-    /// stored order that is not yet `shipped`, the order becomes `shipped` and a status event
-    /// to `shipped` with `label = true` is written at the label time, in the same transaction;
-    /// the channel reporting the order shipped later adds no second event. A `MarkedShipped`
-    /// shipment changes nothing else: when the channel reports the order shipped, its event has
-    /// `label = false`. A label for an order not stored yet makes its later event to `shipped`
-    /// carry `label = true`. Returns the id of the event written, if any.
-    pub async fn record_shipment(
-        &self,
-        store_id: &str,
-        update: &ShipmentUpdate,
-    ) -> Result<Option<i64>, SyncError> {
-        let at = self.clock.now();
-        let label_at = update.label_created_at.unwrap_or(at);
-        // The order may change between the lookup and the write (another worker's page): the
-        // write checks the status the decision was made on, and the decision is made again.
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            let ship = match update.kind {
-                ShipmentKind::Label => self
-                    .state
-                    .find_order(store_id, &update.order)
-                    .await?
-                    .filter(|order| order.status != CanonicalStatus::Shipped)
-                    .map(|order| ShipOrder {
-                        key: order.key(),
-                        expect: order.status,
-                        event: NewEvent::change(
-                            &order,
-                            Some(order.status),
-                            CanonicalStatus::Shipped,
-                            label_at,
-                            true,
-                        ),
-                    }),
-                ShipmentKind::MarkedShipped => None,
-            };
-            let written = self
-                .state
-                .record_shipment(ShipmentRecord {
-                    store_id,
-                    update,
-                    at,
-                    ship,
-                })
-                .await;
-            match written {
-                Err(StateError::Conflict { .. }) if attempts < 3 => continue,
-                other => return Ok(other?),
-            }
-        }
     }
 
     /// Records an action taken in the shipping platform on a stored order of `store_id`: a

@@ -87,6 +87,16 @@ pub enum SyncError {
     /// The state backend failed.
     #[error(transparent)]
     State(#[from] StateError),
+    /// A label does not fit the stored order: it lists an item the order does not have, or
+    /// more units than remain without a label. Nothing was recorded.
+    #[error("store {store}: {source}")]
+    Label {
+        /// The store concerned.
+        store: String,
+        /// What does not fit.
+        #[source]
+        source: orderport_core::FulfilmentError,
+    },
     /// An order could not be serialized to its canonical JSON.
     #[error("store {store}: order {external_id} cannot be serialized: {detail}")]
     Serialize {
@@ -134,6 +144,7 @@ impl SyncError {
             Self::Config { store, .. }
             | Self::Busy { store, .. }
             | Self::Channel { store, .. }
+            | Self::Label { store, .. }
             | Self::Serialize { store, .. } => store,
             Self::State(
                 StateError::Backend { store, .. }

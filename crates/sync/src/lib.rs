@@ -62,6 +62,7 @@ pub mod read;
 pub mod report;
 pub mod scheduler;
 pub mod settings;
+pub mod shipment;
 pub mod sqlite;
 pub mod state;
 pub mod store;
@@ -91,11 +92,12 @@ pub use settings::{
     config_fingerprint, parse_duration, split_sync_settings, StoreSync, SyncOverrides,
     SyncSettings, SyncSetup, SYNC_SETTINGS,
 };
+pub use shipment::ShipmentRecorded;
 pub use sqlite::{SqliteState, BUSY_TIMEOUT, DEFAULT_DB};
 pub use state::{
-    Cursor, Known, Lease, LeaseGrant, MarkedOrder, OrderLookup, OrderWrite, PageCommit,
-    PlatformWrite, QuarantineWrite, Refetch, ShipOrder, ShipmentRecord, SliceDone, State,
-    StoredMeta, WalkRecord,
+    Cursor, Known, LabelCoverage, Lease, LeaseGrant, MarkedOrder, OrderLookup, OrderWrite,
+    PageCommit, PlatformWrite, QuarantineWrite, Refetch, ShipOrder, ShipmentRecord, SliceDone,
+    State, StoredMeta, WalkRecord,
 };
 pub use store::{is_postgres_url, redact_url, shown_db, StateStore};
 pub use telemetry::TimedState;

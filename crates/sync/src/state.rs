@@ -77,7 +77,8 @@ pub struct OrderLookup {
 pub struct Known {
     /// The stored order, if any.
     pub stored: Option<StoredMeta>,
-    /// Whether a label shipment was recorded for it ([`State::record_shipment`]).
+    /// Whether labels recorded for it cover the whole order ([`State::record_shipment`] with a
+    /// label for the whole order, or the part that covered its last unit).
     pub label_shipment: bool,
     /// The status the shipping platform set on it, if any ([`State::record_platform`]).
     pub platform: Option<PlatformMark>,
@@ -199,6 +200,27 @@ pub struct ShipmentRecord<'a> {
     pub at: DateTime<Utc>,
     /// The order it ships, if it ships one.
     pub ship: Option<ShipOrder>,
+    /// For a label of a stored order: what the engine counted. `None` for a shipment only
+    /// marked as shipped, and for a label of an order not stored yet (then a label for the
+    /// whole order counts as shipping it, a partial one does not).
+    pub coverage: Option<LabelCoverage>,
+}
+
+/// What the engine counted for a label of a stored order ([`orderport_core::Fulfilment`]).
+/// The write fails with [`StateError::Conflict`] (nothing written) when the order's label
+/// count is no longer `labels_before`: another label was recorded in between, and the
+/// engine counts again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelCoverage {
+    /// The stored order.
+    pub key: OrderKey,
+    /// Its number (labels recorded by number alone are matched by it).
+    pub order_number: String,
+    /// How many labels [`State::label_shipments`] returned when the engine decided.
+    pub labels_before: usize,
+    /// Whether this label covers the last unlabelled unit. Only such a label (or a label for
+    /// the whole order) ships the order: it is what [`Known::label_shipment`] reports.
+    pub completes: bool,
 }
 
 /// An order a label ships: set its status to `shipped` and append `event`, but only if its
@@ -328,6 +350,16 @@ pub trait State: Send + Sync {
         &self,
         shipment: ShipmentRecord<'_>,
     ) -> Result<Option<i64>, StateError>;
+
+    /// The label shipments recorded for a stored order, oldest first, for the whole order or
+    /// part of it: those recorded with `order.external_id`, and those recorded by number alone
+    /// (no external id) with `order.order_number`. Shipments only marked as shipped are left
+    /// out.
+    async fn label_shipments(
+        &self,
+        store_id: &str,
+        order: &OrderRef,
+    ) -> Result<Vec<ShipmentUpdate>, StateError>;
 
     /// The stored order `order` names (as [`State::find_order`]) with its platform mark.
     async fn find_marked(

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use orderport_core::{Order, OrderRef};
+use orderport_core::{Order, OrderRef, ShipmentUpdate};
 
 use crate::error::StateError;
 use crate::event::{DeliveryMark, OutboxEvent};
@@ -218,6 +218,14 @@ impl State for StateStore {
         order: &OrderRef,
     ) -> Result<Option<Order>, StateError> {
         each!(self, s => s.find_order(store_id, order).await)
+    }
+
+    async fn label_shipments(
+        &self,
+        store_id: &str,
+        order: &OrderRef,
+    ) -> Result<Vec<ShipmentUpdate>, StateError> {
+        each!(self, s => s.label_shipments(store_id, order).await)
     }
 
     async fn find_marked(

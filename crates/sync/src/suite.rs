@@ -187,6 +187,7 @@ pub async fn run_all(state: &dyn State) -> Result<(), StateError> {
     walks(state).await?;
     quarantine(state).await?;
     shipments(state).await?;
+    split_labels(state).await?;
     platform_marks(state).await?;
     cursor_never_moves_back(state).await?;
     Ok(())
@@ -788,6 +789,7 @@ pub async fn shipments(state: &dyn State) -> Result<(), StateError> {
             update: &update_a,
             at: t,
             ship: Some(ship(&a, CanonicalStatus::AwaitingShipment)),
+            coverage: None,
         })
         .await?;
     assert!(id.is_some(), "{store}: the label's event is appended");
@@ -813,6 +815,7 @@ pub async fn shipments(state: &dyn State) -> Result<(), StateError> {
             update: &update_b,
             at: t,
             ship: Some(ship(&b, CanonicalStatus::AwaitingShipment)),
+            coverage: None,
         })
         .await;
     assert!(
@@ -840,6 +843,7 @@ pub async fn shipments(state: &dyn State) -> Result<(), StateError> {
             update: &update_b,
             at: t,
             ship: None,
+            coverage: None,
         })
         .await?;
     assert_eq!(id, None);
@@ -848,6 +852,120 @@ pub async fn shipments(state: &dyn State) -> Result<(), StateError> {
         known[0].label_shipment,
         "{store}: a label recorded by number is seen"
     );
+    Ok(())
+}
+
+/// Split labels: labels for part of an order are listed by [`State::label_shipments`] (with
+/// those recorded by number alone, without marked-only shipments) and do not make
+/// [`crate::Known::label_shipment`] true; the part that completes the order does. A write whose
+/// count of labels is stale is a `Conflict` that writes nothing.
+pub async fn split_labels(state: &dyn State) -> Result<(), StateError> {
+    let store = "suite-split";
+    let t = t0();
+    let lease = lease(state, store, "w1", t).await?;
+    let a = order(store, "a", CanonicalStatus::AwaitingShipment, t);
+    state.commit_page(&lease, page_of(std::slice::from_ref(&a))).await?;
+    let stored = OrderRef {
+        external_id: Some("a".into()),
+        order_number: "#a".into(),
+    };
+    let part = |tracking: &str, order: OrderRef, kind: ShipmentKind| ShipmentUpdate {
+        tracking_number: tracking.into(),
+        scope: ShipmentScope::Partial(vec![orderport_core::ShippedItem {
+            line_id: None,
+            sku: "MUG".into(),
+            name: None,
+            quantity: 1,
+        }]),
+        kind,
+        ..label(order, t)
+    };
+    let coverage = |labels_before: usize, completes: bool| crate::state::LabelCoverage {
+        key: a.key(),
+        order_number: "#a".into(),
+        labels_before,
+        completes,
+    };
+    assert!(
+        state.label_shipments(store, &stored).await?.is_empty(),
+        "{store}: no labels yet"
+    );
+    // A first part, recorded by id; a second by number alone; a marked-only one.
+    let first = part("P1", stored.clone(), ShipmentKind::Label);
+    let by_number = OrderRef {
+        external_id: None,
+        order_number: "#a".into(),
+    };
+    let second = part("P2", by_number, ShipmentKind::Label);
+    let marked = part("M1", stored.clone(), ShipmentKind::MarkedShipped);
+    for (update, coverage) in [
+        (&first, Some(coverage(0, false))),
+        (&marked, None),
+        (&second, Some(coverage(1, false))),
+    ] {
+        let id = state
+            .record_shipment(ShipmentRecord {
+                store_id: store,
+                update,
+                at: t,
+                ship: None,
+                coverage,
+            })
+            .await?;
+        assert_eq!(id, None, "{store}: a part ships nothing");
+    }
+    assert_eq!(
+        state.label_shipments(store, &stored).await?,
+        vec![first.clone(), second.clone()],
+        "{store}: both parts, oldest first, without the marked-only shipment"
+    );
+    let known = state.lookup(CHANNEL, store, &lookups(&[&a])).await?;
+    assert!(
+        !known[0].label_shipment,
+        "{store}: parts that leave units unlabelled do not count as a label shipment"
+    );
+    // A stale count (the engine saw one label, two are recorded): Conflict, nothing written.
+    let third = part("P3", stored.clone(), ShipmentKind::Label);
+    let stale = state
+        .record_shipment(ShipmentRecord {
+            store_id: store,
+            update: &third,
+            at: t,
+            ship: None,
+            coverage: Some(coverage(1, true)),
+        })
+        .await;
+    assert!(
+        matches!(stale, Err(StateError::Conflict { .. })),
+        "{store}: a label counted against a stale set of labels is a Conflict: {stale:?}"
+    );
+    assert_eq!(state.label_shipments(store, &stored).await?.len(), 2);
+    // The part that completes the order ships it.
+    let mut shipped = a.clone();
+    shipped.status = CanonicalStatus::Shipped;
+    let id = state
+        .record_shipment(ShipmentRecord {
+            store_id: store,
+            update: &third,
+            at: t,
+            ship: Some(ShipOrder {
+                key: a.key(),
+                expect: CanonicalStatus::AwaitingShipment,
+                event: NewEvent {
+                    label: true,
+                    ..event(&shipped, Some(CanonicalStatus::AwaitingShipment))
+                },
+            }),
+            coverage: Some(coverage(2, true)),
+        })
+        .await?;
+    assert!(id.is_some(), "{store}: the completing part's event");
+    let known = state.lookup(CHANNEL, store, &lookups(&[&a])).await?;
+    assert!(
+        known[0].label_shipment,
+        "{store}: the completing part counts as the label shipment"
+    );
+    assert_eq!(state.label_shipments(store, &stored).await?.len(), 3);
     Ok(())
 }
 
@@ -1376,6 +1494,7 @@ pub async fn platform_marks(state: &dyn State) -> Result<(), StateError> {
                     true,
                 ),
             }),
+            coverage: None,
         })
         .await?;
     assert_eq!(

@@ -26,7 +26,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use orderport_core::{Order, OrderRef};
+use orderport_core::{Order, OrderRef, ShipmentUpdate};
 
 use crate::delivery::DeliveryOutcome;
 use crate::error::{StateError, SyncError};
@@ -239,6 +239,18 @@ impl State for TimedState {
         shipment: ShipmentRecord<'_>,
     ) -> Result<Option<i64>, StateError> {
         timed("record_shipment", self.inner.record_shipment(shipment)).await
+    }
+
+    async fn label_shipments(
+        &self,
+        store_id: &str,
+        order: &OrderRef,
+    ) -> Result<Vec<ShipmentUpdate>, StateError> {
+        timed(
+            "label_shipments",
+            self.inner.label_shipments(store_id, order),
+        )
+        .await
     }
 
     async fn find_marked(

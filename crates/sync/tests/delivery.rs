@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use common::*;
-use orderport_core::{CanonicalStatus, OrderRef, ShipmentKind, StoreZone};
+use orderport_core::{CanonicalStatus, OrderRef, ShipmentKind, ShipmentUpdate, StoreZone};
 use orderport_sync::{
     deliver_pending, deliver_pending_until, CancellationToken, DeliveryMark, EventSink, LeaseGrant,
     ManualClock, OutboxEvent, SinkReport, Skip, SqliteState, State, StateError, SyncEngine,
@@ -272,7 +272,8 @@ async fn a_label_ships_the_order_at_once_and_the_channel_adds_no_second_event() 
             &shipment("lab", ShipmentKind::Label, Some(label_at)),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .event;
     assert!(id.is_some());
     let events = h.events().await;
     let shipped: Vec<_> = events
@@ -292,7 +293,8 @@ async fn a_label_ships_the_order_at_once_and_the_channel_adds_no_second_event() 
             &shipment("lab", ShipmentKind::Label, Some(label_at)),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .event;
     assert_eq!(again, None);
     // The channel reports it shipped: the order is updated, no second event.
     h.clock.advance(Duration::minutes(30));
@@ -335,7 +337,8 @@ async fn a_mark_changes_nothing_until_the_channel_says_shipped_and_is_skipped_no
             &shipment("mark", ShipmentKind::MarkedShipped, Some(now)),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .event;
     assert_eq!(id, None);
     assert_eq!(h.events().await.len(), 1);
     assert_eq!(h.orders().await[0].status, "awaiting_shipment");
@@ -372,7 +375,8 @@ async fn a_label_for_an_order_not_stored_yet_marks_its_later_shipped_event() {
         .engine
         .record_shipment("store-1", &shipment("x", ShipmentKind::Label, Some(now)))
         .await
-        .unwrap();
+        .unwrap()
+        .event;
     assert_eq!(id, None);
     ch.put(FakeOrder::new("x", "shipped", now - Duration::minutes(5)));
     h.run(&ch, &store_sync(&SPEC_SECONDS)).await;
@@ -558,6 +562,14 @@ impl State for DiskFull {
     ) -> Result<Option<orderport_core::Order>, StateError> {
         self.0.find_order(store_id, order).await
     }
+    async fn label_shipments(
+        &self,
+        store_id: &str,
+        order: &OrderRef,
+    ) -> Result<Vec<ShipmentUpdate>, StateError> {
+        self.0.label_shipments(store_id, order).await
+    }
+
     async fn find_marked(
         &self,
         store_id: &str,

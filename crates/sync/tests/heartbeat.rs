@@ -13,7 +13,7 @@ use std::time::Duration as StdDuration;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use common::*;
-use orderport_core::{Order, OrderRef, SellingChannel, StoreZone};
+use orderport_core::{Order, OrderRef, SellingChannel, ShipmentUpdate, StoreZone};
 use orderport_sync::postgres::PostgresState;
 use orderport_sync::suite::pg::TestDatabase;
 use orderport_sync::{
@@ -102,6 +102,14 @@ impl State for Observed {
     ) -> Result<Option<Order>, StateError> {
         self.inner.find_order(store_id, order).await
     }
+    async fn label_shipments(
+        &self,
+        store_id: &str,
+        order: &OrderRef,
+    ) -> Result<Vec<ShipmentUpdate>, StateError> {
+        self.inner.label_shipments(store_id, order).await
+    }
+
     async fn find_marked(
         &self,
         store_id: &str,

@@ -301,6 +301,7 @@ async fn a_page_decided_before_a_concurrent_hold_is_refused_and_the_hold_stands(
     let racing = SyncEngine::new(Arc::new(ActionBeforeCommit {
         inner: h.state.clone(),
         pending: Mutex::new(Some(hold)),
+        pending_label: Mutex::new(None),
     }))
     .with_clock(Arc::new(h.clock.clone()));
     report(&h, &ch, "a", "paid", "edited in the channel");

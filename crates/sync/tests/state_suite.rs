@@ -54,6 +54,7 @@ both!(
     walks,
     quarantine,
     shipments,
+    split_labels,
     platform_marks,
     cursor_never_moves_back,
     read_model,

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Duration, Utc};
 use common::*;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
-use orderport_core::{Order, OrderRef, SellingChannel, ShipmentKind, StoreZone};
+use orderport_core::{Order, OrderRef, SellingChannel, ShipmentKind, ShipmentUpdate, StoreZone};
 use orderport_sync::telemetry::{
     EVENTS_RECORDED, ORDERS, RUNS, RUN_SECONDS, STATE_SECONDS, WATERMARK_LAG,
 };
@@ -248,6 +248,15 @@ impl State for Slow {
         tokio::time::sleep(SLOW).await;
         self.0.find_order(store_id, order).await
     }
+    async fn label_shipments(
+        &self,
+        store_id: &str,
+        order: &OrderRef,
+    ) -> Result<Vec<ShipmentUpdate>, StateError> {
+        tokio::time::sleep(SLOW).await;
+        self.0.label_shipments(store_id, order).await
+    }
+
     async fn find_marked(
         &self,
         store_id: &str,
@@ -329,6 +338,11 @@ fn the_state_layer_times_and_counts_every_call_by_operation_errors_included() {
             timed.requeue_quarantine(&lease, "fp").await.unwrap();
             assert_eq!(timed.find_order("s1", &update.order).await.unwrap(), None);
             assert_eq!(timed.find_marked("s1", &update.order).await.unwrap(), None);
+            assert!(timed
+                .label_shipments("s1", &update.order)
+                .await
+                .unwrap()
+                .is_empty());
             assert!(timed.lapsed_holds("s1", now).await.unwrap().is_empty());
             timed
                 .record_shipment(ShipmentRecord {
@@ -336,6 +350,7 @@ fn the_state_layer_times_and_counts_every_call_by_operation_errors_included() {
                     update: &update,
                     at: now,
                     ship: None,
+                    coverage: None,
                 })
                 .await
                 .unwrap();
@@ -375,6 +390,7 @@ fn the_state_layer_times_and_counts_every_call_by_operation_errors_included() {
         ("cursor", 1),
         ("find_marked", 1),
         ("find_order", 1),
+        ("label_shipments", 1),
         ("lapsed_holds", 1),
         ("lookup", 1),
         ("pending_events", 1),

@@ -3,14 +3,15 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use orderport_core::{Order, OrderRef};
+use orderport_core::{Order, OrderRef, ShipmentUpdate};
 
 use super::codec::{at, ns, Ctx};
 use super::platform::{find_marked, lapsed_holds, read_mark, record_platform};
 use super::write::{check_lease, commit, ship};
 use super::PostgresState;
 use crate::codec::{
-    decode_order, decode_shipment, parse_status, shipment_json, shipment_kind, window_between,
+    decode_label, decode_order, decode_shipment, label_conflict, parse_status, shipment_json,
+    shipment_kind, window_between, LABEL_KINDS,
 };
 use crate::error::StateError;
 use crate::event::{DeliveryMark, OutboxEvent, StatusEvent};
@@ -363,6 +364,36 @@ impl State for PostgresState {
         let now = ns(shipment.at);
         let mut client = self.client(store).await?;
         let tx = client.transaction().await.ctx(store, "record a shipment")?;
+        if let Some(coverage) = &shipment.coverage {
+            // Under the order's row lock, so that two labels of one order count one after
+            // the other.
+            tx.query_opt(
+                "SELECT 1 FROM orders
+                 WHERE channel = $1 AND store_id = $2 AND external_id = $3 FOR UPDATE",
+                &[
+                    &coverage.key.channel,
+                    &coverage.key.store_id,
+                    &coverage.key.external_id,
+                ],
+            )
+            .await
+            .ctx(store, "lock the shipped order")?;
+            let count: i64 = tx
+                .query_one(
+                    &format!(
+                        "SELECT COUNT(*) FROM shipments
+                         WHERE store_id = $1 AND kind IN {LABEL_KINDS} AND ({SAME_ORDER})"
+                    ),
+                    &[&store, &coverage.key.external_id, &coverage.order_number],
+                )
+                .await
+                .ctx(store, "count the order's labels")?
+                .get(0);
+            let count = usize::try_from(count).unwrap_or(usize::MAX);
+            if count != coverage.labels_before {
+                return Err(label_conflict(store, coverage, count));
+            }
+        }
         tx.execute(
             "INSERT INTO shipments (store_id, external_id, order_number, kind, tracking_number,
                  update_json, recorded_ns)
@@ -371,7 +402,7 @@ impl State for PostgresState {
                 &store,
                 &u.order.external_id,
                 &u.order.order_number,
-                &shipment_kind(u.kind),
+                &shipment_kind(&shipment),
                 &u.tracking_number,
                 &json,
                 &now,
@@ -385,6 +416,29 @@ impl State for PostgresState {
         };
         tx.commit().await.ctx(store, "record a shipment")?;
         Ok(written)
+    }
+
+    async fn label_shipments(
+        &self,
+        store_id: &str,
+        order: &OrderRef,
+    ) -> Result<Vec<ShipmentUpdate>, StateError> {
+        let rows = self
+            .client(store_id)
+            .await?
+            .query(
+                &format!(
+                    "SELECT update_json FROM shipments
+                     WHERE store_id = $1 AND kind IN {LABEL_KINDS} AND ({SAME_ORDER})
+                     ORDER BY id"
+                ),
+                &[&store_id, &order.external_id, &order.order_number],
+            )
+            .await
+            .ctx(store_id, "list the order's labels")?;
+        rows.iter()
+            .map(|r| decode_label(store_id, r.get(0)))
+            .collect()
     }
 
     async fn pending_events(
@@ -463,3 +517,7 @@ impl State for PostgresState {
         Ok(())
     }
 }
+
+/// The shipments of one order: recorded with its external id (`$2`), or by number alone (`$3`).
+const SAME_ORDER: &str =
+    "external_id = $2::text OR (external_id IS NULL AND order_number = $3::text)";

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use orderport_core::{CanonicalStatus, Order, OrderRef};
+use orderport_core::{CanonicalStatus, Order, OrderRef, ShipmentUpdate};
 use rusqlite::{params, OptionalExtension};
 
 use super::codec::{window, Ctx, EventColumns, EVENT_COLUMNS, EVENT_COLUMN_COUNT};
@@ -12,8 +12,8 @@ use super::schema::write_tx;
 use super::write::{check_lease, commit, ship};
 use super::SqliteState;
 use crate::codec::{
-    decode_order, decode_shipment, missing_order, parse_status, parse_ts, shipment_json,
-    shipment_kind, ts,
+    decode_label, decode_order, decode_shipment, label_conflict, missing_order, parse_status,
+    parse_ts, shipment_json, shipment_kind, ts, LABEL_KINDS,
 };
 use crate::error::StateError;
 use crate::event::{DeliveryMark, OutboxEvent};
@@ -176,10 +176,10 @@ impl State for SqliteState {
                 )
                 .ctx(&store, "look orders up")?;
             let mut label_stmt = c
-                .prepare_cached(
+                .prepare_cached(&format!(
                     "SELECT EXISTS (SELECT 1 FROM shipments WHERE store_id = ?1 AND kind = 'label'
-                         AND (external_id = ?2 OR (external_id IS NULL AND order_number = ?3)))",
-                )
+                         AND ({SAME_ORDER}))"
+                ))
                 .ctx(&store, "look shipments up")?;
             let mut out = Vec::with_capacity(orders.len());
             for o in &orders {
@@ -351,7 +351,8 @@ impl State for SqliteState {
         let store = shipment.store_id.to_owned();
         let u = shipment.update;
         let json = shipment_json(&store, u)?;
-        let kind = shipment_kind(u.kind);
+        let kind = shipment_kind(&shipment);
+        let coverage = shipment.coverage.clone();
         let (external_id, number, tracking, at) = (
             u.order.external_id.clone(),
             u.order.order_number.clone(),
@@ -361,6 +362,17 @@ impl State for SqliteState {
         let order = shipment.ship;
         self.call(&store.clone(), move |c| {
             let tx = write_tx(c).ctx(&store, "record a shipment")?;
+            if let Some(coverage) = &coverage {
+                let now = count_labels(
+                    &tx,
+                    &store,
+                    &coverage.key.external_id,
+                    &coverage.order_number,
+                )?;
+                if now != coverage.labels_before {
+                    return Err(label_conflict(&store, coverage, now));
+                }
+            }
             tx.execute(
                 "INSERT INTO shipments (store_id, external_id, order_number, kind,
                      tracking_number, update_json, recorded_at)
@@ -374,6 +386,32 @@ impl State for SqliteState {
             };
             tx.commit().ctx(&store, "record a shipment")?;
             Ok(written)
+        })
+        .await
+    }
+
+    async fn label_shipments(
+        &self,
+        store_id: &str,
+        order: &OrderRef,
+    ) -> Result<Vec<ShipmentUpdate>, StateError> {
+        let (store, order) = (store_id.to_owned(), order.clone());
+        self.call(store_id, move |c| {
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT update_json FROM shipments
+                     WHERE store_id = ?1 AND kind IN {LABEL_KINDS} AND ({SAME_ORDER})
+                     ORDER BY id"
+                ))
+                .ctx(&store, "list the order's labels")?;
+            let rows: Vec<String> = stmt
+                .query_map(params![store, order.external_id, order.order_number], |r| {
+                    r.get(0)
+                })
+                .ctx(&store, "list the order's labels")?
+                .collect::<Result<_, _>>()
+                .ctx(&store, "list the order's labels")?;
+            rows.iter().map(|text| decode_label(&store, text)).collect()
         })
         .await
     }
@@ -499,4 +537,28 @@ impl State for SqliteState {
         })
         .await
     }
+}
+
+/// The shipments of one order: recorded with its external id (`?2`), or by number alone
+/// (`?3`).
+const SAME_ORDER: &str = "external_id = ?2 OR (external_id IS NULL AND order_number = ?3)";
+
+/// How many labels (whole or part) are recorded for the order.
+fn count_labels(
+    c: &rusqlite::Connection,
+    store: &str,
+    external_id: &str,
+    number: &str,
+) -> Result<usize, StateError> {
+    let count: i64 = c
+        .query_row(
+            &format!(
+                "SELECT COUNT(*) FROM shipments
+                 WHERE store_id = ?1 AND kind IN {LABEL_KINDS} AND ({SAME_ORDER})"
+            ),
+            params![store, external_id, number],
+            |r| r.get(0),
+        )
+        .ctx(store, "count the order's labels")?;
+    Ok(usize::try_from(count).unwrap_or(usize::MAX))
 }

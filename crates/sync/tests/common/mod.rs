@@ -61,6 +61,8 @@ pub struct FakeOrder {
     /// The true modification instant.
     pub modified_at: DateTime<Utc>,
     pub note: String,
+    /// Lines as (SKU, quantity); none by default.
+    pub items: Vec<(String, u32)>,
 }
 
 impl FakeOrder {
@@ -72,7 +74,14 @@ impl FakeOrder {
             raw_status: raw.into(),
             modified_at,
             note: String::new(),
+            items: Vec::new(),
         }
+    }
+
+    /// The same order with these lines (SKU, quantity).
+    pub fn with_items(mut self, items: &[(&str, u32)]) -> Self {
+        self.items = items.iter().map(|(s, q)| ((*s).to_owned(), *q)).collect();
+        self
     }
 }
 
@@ -197,7 +206,11 @@ impl FakeChannel {
                 customer: Customer::default(),
                 bill_to: None,
                 ship_to: None,
-                items: vec![],
+                items: o
+                    .items
+                    .iter()
+                    .map(|(sku, q)| orderport_core::LineItem::new(sku, sku, *q, Decimal::ONE))
+                    .collect(),
                 discounts: vec![],
                 currency: None,
                 order_total: Decimal::new(1000, 2),
@@ -395,11 +408,13 @@ impl SellingChannel for Stalling {
     }
 }
 
-/// A SQLite state that lands a platform write of another process just before the next page
-/// commit: after the engine looked the page's orders up, before it writes them.
+/// A SQLite state that lands another process's write just before the engine's own, after the
+/// engine read what it decides on: a platform write before the next page commit (`pending`),
+/// a label for part of an order before the next shipment write (`pending_label`).
 pub struct ActionBeforeCommit {
     pub inner: Arc<SqliteState>,
     pub pending: Mutex<Option<orderport_sync::PlatformWrite>>,
+    pub pending_label: Mutex<Option<(String, ShipmentUpdate)>>,
 }
 
 #[async_trait]
@@ -479,6 +494,14 @@ impl orderport_sync::State for ActionBeforeCommit {
     ) -> Result<Option<Order>, orderport_sync::StateError> {
         self.inner.find_order(store_id, order).await
     }
+    async fn label_shipments(
+        &self,
+        store_id: &str,
+        order: &OrderRef,
+    ) -> Result<Vec<ShipmentUpdate>, orderport_sync::StateError> {
+        self.inner.label_shipments(store_id, order).await
+    }
+
     async fn find_marked(
         &self,
         store_id: &str,
@@ -503,6 +526,18 @@ impl orderport_sync::State for ActionBeforeCommit {
         &self,
         shipment: orderport_sync::ShipmentRecord<'_>,
     ) -> Result<Option<i64>, orderport_sync::StateError> {
+        let pending = self.pending_label.lock().unwrap().take();
+        if let Some((store_id, update)) = pending {
+            self.inner
+                .record_shipment(orderport_sync::ShipmentRecord {
+                    store_id: &store_id,
+                    update: &update,
+                    at: shipment.at,
+                    ship: None,
+                    coverage: None,
+                })
+                .await?;
+        }
         self.inner.record_shipment(shipment).await
     }
     async fn pending_events(
