@@ -38,6 +38,15 @@ impl Progress {
         }
     }
 
+    /// What is happening now, in words.
+    pub fn step(&self, message: impl Into<String>) {
+        let message = message.into();
+        match &self.bar {
+            Some(bar) => bar.set_message(message),
+            None => tracing::debug!(store = %self.label, "{message}"),
+        }
+    }
+
     /// Removes the live line.
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {

@@ -54,7 +54,7 @@ pub struct ReconcileArgs {
 }
 
 /// One (day, status) row.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Row {
     /// Orders that reached the status that day.
     pub reached: usize,
@@ -110,7 +110,7 @@ pub async fn run(args: ReconcileArgs) -> Result<(), Failure> {
 /// The table: for every day of `[first, last]` and every status, the counts.
 pub type Table = BTreeMap<NaiveDate, BTreeMap<CanonicalStatus, Row>>;
 
-async fn tally(
+pub(crate) async fn tally(
     state: &dyn StateRead,
     store: &str,
     zone: StoreZone,
@@ -192,7 +192,12 @@ fn write_csv(out: &mut impl Write, table: &Table) -> Result<(), Failure> {
     Ok(())
 }
 
-fn write_text(out: &mut impl Write, table: &Table, store: &str, tz: &str) -> Result<(), Failure> {
+pub(crate) fn write_text(
+    out: &mut impl Write,
+    table: &Table,
+    store: &str,
+    tz: &str,
+) -> Result<(), Failure> {
     writeln!(
         out,
         "store {store}, days in {tz}: orders that reached each status vs events Klaviyo accepted"

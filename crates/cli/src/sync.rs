@@ -95,20 +95,7 @@ pub async fn run(args: SyncArgs, json: bool) -> Result<(), Failure> {
     let file = crate::stores::load(&args.config)?;
     crate::stores::check_selected(&file, &args.config, &args.stores)?;
     let sinks = Arc::new(crate::sinks::build(&file)?);
-    let client = orderport::HttpClient::new().map_err(Failure::usage)?;
-    // Every request of the stores sharing a credential is paced together.
-    let pacing = PaceLayer::new(CREDENTIAL_GAP);
-    let mut scheduled = Vec::new();
-    for store in &file.stores {
-        if !args.stores.is_empty() && !args.stores.contains(&store.id) {
-            continue;
-        }
-        let (for_connector, setup) = split_sync_settings(store).map_err(Failure::usage)?;
-        let channel: Arc<dyn orderport::SellingChannel> =
-            Arc::from(connect_layered(&for_connector, &client, &[&pacing])?);
-        let sync = setup.resolve(channel.spec()).map_err(Failure::usage)?;
-        scheduled.push(ScheduledStore { channel, sync });
-    }
+    let scheduled = schedule(&file, &args.stores, Some(CREDENTIAL_GAP))?;
     let state = StateStore::open(&args.db)
         .await
         .with_context(|| format!("opening the state database {}", shown_db(&args.db)))
@@ -183,6 +170,34 @@ pub async fn run(args: SyncArgs, json: bool) -> Result<(), Failure> {
     }
 }
 
+/// The stores of `file` to sync (all, or those in `only`), each connected through one shared
+/// HTTP client with its sync settings resolved. With `gap`, every request of the stores sharing
+/// a credential is paced together, at least `gap` apart.
+pub(crate) fn schedule(
+    file: &orderport::StoresFile,
+    only: &[String],
+    gap: Option<StdDuration>,
+) -> Result<Vec<ScheduledStore>, Failure> {
+    let client = orderport::HttpClient::new().map_err(Failure::usage)?;
+    let pacing = gap.map(PaceLayer::new);
+    let layers: Vec<&dyn orderport::layer::Layer> = pacing
+        .iter()
+        .map(|p| p as &dyn orderport::layer::Layer)
+        .collect();
+    let mut scheduled = Vec::new();
+    for store in &file.stores {
+        if !only.is_empty() && !only.contains(&store.id) {
+            continue;
+        }
+        let (for_connector, setup) = split_sync_settings(store).map_err(Failure::usage)?;
+        let channel: Arc<dyn orderport::SellingChannel> =
+            Arc::from(connect_layered(&for_connector, &client, &layers)?);
+        let sync = setup.resolve(channel.spec()).map_err(Failure::usage)?;
+        scheduled.push(ScheduledStore { channel, sync });
+    }
+    Ok(scheduled)
+}
+
 /// Delivers the events of the selected stores (all when none is selected); returns what
 /// stayed pending.
 async fn deliver_selected(
@@ -202,7 +217,7 @@ async fn deliver_selected(
     undelivered
 }
 
-fn print_run(result: &Result<RunReport, SyncError>, json: bool) {
+pub(crate) fn print_run(result: &Result<RunReport, SyncError>, json: bool) {
     match (result, json) {
         (Ok(r), true) => println!("{}", serde_json::json!({ "ok": true, "report": r })),
         (Err(e), true) => println!(

@@ -577,6 +577,77 @@ fn demo_imports_from_every_simulated_channel_and_ships_back() {
         );
     }
     assert!(kept.join("stores.toml").exists());
+
+    // The second act: the status sync to Klaviyo.
+    let status = &report["status_sync"];
+    let runs = status["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 3, "{status}");
+    for (run, store) in runs.iter().zip(stores) {
+        // The first sync stores what the import saw (the same simulators, the same window),
+        // except the order the first act just shipped: the simulator moved its modification
+        // time to now, inside the sync's lag, so the next run fetches it.
+        let (new, imported) = (
+            run["new"].as_u64().unwrap(),
+            store["imported"].as_u64().unwrap(),
+        );
+        assert!(new == imported || new + 1 == imported, "{run} vs {store}");
+        assert_eq!(run["events"], run["new"], "one event per new order: {run}");
+    }
+    assert!(
+        status["hold"]["event"].is_i64(),
+        "the hold wrote its event: {status}"
+    );
+    assert!(
+        status["label"]["event"].is_i64(),
+        "the label shipped its order: {status}"
+    );
+    assert_eq!(status["delivered"]["failed"], 0);
+    let metrics: Vec<(&str, u64, u64)> = status["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["metric"].as_str().unwrap(),
+                m["events"].as_u64().unwrap(),
+                m["backfill"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let names: Vec<&str> = metrics.iter().map(|m| m.0).collect();
+    assert_eq!(
+        names,
+        [
+            "Order Awaiting Payment",
+            "Order Awaiting Shipment",
+            "Order On Hold",
+            "Order Shipped",
+            "Order Cancelled"
+        ]
+    );
+    let live = |name: &str| {
+        let m = metrics.iter().find(|m| m.0 == name).unwrap();
+        m.1 - m.2
+    };
+    // Exactly the two actions are live (not backfill): the hold and the label.
+    assert_eq!(
+        (live("Order On Hold"), live("Order Shipped")),
+        (1, 1),
+        "{metrics:?}"
+    );
+    let delivered: u64 = metrics.iter().map(|m| m.1).sum();
+    assert_eq!(Some(delivered), status["delivered"]["delivered"].as_u64());
+    assert!(
+        metrics.iter().all(|m| m.1 > 0),
+        "every metric was sent: {metrics:?}"
+    );
+    // Reconcile: seven days, each with every status.
+    let table = status["reconcile"].as_object().unwrap();
+    assert_eq!(table.len(), 7, "{table:?}");
+    assert!(table
+        .values()
+        .all(|day| day.as_object().unwrap().len() == 5));
+    assert!(kept.join("state.db").exists() && kept.join("sync.toml").exists());
     // Nothing was written next to the command.
     let mut entries: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -604,6 +675,13 @@ fn demo_tells_a_newcomer_what_happened() {
         "rejected",
         "by status",
         "received by the simulator",
+        "Status sync to Klaviyo",
+        "hold: order",
+        "label: order",
+        "Order Awaiting Payment",
+        "Order Shipped",
+        "Order Cancelled",
+        "day(s) differ",
         "removed",
     ] {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");

@@ -24,8 +24,10 @@ pub const SYNC_SETTINGS: [&str; 6] = [
     "sync_jitter",
 ];
 
-/// The sync settings a store's configuration overrides; `None` keeps the default.
+/// The sync settings a store's configuration overrides; `None` keeps the default. Build one
+/// from `SyncOverrides::default()` and set the fields wanted (more may come).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SyncOverrides {
     /// `sync_overlap`: how far before the watermark each run starts.
     pub overlap: Option<Duration>,
@@ -44,6 +46,7 @@ pub struct SyncOverrides {
 /// Everything the engine needs to know about a store besides its channel: its resolved
 /// settings and its configuration fingerprint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct StoreSync {
     /// The resolved settings.
     pub settings: SyncSettings,
@@ -51,8 +54,22 @@ pub struct StoreSync {
     pub fingerprint: String,
 }
 
-/// A store's sync settings, resolved against its channel's spec.
+impl StoreSync {
+    /// A store's settings and its configuration fingerprint. [`SyncSetup::resolve`] makes one
+    /// from a store's configuration; a host with its own configuration calls this.
+    pub fn new(settings: SyncSettings, fingerprint: impl Into<String>) -> Self {
+        Self {
+            settings,
+            fingerprint: fingerprint.into(),
+        }
+    }
+}
+
+/// A store's sync settings, resolved against its channel's spec. Start from
+/// [`SyncSettings::defaults_for`] (or [`SyncSettings::resolve`]) and set the fields wanted (more
+/// may come).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct SyncSettings {
     /// Each run requests from `watermark - overlap`. At least the channel's
     /// `modified_precision`; default `max(2 × precision, 2 min)`.

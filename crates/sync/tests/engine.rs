@@ -529,10 +529,8 @@ async fn peer_airbyte_20322_minute_precision_at_the_watermark_is_not_lost() {
     h.run(&ch, &sync).await;
     assert_eq!(h.orders().await.len(), 1);
     // An overlap below the precision is refused outright.
-    let overrides = orderport_sync::SyncOverrides {
-        overlap: Some(Duration::seconds(30)),
-        ..Default::default()
-    };
+    let mut overrides = orderport_sync::SyncOverrides::default();
+    overrides.overlap = Some(Duration::seconds(30));
     let err =
         orderport_sync::SyncSettings::resolve(&overrides, &SPEC_MINUTES, "store-1").unwrap_err();
     assert!(err.to_string().contains("store-1") && err.to_string().contains("sync_overlap"));

@@ -202,7 +202,9 @@ impl KlaviyoSink {
         for event in events {
             match prepare(event, self.config.external_id_scope) {
                 Err(reason) => {
-                    tracing::info!(
+                    // Per event at debug: a first sync skips thousands (orders shipped without
+                    // a label); the verdicts are stored, and the delivery's summary counts them.
+                    tracing::debug!(
                         outbox_id = event.id(),
                         reason = reason.code(),
                         "Klaviyo event skipped"

@@ -315,13 +315,9 @@ pub fn t(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
 }
 
 pub fn store_sync(spec: &ChannelSpec) -> StoreSync {
-    StoreSync {
-        settings: SyncSettings {
-            jitter: Duration::zero(),
-            ..SyncSettings::defaults_for(spec)
-        },
-        fingerprint: "fp-1".into(),
-    }
+    let mut settings = SyncSettings::defaults_for(spec);
+    settings.jitter = Duration::zero();
+    StoreSync::new(settings, "fp-1")
 }
 
 pub struct Harness {

@@ -1,5 +1,10 @@
 //! `orderport demo`: the whole job against in-process simulators, for a newcomer with no
 //! account anywhere. It writes nothing outside a temporary directory (or `--dir`).
+//!
+//! Two acts: an import of every store with a shipment pushed back to each (this module), then
+//! the status sync to Klaviyo ([`status_sync`]).
+
+mod status_sync;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -121,10 +126,25 @@ pub async fn run(args: DemoArgs, json: bool) -> Result<(), Failure> {
             .ok_or_else(|| Failure::usage(anyhow!("no simulator serves store {}", store.id)))?;
         reports.push(run_store(store, sim, window, &dir, json, &shutdown).await?);
     }
+    let status = status_sync::run(&sims, &dir, args.days, json, &shutdown).await;
     for sim in sims {
         sim.shutdown().await;
     }
-    print_summary(&reports, json, temp.is_some());
+    let status = status?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "stores": reports, "status_sync": status })
+        );
+    } else {
+        print_summary(&reports);
+        status_sync::print(&status)?;
+        println!();
+        if temp.is_some() {
+            println!("The files were written to a temporary directory and removed; pass --dir DIR to keep them.");
+        }
+        println!("Next: `orderport simulate` serves these channels for your own tries; docs/cli.md has every command.");
+    }
     if reports
         .iter()
         .any(|r| !r.shipment.as_ref().is_some_and(|s| s.received_by_simulator))
@@ -293,17 +313,32 @@ async fn ship(
     order: &Order,
     sim: &ChannelSim,
 ) -> Result<ShipmentReport, Failure> {
-    let now = Utc::now();
     let tracking_number = format!("DEMO{}", order.order_number);
-    let update = ShipmentUpdate {
+    let update = label_for(order, channel.store().zone, &tracking_number);
+    channel.push_shipment(&update).await?;
+    let received = sim
+        .shipments()
+        .iter()
+        .any(|s| s.tracking_number == tracking_number && s.order_number == order.order_number);
+    Ok(ShipmentReport {
+        order_number: order.order_number.clone(),
+        tracking_number,
+        received_by_simulator: received,
+    })
+}
+
+/// A label for the whole of `order`, created now.
+fn label_for(order: &Order, zone: orderport::StoreZone, tracking_number: &str) -> ShipmentUpdate {
+    let now = Utc::now();
+    ShipmentUpdate {
         order: OrderRef {
             external_id: Some(order.external_id.clone()),
             order_number: order.order_number.clone(),
         },
         carrier: "USPS".into(),
         service: Some("Priority Mail".into()),
-        tracking_number: tracking_number.clone(),
-        ship_date: channel.store().zone.to_wall(now).date(),
+        tracking_number: tracking_number.to_owned(),
+        ship_date: zone.to_wall(now).date(),
         label_created_at: Some(now),
         shipping_cost: Some(rust_decimal::Decimal::new(795, 2)),
         notes_to_buyer: Some("Thanks for your order!".into()),
@@ -321,24 +356,10 @@ async fn ship(
                 .collect(),
         ),
         kind: ShipmentKind::Label,
-    };
-    channel.push_shipment(&update).await?;
-    let received = sim
-        .shipments()
-        .iter()
-        .any(|s| s.tracking_number == tracking_number && s.order_number == order.order_number);
-    Ok(ShipmentReport {
-        order_number: order.order_number.clone(),
-        tracking_number,
-        received_by_simulator: received,
-    })
+    }
 }
 
-fn print_summary(reports: &[StoreReport], json: bool, temporary: bool) {
-    if json {
-        println!("{}", serde_json::json!({ "stores": reports }));
-        return;
-    }
+fn print_summary(reports: &[StoreReport]) {
     println!();
     for r in reports {
         println!(
@@ -376,8 +397,4 @@ fn print_summary(reports: &[StoreReport], json: bool, temporary: bool) {
         }
         println!();
     }
-    if temporary {
-        println!("The files were written to a temporary directory and removed; pass --dir DIR to keep them.");
-    }
-    println!("Next: `orderport simulate` serves these channels for your own tries; docs/cli.md has every command.");
 }
