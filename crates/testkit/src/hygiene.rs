@@ -172,7 +172,7 @@ fn regex(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
     })
 }
 
-fn email_re() -> &'static Regex {
+pub(crate) fn email_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     regex(
         &RE,
@@ -188,7 +188,7 @@ fn phone_field_re() -> &'static Regex {
     )
 }
 
-fn phone_text_re() -> &'static Regex {
+pub(crate) fn phone_text_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     regex(
         &RE,
