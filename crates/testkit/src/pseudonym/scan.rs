@@ -102,11 +102,10 @@ fn xml_decode(raw: &str) -> String {
     }
 }
 
-fn local(name: &[u8]) -> String {
-    let name = lossy(name);
+fn local(name: &str) -> String {
     match name.rsplit_once(':') {
         Some((_, local)) => local.to_owned(),
-        None => name,
+        None => name.to_owned(),
     }
 }
 
@@ -125,13 +124,18 @@ fn scan_xml(body: &[u8], rules: &[FieldRule]) -> Scanned {
     config.trim_text(false);
     // The open elements, and for each whether it is a personal field (an index in out.fields).
     let mut stack: Vec<(String, Option<usize>)> = Vec::new();
+    // The text read so far and not yet taken as a piece: the reader reports a character or
+    // entity reference (`&amp;`, `&#39;`) as an event of its own between two texts, but the
+    // run of texts and references is one piece, as written.
+    let mut text: Option<Range<usize>> = None;
     loop {
         let before = usize::try_from(reader.buffer_position()).unwrap_or(body.len());
         let event = match reader.read_event() {
             Ok(event) => event,
             Err(_) => {
-                if before < body.len() {
-                    out.content.push(Scanned::text(body, before));
+                let from = text.take().map_or(before, |pending| pending.start);
+                if from < body.len() {
+                    out.content.push(Scanned::text(body, from));
                 }
                 return out;
             }
@@ -139,7 +143,22 @@ fn scan_xml(body: &[u8], rules: &[FieldRule]) -> Scanned {
         let after = usize::try_from(reader.buffer_position())
             .unwrap_or(body.len())
             .min(body.len());
-        let piece = match &event {
+        if let Event::Text(_) | Event::GeneralRef(_) = &event {
+            if after > before {
+                text = Some(text.map_or(before..after, |pending| pending.start..after));
+            }
+            continue;
+        }
+        if let Some(span) = text.take() {
+            let raw = lossy(&body[span.clone()]);
+            let piece = Piece {
+                span,
+                decoded: xml_decode(&raw),
+                raw,
+            };
+            push_piece(&mut out, &stack, piece);
+        }
+        match &event {
             Event::Start(start) | Event::Empty(start) => {
                 attributes(body, start, &mut out);
                 if let Event::Start(start) = &event {
@@ -159,42 +178,35 @@ fn scan_xml(body: &[u8], rules: &[FieldRule]) -> Scanned {
                     });
                     stack.push((name, field));
                 }
-                None
             }
             Event::End(_) => {
                 stack.pop();
-                None
-            }
-            Event::Text(_) if after > before => {
-                let raw = lossy(&body[before..after]);
-                Some(Piece {
-                    span: before..after,
-                    decoded: xml_decode(&raw),
-                    raw,
-                })
             }
             // `<![CDATA[` … `]]>`: the content only.
             Event::CData(_) if after >= before + 12 => {
                 let span = before + 9..after - 3;
                 let raw = lossy(&body[span.clone()]);
-                Some(Piece {
+                let piece = Piece {
                     span,
                     decoded: raw.clone(),
                     raw,
-                })
+                };
+                push_piece(&mut out, &stack, piece);
             }
             Event::Eof => return out,
-            _ => None,
-        };
-        if let Some(piece) = piece {
-            if let Some((_, Some(field))) = stack.last() {
-                if let Some(hit) = out.fields.get_mut(*field) {
-                    hit.pieces.push(piece.clone());
-                }
-            }
-            out.content.push(piece);
+            _ => {}
         }
     }
+}
+
+/// A piece of content, and of the personal field it sits directly in, if any.
+fn push_piece(out: &mut Scanned, stack: &[(String, Option<usize>)], piece: Piece) {
+    if let Some((_, Some(field))) = stack.last() {
+        if let Some(hit) = out.fields.get_mut(*field) {
+            hit.pieces.push(piece.clone());
+        }
+    }
+    out.content.push(piece);
 }
 
 /// An element's attribute values, as content.
@@ -203,8 +215,8 @@ fn attributes(body: &[u8], start: &quick_xml::events::BytesStart<'_>, out: &mut 
         let Cow::Borrowed(value) = attribute.value else {
             continue;
         };
-        if let Some(at) = offset_in(body, value) {
-            let raw = lossy(value);
+        if let Some(at) = offset_in(body, value.as_bytes()) {
+            let raw = value.to_owned();
             out.content.push(Piece {
                 span: at..at + value.len(),
                 decoded: xml_decode(&raw),
