@@ -429,3 +429,103 @@ async fn an_occupied_out_directory_is_refused_before_anything_is_sent() {
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1);
     assert!(server.received_requests().await.unwrap().is_empty());
 }
+
+/// A Spark Shipping simulator with `orders_per_day` orders a day for three days, `page_size`
+/// orders a page, and its stores file in `dir` with `edit` applied.
+async fn spark(
+    dir: &Path,
+    orders_per_day: u32,
+    page_size: usize,
+    edit: impl Fn(String) -> String,
+) -> (ChannelSim, String, String) {
+    let clock = SimClock::fixed(Utc.with_ymd_and_hms(2026, 3, 20, 12, 0, 0).unwrap());
+    let sim = ChannelSim::start(
+        Flavor::SparkShipping,
+        GeneratorConfig {
+            days: 3,
+            orders_per_day,
+            ..GeneratorConfig::default()
+        },
+        Faults::none(),
+        clock.clone(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    sim.set_page_size(page_size);
+    std::fs::write(dir.join("stores.toml"), edit(sim.stores_toml())).unwrap();
+    let from = (clock.now() - Duration::days(3)).to_rfc3339();
+    (sim, from, clock.now().to_rfc3339())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_walk_the_channel_refuses_is_recorded_as_its_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (sim, from, to) = spark(tmp.path(), 5, 100, |t| {
+        t.replace("sim-spark-password-1", "an-old-password")
+    })
+    .await;
+    let fixtures = tmp.path().join("fixtures");
+    let out = fixtures.join("bad-password").to_string_lossy().into_owned();
+    let recorded = run(
+        tmp.path(),
+        &[
+            "record",
+            "--config",
+            "stores.toml",
+            "--store",
+            "spark-1",
+            "--from",
+            &from,
+            "--to",
+            &to,
+            "--out",
+            &out,
+        ],
+    );
+    let said = text(&recorded);
+    assert!(recorded.status.success(), "{said}");
+    assert!(said.contains("result authentication"), "{said}");
+    let scenario = std::fs::read_to_string(fixtures.join("bad-password/scenario.toml")).unwrap();
+    assert!(
+        scenario.contains("result = \"authentication\""),
+        "{scenario}"
+    );
+    assert!(scenario.contains("status = 401"), "{scenario}");
+    assert!(!scenario.contains("an-old-password"), "{scenario}");
+    // No snapshot for a walk that ended with an error; the kit replays it as recorded.
+    assert!(!fixtures.join("bad-password/outcomes.snap").exists());
+    let connector = Connector::new("spark-shipping", orderport::connect, &fixtures);
+    check_connector_scenarios(&connector).await.unwrap();
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_past_the_kits_page_limit_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (sim, from, to) = spark(tmp.path(), 100, 1, |t| t).await;
+    let recorded = run(
+        tmp.path(),
+        &[
+            "record",
+            "--config",
+            "stores.toml",
+            "--store",
+            "spark-1",
+            "--from",
+            &from,
+            "--to",
+            &to,
+            "--out",
+            "long",
+        ],
+    );
+    let said = text(&recorded);
+    assert_eq!(recorded.status.code(), Some(4), "{said}");
+    assert!(
+        said.contains("200 pages or more") && said.contains("record a shorter window"),
+        "{said}"
+    );
+    assert!(!tmp.path().join("long").exists());
+    sim.shutdown().await;
+}
