@@ -8,6 +8,9 @@ pub const CHANNEL_FAILED: u8 = 1;
 pub const USAGE: u8 = 2;
 /// The channel refused the credentials or lacks a permission.
 pub const AUTH: u8 = 3;
+/// `record` refused to write the recording: it fails the test kit's hygiene check, a
+/// credential or a personal value survived, or it does not replay; nothing was written.
+pub const REFUSED: u8 = 4;
 /// Stopped by SIGINT or SIGTERM before the work was done (`import`, `demo`), or by a second
 /// signal (any command). 128 + SIGINT, as shells report an interrupted command.
 pub const INTERRUPTED: u8 = 130;

@@ -3,12 +3,14 @@
 mod check;
 mod demo;
 mod exit;
+mod fresh_dir;
 mod import;
 mod new_connector;
 mod platform;
 mod progress;
 mod push_shipment;
 mod reconcile;
+mod record;
 mod shutdown;
 mod simulate;
 mod sinks;
@@ -77,6 +79,9 @@ enum Command {
     Quarantine(stored::ListArgs),
     /// Per day in a zone: orders that reached each status beside the events Klaviyo accepted.
     Reconcile(reconcile::ReconcileArgs),
+    /// Record one walk of a store's window as a test-kit fixture, credentials and personal
+    /// data replaced.
+    Record(record::RecordArgs),
     /// Write a new connector crate (the guide's example, renamed) that builds and conforms.
     NewConnector(new_connector::NewConnectorArgs),
     /// Print a shell completion script to stdout (bash, zsh, fish, elvish, powershell).
@@ -146,6 +151,7 @@ fn main() -> ExitCode {
             Command::Events(args) => stored::run(stored::Listing::Events, args).await,
             Command::Quarantine(args) => stored::run(stored::Listing::Quarantine, args).await,
             Command::Reconcile(args) => reconcile::run(args).await,
+            Command::Record(args) => record::run(args, json).await,
             Command::NewConnector(args) => new_connector::run(args, json).await,
             // Answered before the runtime started.
             Command::Completions { .. } => Ok(()),

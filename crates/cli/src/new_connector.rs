@@ -16,10 +16,11 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Context as _};
+use anyhow::anyhow;
 use clap::Args;
 
 use crate::exit::Failure;
+use crate::fresh_dir;
 
 /// Arguments of `orderport new-connector`.
 #[derive(Debug, Args)]
@@ -214,25 +215,14 @@ pub async fn run(args: NewConnectorArgs, json: bool) -> Result<(), Failure> {
     let dir = args
         .dir
         .unwrap_or_else(|| Path::new("connectors").join(&names.id));
-    let occupied = std::fs::read_dir(&dir).is_ok_and(|mut entries| entries.next().is_some());
-    if occupied || dir.is_file() {
-        return Err(Failure::usage(anyhow!(
-            "{} already exists and is not empty; choose another --dir",
-            dir.display()
-        )));
-    }
+    fresh_dir::ensure_free(&dir, "--dir")?;
     let files = files(&names);
-    for (path, text) in &files {
-        let target = dir.join(path);
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create {}", parent.display()))
-                .map_err(Failure::usage)?;
-        }
-        std::fs::write(&target, text)
-            .with_context(|| format!("cannot write {}", target.display()))
-            .map_err(Failure::usage)?;
-    }
+    fresh_dir::write(
+        &dir,
+        files
+            .iter()
+            .map(|(path, text)| (path.as_str(), text.as_bytes())),
+    )?;
     let package = format!("orderport-{}", names.id);
     if json {
         let report = serde_json::json!({

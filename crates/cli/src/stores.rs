@@ -3,7 +3,8 @@
 use std::path::Path;
 
 use anyhow::{anyhow, Context};
-use orderport::{SellingChannel, StoreConfig, StoresFile};
+use orderport::layer::{connect_layered as connect_with_layers, Layer};
+use orderport::{ConfigError, HttpClient, SellingChannel, StoreConfig, StoresFile};
 
 use crate::exit::Failure;
 
@@ -53,7 +54,17 @@ pub fn open(path: &Path, store: &str) -> Result<(StoreConfig, Box<dyn SellingCha
 /// The channel of one store of a loaded stores file, and its configuration without the sync
 /// engine's `sync_*` settings (the connector refuses keys it does not know).
 pub fn connect(config: &StoreConfig) -> Result<(StoreConfig, Box<dyn SellingChannel>), Failure> {
+    connect_layered(config, &[])
+}
+
+/// [`connect`] through `layers` ([`orderport::layer`]), such as an observer of every request.
+pub fn connect_layered(
+    config: &StoreConfig,
+    layers: &[&dyn Layer],
+) -> Result<(StoreConfig, Box<dyn SellingChannel>), Failure> {
     let (config, _) = orderport_sync::split_sync_settings(config).map_err(Failure::usage)?;
-    let channel = orderport::connect(&config)?;
+    let client =
+        HttpClient::new().map_err(|e| ConfigError::store(&config.id, "url", e.to_string()))?;
+    let channel = connect_with_layers(&config, &client, layers)?;
     Ok((config, channel))
 }

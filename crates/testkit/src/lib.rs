@@ -11,6 +11,8 @@
 //! - [`hostile`]: checks against hostile servers on loopback (redirects, echoed secrets, plain
 //!   http, oversized replies), part of [`run_conformance`].
 //! - [`hygiene`]: fixtures never hold real-looking credentials, e-mail addresses or phone numbers.
+//! - [`pseudonym`]: stable pseudonyms for the names, e-mail addresses, phone numbers, street
+//!   lines and customer codes of recorded bodies, consistent across a recording.
 //! - [`fixture`]: scenarios described in Rust (store, exchanges, JSON bodies, `[expect]`) and
 //!   written to, or checked against, the fixture directory, instead of a generator script.
 //! - [`xsd`]: XML Schema validation in pure Rust (the `xmlschema` crate), so that bodies marked
@@ -60,6 +62,7 @@ pub mod conformance;
 pub mod fixture;
 pub mod hostile;
 pub mod hygiene;
+pub mod pseudonym;
 pub mod replay;
 pub mod scenario;
 pub mod snapshot;
