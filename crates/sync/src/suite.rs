@@ -864,7 +864,9 @@ pub async fn split_labels(state: &dyn State) -> Result<(), StateError> {
     let t = t0();
     let lease = lease(state, store, "w1", t).await?;
     let a = order(store, "a", CanonicalStatus::AwaitingShipment, t);
-    state.commit_page(&lease, page_of(std::slice::from_ref(&a))).await?;
+    state
+        .commit_page(&lease, page_of(std::slice::from_ref(&a)))
+        .await?;
     let stored = OrderRef {
         external_id: Some("a".into()),
         order_number: "#a".into(),
