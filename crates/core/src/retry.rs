@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use rand::Rng;
+use rand::RngExt;
 
 use crate::error::ChannelError;
 
@@ -59,7 +59,7 @@ impl RetryPolicy {
             .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
         let cap = exp.min(self.max_delay);
         let half = cap / 2;
-        let jitter = rand::thread_rng().gen_range(0..=half.as_millis().max(1) as u64);
+        let jitter = rand::rng().random_range(0..=half.as_millis().max(1) as u64);
         half + Duration::from_millis(jitter)
     }
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use orderport_core::{SellingChannel, StoreProfile};
-use rand::Rng;
+use rand::RngExt;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -188,5 +188,5 @@ fn jitter(sync: &StoreSync) -> StdDuration {
     if max == 0 {
         return StdDuration::ZERO;
     }
-    StdDuration::from_millis(rand::thread_rng().gen_range(0..=max))
+    StdDuration::from_millis(rand::rng().random_range(0..=max))
 }

@@ -501,6 +501,22 @@ mod tests {
         assert_eq!(parse_duration("999999999999999d"), None);
     }
 
+    /// The hash behind every configuration fingerprint (and the stored content hashes), as
+    /// `config_fingerprint` writes it: a stored fingerprint stays comparable only while
+    /// `hex(&Sha256::digest(..))` gives the same text, whatever sha2 release builds it.
+    #[test]
+    fn fingerprints_are_lowercase_hex_sha256_of_the_known_vectors() {
+        // FIPS 180-2, appendix B.1 ("abc"), and the empty message.
+        assert_eq!(
+            hex(&Sha256::digest(b"abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(
+            hex(&Sha256::digest(b"")),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
     #[test]
     fn the_defaults_pass_the_limits() {
         assert_eq!(resolved("").unwrap(), SyncSettings::defaults_for(&SPEC));

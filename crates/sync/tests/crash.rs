@@ -18,7 +18,7 @@ use chrono::{DateTime, Duration, Utc};
 use common::*;
 use orderport_core::StoreZone;
 use orderport_sync::{CancellationToken, ManualClock, SqliteState, SyncEngine};
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 
 const CHILD_ENV: &str = "ORDERPORT_SYNC_CRASH_CHILD";
 const ORDERS: usize = 300;
@@ -112,7 +112,7 @@ fn killed_at_random_points_then_rerun_loses_nothing_and_duplicates_nothing() {
     let seed: u64 = std::env::var("CRASH_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| rand::thread_rng().gen());
+        .unwrap_or_else(|| rand::rng().random());
     eprintln!("crash test seed {seed} (CRASH_SEED={seed} to replay)");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let exe = std::env::current_exe().unwrap();
@@ -130,9 +130,9 @@ fn killed_at_random_points_then_rerun_loses_nothing_and_duplicates_nothing() {
         for _ in 0..4 {
             let mut c = child(k);
             let wait = if k == 0 {
-                rng.gen_range(5..900)
+                rng.random_range(5..900)
             } else {
-                rng.gen_range(5..120)
+                rng.random_range(5..120)
             };
             std::thread::sleep(StdDuration::from_millis(wait));
             if c.try_wait().unwrap().is_none() {

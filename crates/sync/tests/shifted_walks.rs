@@ -391,7 +391,8 @@ async fn catch_up(flavor: Flavor, landing: Landing, start: DateTime<Utc>) {
 /// may be anywhere in it (Custom Store lists newest first, Order Time by document number).
 ///
 /// The seed is chosen so that the skipped row is outside `[old modified_at - overlap, walk
-/// end]`, the part of the walk an earlier rule fetched again; the test checks that it is.
+/// end]`, the part of the walk an earlier rule fetched again; the test checks that it is (the
+/// generator's random streams change with `rand`'s majors, and with them which seeds qualify).
 async fn next_run(flavor: Flavor, seed: u64) {
     let s = setup(flavor, Landing::NextRun, on_the_minute(), seed).await;
     let first = s.run().await;
@@ -487,6 +488,6 @@ macro_rules! for_each_channel {
     };
 }
 
-for_each_channel!(spark_shipping, Flavor::SparkShipping, 13);
+for_each_channel!(spark_shipping, Flavor::SparkShipping, 1);
 for_each_channel!(listing_mirror, Flavor::ListingMirror, 11);
 for_each_channel!(order_time, Flavor::OrderTime, 11);

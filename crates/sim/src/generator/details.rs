@@ -1,7 +1,7 @@
 //! An order's details — buyer, addresses, items, money, notes — drawn from its seed.
 
-use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
+use rand::seq::IndexedRandom;
+use rand::{Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::catalog::{self, Product};
@@ -102,7 +102,7 @@ pub(crate) fn draw(seed: u64, flavor: Flavor, invalid: Option<Invalid>) -> Detai
     let first = pick(rng, catalog::FIRST_NAMES);
     let last = pick(rng, catalog::LAST_NAMES);
     let name = format!("{first} {last}");
-    let n: u32 = rng.gen_range(1..10_000);
+    let n: u32 = rng.random_range(1..10_000);
     let ascii_name = |s: &str| {
         s.chars()
             .filter(char::is_ascii_alphabetic)
@@ -111,16 +111,16 @@ pub(crate) fn draw(seed: u64, flavor: Flavor, invalid: Option<Invalid>) -> Detai
     };
     let email = match flavor {
         // Marketplaces hide the buyer behind a relay address.
-        Flavor::ListingMirror => format!("{:016x}@marketplace.example.com", rng.gen::<u64>()),
+        Flavor::ListingMirror => format!("{:016x}@marketplace.example.com", rng.random::<u64>()),
         _ => format!("{}.{}{n}@example.com", ascii_name(first), ascii_name(last)),
     };
     let phone = format!(
         "{}-555-01{:02}",
         pick(rng, &[312, 512, 303, 206, 617]),
-        rng.gen_range(0..100)
+        rng.random_range(0..100)
     );
     let company = rng
-        .gen_bool(0.15)
+        .random_bool(0.15)
         .then(|| pick(rng, catalog::COMPANIES).to_owned());
     let mut address = place(rng, &name, company, &phone, &email);
     match invalid {
@@ -137,7 +137,7 @@ pub(crate) fn draw(seed: u64, flavor: Flavor, invalid: Option<Invalid>) -> Detai
         }
         _ => {}
     }
-    let bill_to = if rng.gen_bool(0.8) {
+    let bill_to = if rng.random_bool(0.8) {
         address.clone()
     } else {
         place(rng, &name, None, &phone, &email)
@@ -148,12 +148,12 @@ pub(crate) fn draw(seed: u64, flavor: Flavor, invalid: Option<Invalid>) -> Detai
         Flavor::ListingMirror => catalog::MARKETPLACE_PRODUCTS,
         Flavor::OrderTime => catalog::DISTRIBUTOR_PRODUCTS,
     };
-    let lines = if rng.gen_bool(0.6) {
+    let lines = if rng.random_bool(0.6) {
         1
     } else {
-        rng.gen_range(2..=4)
+        rng.random_range(2..=4)
     };
-    let mut chosen: Vec<Product> = products.choose_multiple(rng, lines).copied().collect();
+    let mut chosen: Vec<Product> = products.sample(rng, lines).copied().collect();
     chosen.truncate(lines);
     let items = chosen
         .into_iter()
@@ -164,7 +164,7 @@ pub(crate) fn draw(seed: u64, flavor: Flavor, invalid: Option<Invalid>) -> Detai
         .iter()
         .map(|i| i.unit_cents * i64::from(i.quantity))
         .sum();
-    let discount = (flavor != Flavor::ListingMirror && rng.gen_bool(0.1)).then(|| {
+    let discount = (flavor != Flavor::ListingMirror && rng.random_bool(0.1)).then(|| {
         let (code, description) = pick(
             rng,
             &[
@@ -175,14 +175,14 @@ pub(crate) fn draw(seed: u64, flavor: Flavor, invalid: Option<Invalid>) -> Detai
         (code, description, subtotal / 10)
     });
     let shipping_cents = pick(rng, &[0, 499, 799, 1299]);
-    let tax_cents = if rng.gen_bool(0.3) {
+    let tax_cents = if rng.random_bool(0.3) {
         0
     } else {
-        subtotal * rng.gen_range(4..9) / 100
+        subtotal * rng.random_range(4..9) / 100
     };
     let customer_code = match flavor {
         Flavor::SparkShipping => bill_to.email.clone(),
-        Flavor::ListingMirror => format!("A{:013X}", rng.gen::<u64>() >> 12),
+        Flavor::ListingMirror => format!("A{:013X}", rng.random::<u64>() >> 12),
         Flavor::OrderTime => bill_to.company.clone().unwrap_or_else(|| name.clone()),
     };
     let source = match flavor {
@@ -192,7 +192,7 @@ pub(crate) fn draw(seed: u64, flavor: Flavor, invalid: Option<Invalid>) -> Detai
     };
     let custom_field1 = match flavor {
         Flavor::ListingMirror => source.to_owned(),
-        _ => format!("PO-{}", rng.gen_range(10_000..100_000)),
+        _ => format!("PO-{}", rng.random_range(10_000..100_000)),
     };
     Details {
         customer_code,
@@ -208,19 +208,19 @@ pub(crate) fn draw(seed: u64, flavor: Flavor, invalid: Option<Invalid>) -> Detai
         shipping_cents,
         tax_cents,
         customer_notes: rng
-            .gen_bool(0.2)
+            .random_bool(0.2)
             .then(|| pick(rng, catalog::CUSTOMER_NOTES)),
         internal_notes: rng
-            .gen_bool(0.1)
+            .random_bool(0.1)
             .then(|| pick(rng, catalog::INTERNAL_NOTES)),
         gift_message: rng
-            .gen_bool(0.05)
+            .random_bool(0.05)
             .then(|| pick(rng, catalog::GIFT_MESSAGES)),
         source,
         custom_field1,
         warehouse: pick(rng, catalog::WAREHOUSES),
-        status_variant: rng.gen_range(0..6),
-        customer_id: rng.gen_range(100..10_000),
+        status_variant: rng.random_range(0..6),
+        customer_id: rng.random_range(100..10_000),
     }
 }
 
@@ -237,13 +237,13 @@ fn place(
         company,
         address1: format!(
             "{} {}",
-            rng.gen_range(1..9_999),
+            rng.random_range(1..9_999),
             pick(rng, catalog::STREETS)
         ),
-        address2: rng.gen_bool(0.2).then(|| {
+        address2: rng.random_bool(0.2).then(|| {
             format!(
                 "Apt {}{}",
-                rng.gen_range(1..40),
+                rng.random_range(1..40),
                 pick(rng, &['A', 'B', 'C'])
             )
         }),
@@ -254,7 +254,7 @@ fn place(
         phone: phone.to_owned(),
         email: email.to_owned(),
     };
-    let roll: f64 = rng.gen();
+    let roll: f64 = rng.random();
     if roll < 0.85 {
         us_place(rng, &mut address);
     } else if roll < 0.95 {
@@ -288,7 +288,7 @@ fn us_place(
 
 fn item(rng: &mut impl Rng, flavor: Flavor, seed: u64, index: usize, product: Product) -> Item {
     let (sku, name, unit_cents, ounces) = product;
-    let weight = if rng.gen_bool(0.5) {
+    let weight = if rng.random_bool(0.5) {
         (ounces.to_string(), "oz")
     } else {
         (format!("{:.2}", f64::from(ounces) / 16.0), "lbs")
@@ -308,14 +308,14 @@ fn item(rng: &mut impl Rng, flavor: Flavor, seed: u64, index: usize, product: Pr
         line_id: format!("L{:x}-{}", seed & 0xFFFF_FFFF, index + 1),
         sku,
         name,
-        quantity: if rng.gen_bool(0.7) {
+        quantity: if rng.random_bool(0.7) {
             1
         } else {
-            rng.gen_range(2..=3)
+            rng.random_range(2..=3)
         },
         unit_cents,
         weight,
-        image_url: rng.gen_bool(0.5).then(|| {
+        image_url: rng.random_bool(0.5).then(|| {
             format!(
                 "https://images.example.com/{}.jpg",
                 sku.to_ascii_lowercase()

@@ -15,7 +15,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
-use rand::{Rng, SeedableRng};
+use rand::{Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 pub(crate) use details::{Address, Details};
@@ -148,7 +148,7 @@ impl StatusMix {
             self.weights()
         };
         let total: u64 = weights.iter().map(|w| u64::from(*w)).sum();
-        let mut pick = rng.gen_range(0..total);
+        let mut pick = rng.random_range(0..total);
         for (weight, status) in weights.iter().zip(Canonical::ALL) {
             if pick < u64::from(*weight) {
                 return status;
@@ -234,10 +234,10 @@ pub(crate) fn generate_store(
         if let Some(change) = offset_change(tz, day) {
             // Two orders straddle the DST change, so that windows across it are exercised.
             for (slot, sign) in times.iter_mut().zip([-1i64, 1]) {
-                *slot = change + Duration::seconds(sign * rng.gen_range(60..3000));
+                *slot = change + Duration::seconds(sign * rng.random_range(60..3000));
             }
         }
-        placements.extend(times.into_iter().map(|t| (t, rng.gen::<u64>())));
+        placements.extend(times.into_iter().map(|t| (t, rng.random::<u64>())));
         day += Duration::days(1);
     }
     placements.retain(|(t, _)| *t >= start && *t < end);
@@ -255,8 +255,8 @@ pub(crate) fn generate_store(
             let final_state = config.status_mix.draw(&mut order_rng);
             let events = timeline::build(placed, final_state, &mut order_rng);
             let invalid = order_rng
-                .gen_bool(invalid_share)
-                .then(|| Invalid::ALL[order_rng.gen_range(0..Invalid::ALL.len())]);
+                .random_bool(invalid_share)
+                .then(|| Invalid::ALL[order_rng.random_range(0..Invalid::ALL.len())]);
             let (number, id) = identity(flavor, index, seq, seed);
             SimOrder {
                 number,
@@ -293,10 +293,10 @@ fn identity(flavor: crate::Flavor, index: usize, seq: usize, seed: u64) -> (Stri
 
 /// A wall-clock time of day: 15 % late in the evening (21:00–23:59), the rest at any time.
 fn local_time(rng: &mut impl Rng) -> NaiveTime {
-    let seconds = if rng.gen_bool(0.15) {
-        rng.gen_range(21 * 3600..24 * 3600)
+    let seconds = if rng.random_bool(0.15) {
+        rng.random_range(21 * 3600..24 * 3600)
     } else {
-        rng.gen_range(0..24 * 3600)
+        rng.random_range(0..24 * 3600)
     };
     NaiveTime::from_num_seconds_from_midnight_opt(seconds, 0).unwrap_or(NaiveTime::MIN)
 }

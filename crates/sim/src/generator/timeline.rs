@@ -1,7 +1,7 @@
 //! Order timelines: placed → paid → maybe on hold → shipped or cancelled, with event times.
 
 use chrono::{DateTime, Duration, Utc};
-use rand::Rng;
+use rand::{Rng, RngExt};
 
 /// The five canonical states, as the simulator thinks of them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -57,12 +57,12 @@ impl Stage {
 /// A random duration between `lo` and `hi` seconds, plus milliseconds, so that event times
 /// carry the sub-second part real databases store.
 fn after(rng: &mut impl Rng, lo: i64, hi: i64) -> Duration {
-    Duration::seconds(rng.gen_range(lo..hi)) + Duration::milliseconds(rng.gen_range(0..1000))
+    Duration::seconds(rng.random_range(lo..hi)) + Duration::milliseconds(rng.random_range(0..1000))
 }
 
 /// How long payment takes: most clear at once (a card at checkout), the rest in hours or days.
 fn payment_delay(rng: &mut impl Rng) -> (i64, i64) {
-    if rng.gen_bool(0.75) {
+    if rng.random_bool(0.75) {
         (5, 5 * MINUTE)
     } else {
         (30 * MINUTE, 2 * DAY)
@@ -112,14 +112,14 @@ pub(crate) fn build(
         }
         Canonical::Shipped => {
             t.paid();
-            if t.rng.gen_bool(0.15) {
+            if t.rng.random_bool(0.15) {
                 t.then((HOUR, 36 * HOUR), Stage::OnHold);
                 t.then((2 * HOUR, 3 * DAY), Stage::Released);
             }
             t.then((2 * HOUR, 4 * DAY), Stage::Shipped);
         }
         Canonical::Cancelled => {
-            if t.rng.gen_bool(0.5) {
+            if t.rng.random_bool(0.5) {
                 t.paid();
             }
             t.then((HOUR, 3 * DAY), Stage::Cancelled);
