@@ -380,7 +380,7 @@ impl Pseudonymizer {
                 let free = !used.contains(&candidate)
                     && !taken_keys.contains(&(*kind, normalize(*kind, &candidate)))
                     && !lowered.contains(&candidate.to_lowercase())
-                    && finder.first(candidate.as_bytes()).is_none();
+                    && !finder.occurs_in(candidate.as_bytes());
                 if free {
                     chosen = Some(candidate);
                     break;
@@ -633,6 +633,14 @@ impl Finder {
 
     fn first(&self, text: &[u8]) -> Option<(Range<usize>, usize)> {
         self.matches(text, 0..text.len()).into_iter().next()
+    }
+
+    /// Whether any pattern occurs in `text`, even inside a longer word: a pseudonym must not
+    /// hold a recorded value at all ("764 Example Street" holds "64 Example Street").
+    fn occurs_in(&self, text: &[u8]) -> bool {
+        self.matcher
+            .as_ref()
+            .is_some_and(|matcher| matcher.find(text).is_some())
     }
 }
 

@@ -364,6 +364,34 @@ fn no_pseudonym_is_a_recorded_value() {
 }
 
 #[test]
+fn no_pseudonym_holds_a_recorded_value_even_inside_a_longer_word() {
+    // Take the street pseudonym a value gets, and record its tail ("764 Example Street" →
+    // "64 Example Street") as another street: no pseudonym may then hold that tail, not even
+    // after a digit, where a whole-word search would not see it.
+    let mut first = Pseudonymizer::new(SALT);
+    first.learn_value(PersonalKind::Street, "1 Real Road");
+    let taken = first
+        .finish()
+        .unwrap()
+        .pseudonym("1 Real Road")
+        .unwrap()
+        .to_owned();
+    let tail = taken[1..].to_owned();
+    assert!(tail.starts_with(|c: char| c.is_ascii_digit()), "{taken}");
+    let mut learning = Pseudonymizer::new(SALT);
+    learning.learn_value(PersonalKind::Street, "1 Real Road");
+    learning.learn_value(PersonalKind::Street, &tail);
+    let p = learning.finish().unwrap();
+    for value in ["1 Real Road", tail.as_str()] {
+        let pseudonym = p.pseudonym(value).unwrap();
+        assert!(
+            !pseudonym.to_lowercase().contains(&tail.to_lowercase()),
+            "{value} became {pseudonym}, which holds the recorded {tail:?}"
+        );
+    }
+}
+
+#[test]
 fn the_format_is_detected_by_content_type_then_by_the_first_bytes() {
     assert_eq!(
         BodyFormat::detect(Some("application/xml; charset=utf-8"), b""),
