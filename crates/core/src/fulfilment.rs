@@ -210,14 +210,20 @@ impl Fulfilment {
                 line_id: item.line_id.clone(),
             });
         }
-        let remaining: u32 = matching.iter().map(|&i| lines[i].remaining()).sum();
+        // Sums saturate: quantities come from the channel, and several lines near `u32::MAX`
+        // must not overflow.
+        let remaining = matching
+            .iter()
+            .fold(0u32, |sum, &i| sum.saturating_add(lines[i].remaining()));
         if item.quantity > remaining {
             return Err(FulfilmentError::TooMany {
                 order: self.order_number.clone(),
                 sku: item.sku.clone(),
                 shipping: item.quantity,
                 remaining,
-                ordered: matching.iter().map(|&i| lines[i].ordered).sum(),
+                ordered: matching
+                    .iter()
+                    .fold(0u32, |sum, &i| sum.saturating_add(lines[i].ordered)),
             });
         }
         let mut left = item.quantity;
@@ -262,10 +268,13 @@ impl Fulfilment {
         self.labels
     }
 
-    /// Units labelled and units ordered, over all lines.
+    /// Units labelled and units ordered, over all lines (each saturating at `u32::MAX`).
     pub fn units(&self) -> (u32, u32) {
         self.lines.iter().fold((0, 0), |(labelled, ordered), l| {
-            (labelled + l.labelled, ordered + l.ordered)
+            (
+                labelled.saturating_add(l.labelled),
+                ordered.saturating_add(l.ordered),
+            )
         })
     }
 }
@@ -416,6 +425,20 @@ mod tests {
         let mut g = Fulfilment::new(&order);
         g.add(&part("C", vec![item(Some("L9"), "MUG", 3)])).unwrap();
         assert!(g.is_complete());
+    }
+
+    #[test]
+    fn huge_quantities_saturate_instead_of_overflowing() {
+        let order = order(&[(None, "MUG", u32::MAX), (None, "MUG", u32::MAX)]);
+        let mut f = Fulfilment::new(&order);
+        assert_eq!(f.units(), (0, u32::MAX));
+        f.add(&part("A", vec![item(None, "MUG", u32::MAX)]))
+            .unwrap();
+        assert!(!f.is_complete());
+        f.add(&part("B", vec![item(None, "MUG", u32::MAX)]))
+            .unwrap();
+        assert!(f.is_complete());
+        assert_eq!(f.units(), (u32::MAX, u32::MAX));
     }
 
     #[test]
