@@ -98,8 +98,7 @@ impl RedactorBuilder {
     }
 
     fn add_text_forms(&mut self, raw: &str) {
-        let form: String = url::form_urlencoded::byte_serialize(raw.as_bytes()).collect();
-        let percent = form.replace('+', "%20");
+        let [raw_form, form, percent, lower] = url_spellings(raw);
         let json = serde_json::to_string(raw).unwrap_or_default();
         let json = json
             .strip_prefix('"')
@@ -110,10 +109,10 @@ impl RedactorBuilder {
         let html = html_escape::encode_double_quoted_attribute(raw).into_owned();
         let html_text = html_escape::encode_text(raw).into_owned();
         for form in [
-            raw.to_owned(),
+            raw_form,
             lower_hex(&form),
             form,
-            lower_hex(&percent),
+            lower,
             percent,
             json,
             json_slash,
@@ -150,6 +149,17 @@ impl RedactorBuilder {
             })),
         }
     }
+}
+
+/// A value's spellings in a URL, always in this order: raw, form-encoded (`+` for a space),
+/// percent-encoded with upper-case hex, and with lower-case hex. The redactor hides each; a tool
+/// that swaps a value for another (`orderport record`) pairs the two values' spellings by
+/// position.
+pub fn url_spellings(value: &str) -> [String; 4] {
+    let form: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+    let percent = form.replace('+', "%20");
+    let lower = lower_hex(&percent);
+    [value.to_owned(), form, percent, lower]
 }
 
 /// `%2F` → `%2f`: servers may echo percent-encoding in either case.

@@ -19,6 +19,7 @@ use std::fmt;
 use aho_corasick::{AhoCorasick, MatchKind};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
+use orderport::http::redact::url_spellings;
 use orderport::http::Redactor;
 use orderport::secrecy::{ExposeSecret, SecretString};
 use orderport::StoreConfig;
@@ -137,7 +138,7 @@ impl StoreIdentity {
     pub fn path(&self, path: &str) -> String {
         path.split('/')
             .map(|segment| match &self.username {
-                Some((user, fixture)) if encodings(user).iter().any(|u| u == segment) => {
+                Some((user, fixture)) if url_spellings(user).iter().any(|u| u == segment) => {
                     url::form_urlencoded::byte_serialize(fixture.as_bytes()).collect()
                 }
                 _ => self.anywhere.apply_str(segment),
@@ -194,7 +195,11 @@ impl Replacer {
     fn new(pairs: impl Iterator<Item = (String, String)>) -> Self {
         let mut spellings: Vec<(String, String)> = Vec::new();
         for (original, fixture) in pairs.filter(|(o, f)| o != f) {
-            spellings.extend(encodings(&original).into_iter().zip(encodings(&fixture)));
+            spellings.extend(
+                url_spellings(&original)
+                    .into_iter()
+                    .zip(url_spellings(&fixture)),
+            );
         }
         spellings.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
         spellings.dedup_by(|a, b| a.0 == b.0);
@@ -227,32 +232,6 @@ impl Replacer {
         out.extend_from_slice(&bytes[at..]);
         out
     }
-}
-
-/// A value's spellings in a URL, in the order their counterparts are made: raw, form-encoded
-/// (`+` for a space), percent-encoded with upper-case and with lower-case hex.
-fn encodings(value: &str) -> Vec<String> {
-    let form: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
-    let percent = form.replace('+', "%20");
-    let lower = lower_hex(&percent);
-    vec![value.to_owned(), form, percent, lower]
-}
-
-/// `%2F` → `%2f`.
-fn lower_hex(encoded: &str) -> String {
-    let mut out = String::with_capacity(encoded.len());
-    let mut chars = encoded.chars();
-    while let Some(c) = chars.next() {
-        out.push(c);
-        if c == '%' {
-            for _ in 0..2 {
-                if let Some(h) = chars.next() {
-                    out.push(h.to_ascii_lowercase());
-                }
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]
