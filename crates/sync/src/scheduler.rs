@@ -122,16 +122,19 @@ impl Scheduler {
                         () = tokio::time::sleep_until(due) => {}
                         () = cancel.cancelled() => return,
                     }
-                    // Another worker sharing the state may have run it since: wait for the
-                    // interval from that run.
-                    if let Some(wait) = self.not_due_for(sync, &store_id).await {
-                        due = Instant::now() + wait + jitter(sync);
-                        continue;
-                    }
                     let permit = tokio::select! {
                         p = semaphore.acquire() => p,
                         () = cancel.cancelled() => return,
                     };
+                    // Another worker sharing the state may have run it since, even while this
+                    // one waited for a slot: wait for the interval from that run. (Checked
+                    // with the slot in hand, so a store another worker synced during the wait
+                    // is not run again.)
+                    if let Some(wait) = self.not_due_for(sync, &store_id).await {
+                        drop(permit);
+                        due = Instant::now() + wait + jitter(sync);
+                        continue;
+                    }
                     let result = self.engine.run_store(channel.as_ref(), sync, cancel).await;
                     drop(permit);
                     due = Instant::now() + interval + jitter(sync);

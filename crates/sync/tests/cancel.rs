@@ -51,6 +51,7 @@ async fn cancelling_during_a_long_back_off_returns_promptly_and_keeps_the_commit
         inner,
         stall_from: 1,
         calls: AtomicUsize::new(0),
+        forever: false,
     };
     let cancel = cancel_after(StdDuration::from_secs(2));
     let started = tokio::time::Instant::now();

@@ -177,6 +177,10 @@ async fn scenario(inner: Arc<dyn State>) {
         inner,
         stall_from: 0,
         calls: AtomicUsize::new(0),
+        // Never answers: an hour-long stall could end while the runtime waits on the
+        // database (the paused clock jumps to it), letting the run commit and end without the
+        // heartbeat, and the wait below would then never end (seen once on PostgreSQL).
+        forever: true,
     };
     let sync = store_sync(&SPEC_SECONDS);
     let cancel = CancellationToken::new();
@@ -197,7 +201,7 @@ async fn scenario(inner: Arc<dyn State>) {
             _ => tokio::time::sleep(StdDuration::from_millis(1)).await,
         }
     }
-    // The first request stalls for an hour; no page commits. The engine's clock moves on 50 s
+    // The first request never answers; no page commits. The engine's clock moves on 50 s
     // and the heartbeat (every 20 s of tokio's paused clock) renews from there.
     clock.set(now + Duration::seconds(50));
     let extended = now + Duration::seconds(50 + TTL);
@@ -228,7 +232,14 @@ async fn scenario(inner: Arc<dyn State>) {
     // No timeout here: tokio's paused clock jumps to the next timer whenever the runtime
     // waits for the database, so virtual time says nothing about who stopped the run. The
     // heartbeat must have found the lease lost.
-    lost_seen.wait_for(|lost| *lost).await.unwrap();
+    let mut run = run;
+    // `biased`: the observer sees the loss before the heartbeat stops the run, so when both
+    // are ready the loss was seen first.
+    tokio::select! {
+        biased;
+        seen = lost_seen.wait_for(|lost| *lost) => { seen.unwrap(); }
+        ended = &mut run => panic!("the run ended before its heartbeat found the lease lost: {ended:?}"),
+    }
     let result = run.await.unwrap();
     assert!(
         matches!(result, Err(SyncError::State(StateError::LeaseLost { .. }))),

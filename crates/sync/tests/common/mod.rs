@@ -100,6 +100,9 @@ pub struct FakeChannel {
     pub attempts: AtomicUsize,
     pub fail_next: Mutex<Vec<ChannelError>>,
     pub delay: Option<std::time::Duration>,
+    /// When set, every fetch (counted in `attempts` first) waits for a permit of this
+    /// semaphore and gives it back: the test opens the gate with `add_permits(1)`.
+    pub gate: Option<Arc<tokio::sync::Semaphore>>,
     pub requests: Mutex<Vec<TimeWindow>>,
 }
 
@@ -138,6 +141,7 @@ impl FakeChannel {
             attempts: AtomicUsize::new(0),
             fail_next: Mutex::new(Vec::new()),
             delay: None,
+            gate: None,
             requests: Mutex::new(Vec::new()),
         }
     }
@@ -259,6 +263,9 @@ impl SellingChannel for FakeChannel {
         if let Some(d) = self.delay {
             tokio::time::sleep(d).await;
         }
+        if let Some(gate) = &self.gate {
+            drop(gate.acquire().await.unwrap());
+        }
         self.requests.lock().unwrap().push(*window);
         let n = self.pages_served.fetch_add(1, Ordering::SeqCst);
         let mut data = self.data.lock().unwrap();
@@ -371,11 +378,17 @@ impl Harness {
 /// connector (as Custom Store and Order Time do), or a server that never answers.
 pub const STALL: StdDuration = StdDuration::from_secs(3600);
 
-/// A channel whose requests from the `stall_from`-th on (0-based) first wait [`STALL`].
+/// A channel whose requests from the `stall_from`-th on (0-based) first wait [`STALL`], or
+/// never answer when `forever` is set.
+///
+/// Under tokio's paused clock a finite stall can end early in test terms: the clock jumps to
+/// the next timer whenever the runtime waits on I/O (a database call), so a test that needs
+/// the request to stay unanswered until something else happens sets `forever`.
 pub struct Stalling {
     pub inner: FakeChannel,
     pub stall_from: usize,
     pub calls: AtomicUsize,
+    pub forever: bool,
 }
 
 #[async_trait]
@@ -395,6 +408,9 @@ impl SellingChannel for Stalling {
         page: Option<&PageToken>,
     ) -> Result<Page, ChannelError> {
         if self.calls.fetch_add(1, Ordering::SeqCst) >= self.stall_from {
+            if self.forever {
+                std::future::pending::<()>().await;
+            }
             tokio::time::sleep(STALL).await;
         }
         self.inner.fetch_page(window, page).await
