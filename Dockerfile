@@ -8,15 +8,20 @@
 # PGPASSWORD) and start as many containers as you like (docs/sync.md). SIGTERM (docker stop)
 # commits the page in hand, releases the leases and exits 0.
 
+# The base images. Official ones by default; a machine that cannot reach Docker Hub passes
+# stand-ins with `--build-arg BUILD_IMAGE=… --build-arg RUNTIME_IMAGE=…` (docs/cli.md).
+ARG BUILD_IMAGE=rust:1.90-slim-bookworm
+ARG RUNTIME_IMAGE=debian:bookworm-slim
+
 # Build stage: the release binary only.
-FROM rust:1.90-slim-bookworm AS build
+FROM ${BUILD_IMAGE} AS build
 WORKDIR /src
 COPY . .
 RUN cargo build --release --locked -p orderport-cli \
  && strip target/release/orderport
 
 # Runtime stage: a slim Debian with CA roots, an unprivileged user, the binary.
-FROM debian:bookworm-slim
+FROM ${RUNTIME_IMAGE}
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
