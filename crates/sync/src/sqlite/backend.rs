@@ -143,7 +143,7 @@ impl State for SqliteState {
 
     async fn cursor(&self, store_id: &str) -> Result<Cursor, StateError> {
         let store = store_id.to_owned();
-        self.call(store_id, move |c| {
+        self.read(store_id, move |c| {
             let row: Option<(Option<String>, Option<String>)> = c
                 .query_row(
                     "SELECT watermark, backfill_until FROM cursors WHERE store_id = ?1",
@@ -168,7 +168,7 @@ impl State for SqliteState {
         orders: &[OrderLookup],
     ) -> Result<Vec<Known>, StateError> {
         let (channel, store, orders) = (channel.to_owned(), store_id.to_owned(), orders.to_vec());
-        self.call(store_id, move |c| {
+        self.read(store_id, move |c| {
             let mut order_stmt = c
                 .prepare_cached(
                     "SELECT status, modified_at, content_hash, platform, hold_until FROM orders
@@ -227,7 +227,7 @@ impl State for SqliteState {
 
     async fn refetches(&self, store_id: &str) -> Result<Vec<Refetch>, StateError> {
         let store = store_id.to_owned();
-        self.call(store_id, move |c| {
+        self.read(store_id, move |c| {
             let mut stmt = c
                 .prepare_cached(
                     "SELECT id, from_utc, to_utc, reason FROM refetch WHERE store_id = ?1 ORDER BY id",
@@ -259,7 +259,7 @@ impl State for SqliteState {
         since: DateTime<Utc>,
     ) -> Result<Vec<WalkRecord>, StateError> {
         let store = store_id.to_owned();
-        self.call(store_id, move |c| {
+        self.read(store_id, move |c| {
             let mut stmt = c
                 .prepare_cached(
                     "SELECT from_utc, to_utc, started_at, finished_at FROM walks
@@ -437,7 +437,7 @@ impl State for SqliteState {
         now: DateTime<Utc>,
     ) -> Result<Vec<MarkedOrder>, StateError> {
         let store = store_id.to_owned();
-        self.call(store_id, move |c| lapsed_holds(c, &store, now))
+        self.read(store_id, move |c| lapsed_holds(c, &store, now))
             .await
     }
 

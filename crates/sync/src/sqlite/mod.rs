@@ -1,8 +1,10 @@
 //! The embedded default state: one SQLite file (default `./orderport.db`), WAL journal,
 //! `synchronous=FULL` so that a commit that returned survives a crash or power loss.
 //!
-//! Calls run on tokio's blocking pool around one connection behind a mutex; SQLite serializes
-//! writers anyway, and a page commit is one short transaction.
+//! Calls run on tokio's blocking pool around one writing connection behind a mutex (SQLite
+//! serializes writers anyway, and a page commit is one short transaction); a file database
+//! also opens a few read-only connections for the reads of a run (lookups, the cursor, walks,
+//! re-fetches, lapsed holds), which WAL lets run while the writer commits.
 //!
 //! Several processes may open the same file at once (`orderport sync` beside `orderport
 //! push-shipment --db`): every connection waits up to [`BUSY_TIMEOUT`] for a lock instead of
@@ -15,6 +17,7 @@ mod backend;
 mod codec;
 mod platform;
 mod read;
+mod readers;
 mod schema;
 #[cfg(test)]
 mod tests;
@@ -26,6 +29,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, OpenFlags};
 
 use codec::Ctx;
+use readers::Readers;
 use schema::{
     cannot_share_memory, check_readable, enable_wal, immutable_uri, migrate, read_version,
     wal_path, write_tx, SCHEMA,
@@ -37,10 +41,13 @@ use crate::error::StateError;
 /// The default database file.
 pub const DEFAULT_DB: &str = "orderport.db";
 
-/// The SQLite state store. Cheap to clone; clones share the connection.
+/// The SQLite state store. Cheap to clone; clones share the connections.
 #[derive(Clone)]
 pub struct SqliteState {
     conn: Arc<Mutex<Connection>>,
+    /// Read-only connections for a run's reads; `None` in memory and when opened read-only
+    /// (reads then share `conn`).
+    readers: Option<Arc<Readers>>,
 }
 
 impl std::fmt::Debug for SqliteState {
@@ -54,8 +61,12 @@ impl SqliteState {
     /// other processes open or write the same file: it waits for their locks (up to
     /// [`BUSY_TIMEOUT`]) and creates and migrates the schema once.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StateError> {
-        let conn = Connection::open(path.as_ref()).ctx("*", "open the database")?;
-        Self::init(conn)
+        let path = path.as_ref();
+        let conn = Connection::open(path).ctx("*", "open the database")?;
+        let mut state = Self::init(conn)?;
+        // After the writer: the schema exists now.
+        state.readers = Some(Arc::new(Readers::open(path)?));
+        Ok(state)
     }
 
     /// Opens the database at `path` for reading only, for commands that list what is stored.
@@ -95,6 +106,7 @@ impl SqliteState {
         };
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
+            readers: None,
         })
     }
 
@@ -118,9 +130,11 @@ impl SqliteState {
         migrate(&mut conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
+            readers: None,
         })
     }
 
+    /// Runs `f` on the writing connection, on the blocking pool.
     async fn call<T, F>(&self, store: &str, f: F) -> Result<T, StateError>
     where
         T: Send + 'static,
@@ -128,19 +142,43 @@ impl SqliteState {
     {
         let conn = Arc::clone(&self.conn);
         let store_owned = store.to_owned();
-        tokio::task::spawn_blocking(move || {
+        blocking(store, move || {
             let mut guard = conn.lock().map_err(|_| StateError::Backend {
-                store: store_owned.clone(),
+                store: store_owned,
                 operation: "lock the connection",
                 detail: "a previous call panicked".into(),
             })?;
             f(&mut guard)
         })
         .await
+    }
+
+    /// Runs `f`, which only reads, on a read connection (the writing one where there are none),
+    /// on the blocking pool.
+    async fn read<T, F>(&self, store: &str, f: F) -> Result<T, StateError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StateError> + Send + 'static,
+    {
+        let Some(readers) = self.readers.clone() else {
+            return self.call(store, f).await;
+        };
+        let store_owned = store.to_owned();
+        blocking(store, move || readers.with(&store_owned, f)).await
+    }
+}
+
+/// Runs a database call on tokio's blocking pool.
+async fn blocking<T, F>(store: &str, f: F) -> Result<T, StateError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, StateError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
         .map_err(|e| StateError::Backend {
             store: store.to_owned(),
             operation: "run a database call",
             detail: e.to_string(),
         })?
-    }
 }

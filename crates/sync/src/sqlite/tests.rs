@@ -343,3 +343,38 @@ async fn a_version_4_database_packs_its_orders_and_reads_them_back() {
     assert!(packed < json_len, "packed {packed} of {json_len}");
     assert_eq!(read_version(&conn).unwrap(), SCHEMA_VERSION.to_string());
 }
+
+/// A file database reads on connections of its own: a run's reads do not wait for the writer
+/// (held here, as a long commit of another store would hold it) and see what it committed.
+/// In memory there are no read connections, and reads share the writer.
+#[tokio::test]
+#[allow(clippy::await_holding_lock)] // the writer is held across the reads on purpose
+async fn reads_do_not_wait_for_the_writer_and_see_its_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = SqliteState::open(dir.path().join("state.db")).unwrap();
+    assert!(state.readers.is_some());
+    let at = chrono::DateTime::parse_from_rfc3339("2026-06-01T10:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let writer = state.conn.lock().unwrap();
+    writer
+        .execute(
+            "INSERT INTO cursors (store_id, watermark, updated_at) VALUES ('s1', ?1, ?1)",
+            params![crate::codec::ts(at)],
+        )
+        .unwrap();
+    // Bounded only so that a read queued behind the writer fails the test instead of hanging.
+    let bound = std::time::Duration::from_secs(30);
+    let cursor = tokio::time::timeout(bound, state.cursor("s1"))
+        .await
+        .expect("the read waited for the writer")
+        .unwrap();
+    assert_eq!(cursor.watermark, Some(at));
+    let walks = tokio::time::timeout(bound, state.walks("s1", at))
+        .await
+        .expect("the read waited for the writer")
+        .unwrap();
+    assert!(walks.is_empty());
+    drop(writer);
+    assert!(SqliteState::in_memory().unwrap().readers.is_none());
+}
