@@ -249,9 +249,10 @@ async fn first_sync(flavor: Flavor, landing: Landing, start: DateTime<Utc>) {
 
 /// A channel whose pages come back out of order: each page request is served by the real
 /// connector (so the server sees the requests in the order sent), then, except a walk's first
-/// page, held back until a page asked for after it has completed (or 300 ms have passed, for
-/// the last one in flight), so fetched-ahead pages complete before the page the engine waits
-/// for.
+/// page, held back until a page asked for after it has completed, so fetched-ahead pages
+/// complete before the page the engine waits for. The latest request so far is never held
+/// (nothing asked after it could release it), so every page is released in turn, latest
+/// first, with no timer: the order does not depend on how busy the machine is.
 struct OutOfOrder {
     inner: Box<dyn SellingChannel>,
     seen: Arc<Completions>,
@@ -302,16 +303,15 @@ impl SellingChannel for OutOfOrder {
         seen.most_in_flight.fetch_max(now, Ordering::SeqCst);
         let page = self.inner.fetch_page(window, token).await;
         if token.is_some() {
-            let later_done = async {
-                loop {
-                    let notified = seen.done.notified();
-                    if seen.highest_done.load(Ordering::SeqCst) > n + 1 {
-                        return;
-                    }
-                    notified.await;
+            loop {
+                let notified = seen.done.notified();
+                let later_done = seen.highest_done.load(Ordering::SeqCst) > n + 1;
+                let latest = seen.requested.load(Ordering::SeqCst) == n + 1;
+                if later_done || latest {
+                    break;
                 }
-            };
-            let _ = tokio::time::timeout(std::time::Duration::from_millis(300), later_done).await;
+                notified.await;
+            }
         }
         seen.completed.lock().unwrap().push(n);
         seen.highest_done.fetch_max(n + 1, Ordering::SeqCst);
