@@ -44,10 +44,12 @@ pub const DEFAULT_DB: &str = "orderport.db";
 /// The SQLite state store. Cheap to clone; clones share the connections.
 #[derive(Clone)]
 pub struct SqliteState {
-    conn: Arc<Mutex<Connection>>,
     /// Read-only connections for a run's reads; `None` in memory and when opened read-only
-    /// (reads then share `conn`).
+    /// (reads then share `conn`). Declared before `conn` so that they close first: the last
+    /// connection to close checkpoints the write-ahead log into the file and removes it, and
+    /// only the writer can (a read-only one would leave the log beside the file).
     readers: Option<Arc<Readers>>,
+    conn: Arc<Mutex<Connection>>,
 }
 
 impl std::fmt::Debug for SqliteState {

@@ -378,3 +378,41 @@ async fn reads_do_not_wait_for_the_writer_and_see_its_commits() {
     drop(writer);
     assert!(SqliteState::in_memory().unwrap().readers.is_none());
 }
+
+/// Closing a file state leaves everything in the file and no write-ahead log beside it, read
+/// connections or not (they close before the writer, which checkpoints): a copy of the file
+/// alone, as a backup or on read-only media, holds every commit.
+#[tokio::test]
+async fn closing_checkpoints_the_log_into_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let state = SqliteState::open(&path).unwrap();
+    let at = chrono::DateTime::parse_from_rfc3339("2026-06-01T10:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    state
+        .conn
+        .lock()
+        .unwrap()
+        .execute(
+            "INSERT INTO cursors (store_id, watermark, updated_at) VALUES ('s1', ?1, ?1)",
+            params![crate::codec::ts(at)],
+        )
+        .unwrap();
+    // Every read connection has read through the log.
+    for _ in 0..super::readers::READERS * 2 {
+        assert_eq!(state.cursor("s1").await.unwrap().watermark, Some(at));
+    }
+    let clone = state.clone();
+    drop(state);
+    drop(clone);
+    let wal = wal_path(&path);
+    assert!(
+        std::fs::metadata(&wal).map_or(true, |m| m.len() == 0),
+        "a write-ahead log was left beside the file"
+    );
+    let copy = dir.path().join("copy.db");
+    std::fs::copy(&path, &copy).unwrap();
+    let reopened = SqliteState::open_read_only(&copy).unwrap();
+    assert_eq!(reopened.cursor("s1").await.unwrap().watermark, Some(at));
+}
