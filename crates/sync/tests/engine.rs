@@ -885,6 +885,18 @@ async fn a_store_leased_by_another_worker_is_busy() {
     ));
 }
 
+/// Store `store-{s}` with one paid order (`s{s}`) modified an hour before `now`.
+fn store_with_one_order(s: usize, now: chrono::DateTime<chrono::Utc>) -> FakeChannel {
+    let mut ch = FakeChannel::new(&SPEC_SECONDS, StoreZone::UTC, 5);
+    ch.profile.id = format!("store-{s}");
+    ch.put(FakeOrder::new(
+        format!("s{s}"),
+        "paid",
+        now - Duration::hours(1),
+    ));
+    ch
+}
+
 #[tokio::test]
 async fn scheduler_runs_every_store_with_bounded_concurrency_and_stops_on_cancel() {
     use orderport_sync::{ScheduledStore, Scheduler, SchedulerOptions};
@@ -892,20 +904,12 @@ async fn scheduler_runs_every_store_with_bounded_concurrency_and_stops_on_cancel
     let state = Arc::new(SqliteState::in_memory().unwrap());
     let clock = orderport_sync::ManualClock::new(now);
     let engine = Arc::new(SyncEngine::new(state.clone()).with_clock(Arc::new(clock)));
-    let mut stores = Vec::new();
-    for s in 0..3 {
-        let mut ch = FakeChannel::new(&SPEC_SECONDS, StoreZone::UTC, 5);
-        ch.profile.id = format!("store-{s}");
-        ch.put(FakeOrder::new(
-            format!("s{s}"),
-            "paid",
-            now - Duration::hours(1),
-        ));
-        stores.push(ScheduledStore {
-            channel: Arc::new(ch),
+    let stores = (0..3)
+        .map(|s| ScheduledStore {
+            channel: Arc::new(store_with_one_order(s, now)),
             sync: store_sync(&SPEC_SECONDS),
-        });
-    }
+        })
+        .collect();
     let scheduler = Scheduler::new(engine, stores, SchedulerOptions { max_concurrent: 2 });
     let cancel = CancellationToken::new();
     let reports = scheduler.run_once(&cancel).await;
@@ -950,13 +954,7 @@ async fn a_store_synced_by_another_worker_during_the_wait_for_a_slot_is_not_run_
         )
     };
     let channel = |s: usize, gate: Option<Arc<tokio::sync::Semaphore>>| {
-        let mut ch = FakeChannel::new(&SPEC_SECONDS, StoreZone::UTC, 5);
-        ch.profile.id = format!("store-{s}");
-        ch.put(FakeOrder::new(
-            format!("s{s}"),
-            "paid",
-            now - Duration::hours(1),
-        ));
+        let mut ch = store_with_one_order(s, now);
         ch.gate = gate;
         Arc::new(ch)
     };

@@ -344,6 +344,16 @@ async fn a_version_4_database_packs_its_orders_and_reads_them_back() {
     assert_eq!(read_version(&conn).unwrap(), SCHEMA_VERSION.to_string());
 }
 
+/// Store `s1`'s cursor at `at`, written straight on `writer` (no lease needed).
+fn write_cursor(writer: &Connection, at: chrono::DateTime<chrono::Utc>) {
+    writer
+        .execute(
+            "INSERT INTO cursors (store_id, watermark, updated_at) VALUES ('s1', ?1, ?1)",
+            params![crate::codec::ts(at)],
+        )
+        .unwrap();
+}
+
 /// A file database reads on connections of its own: a run's reads do not wait for the writer
 /// (held here, as a long commit of another store would hold it) and see what it committed.
 /// In memory there are no read connections, and reads share the writer.
@@ -357,12 +367,7 @@ async fn reads_do_not_wait_for_the_writer_and_see_its_commits() {
         .unwrap()
         .with_timezone(&chrono::Utc);
     let writer = state.conn.lock().unwrap();
-    writer
-        .execute(
-            "INSERT INTO cursors (store_id, watermark, updated_at) VALUES ('s1', ?1, ?1)",
-            params![crate::codec::ts(at)],
-        )
-        .unwrap();
+    write_cursor(&writer, at);
     // Bounded only so that a read queued behind the writer fails the test instead of hanging.
     let bound = std::time::Duration::from_secs(30);
     let cursor = tokio::time::timeout(bound, state.cursor("s1"))
@@ -390,15 +395,7 @@ async fn closing_checkpoints_the_log_into_the_file() {
     let at = chrono::DateTime::parse_from_rfc3339("2026-06-01T10:00:00Z")
         .unwrap()
         .with_timezone(&chrono::Utc);
-    state
-        .conn
-        .lock()
-        .unwrap()
-        .execute(
-            "INSERT INTO cursors (store_id, watermark, updated_at) VALUES ('s1', ?1, ?1)",
-            params![crate::codec::ts(at)],
-        )
-        .unwrap();
+    write_cursor(&state.conn.lock().unwrap(), at);
     // Every read connection has read through the log.
     for _ in 0..super::readers::READERS * 2 {
         assert_eq!(state.cursor("s1").await.unwrap().watermark, Some(at));

@@ -331,17 +331,22 @@ fn pseudonyms_depend_on_the_salt_and_never_on_the_order_values_are_met() {
     );
 }
 
+/// The pseudonym `value` gets when it is the only value recorded.
+fn sole_pseudonym(kind: PersonalKind, value: &str) -> String {
+    let mut learning = Pseudonymizer::new(SALT);
+    learning.learn_value(kind, value);
+    learning
+        .finish()
+        .unwrap()
+        .pseudonym(value)
+        .unwrap()
+        .to_owned()
+}
+
 #[test]
 fn no_pseudonym_is_a_recorded_value() {
     // Record, as phone numbers, every candidate the first phone would get: it must get another.
-    let mut first = Pseudonymizer::new(SALT);
-    first.learn_value(PersonalKind::Phone, "312-867-5309");
-    let taken = first
-        .finish()
-        .unwrap()
-        .pseudonym("312-867-5309")
-        .unwrap()
-        .to_owned();
+    let taken = sole_pseudonym(PersonalKind::Phone, "312-867-5309");
     let mut learning = Pseudonymizer::new(SALT);
     learning.learn_value(PersonalKind::Phone, "312-867-5309");
     learning.learn_value(PersonalKind::Phone, &taken);
@@ -368,14 +373,7 @@ fn no_pseudonym_holds_a_recorded_value_even_inside_a_longer_word() {
     // Take the street pseudonym a value gets, and record its tail ("764 Example Street" →
     // "64 Example Street") as another street: no pseudonym may then hold that tail, not even
     // after a digit, where a whole-word search would not see it.
-    let mut first = Pseudonymizer::new(SALT);
-    first.learn_value(PersonalKind::Street, "1 Real Road");
-    let taken = first
-        .finish()
-        .unwrap()
-        .pseudonym("1 Real Road")
-        .unwrap()
-        .to_owned();
+    let taken = sole_pseudonym(PersonalKind::Street, "1 Real Road");
     let tail = taken[1..].to_owned();
     assert!(tail.starts_with(|c: char| c.is_ascii_digit()), "{taken}");
     let mut learning = Pseudonymizer::new(SALT);
