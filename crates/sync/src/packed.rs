@@ -3,6 +3,7 @@
 //! Stored once per order (events refer to it), this keeps the state near 1 KB per order.
 
 use crate::error::StateError;
+use crate::state::PageCommit;
 
 /// Sample orders whose content zstd uses as a preset dictionary: an order's keys and common
 /// values then cost a few bytes each. Never change it: stored orders of format
@@ -30,6 +31,16 @@ fn zstd_error(store: &str, what: &str, e: std::io::Error) -> StateError {
         store: store.to_owned(),
         detail: format!("{what}: {e}"),
     }
+}
+
+/// A page's orders packed for storage ([`pack_order`]), in the page's order. Backends pack a
+/// page before they take a connection or the writer, so that one store's compression never
+/// holds up another store's commit.
+pub(crate) fn pack_page(store: &str, page: &PageCommit) -> Result<Vec<Vec<u8>>, StateError> {
+    page.orders
+        .iter()
+        .map(|w| pack_order(store, &w.json))
+        .collect()
 }
 
 /// An order's canonical JSON as stored: a format byte, then the JSON compressed with zstd and

@@ -15,7 +15,7 @@ use crate::codec::{
 };
 use crate::error::StateError;
 use crate::event::{DeliveryMark, OutboxEvent, StatusEvent};
-use crate::packed::unpack_order;
+use crate::packed::{pack_page, unpack_order};
 use crate::state::{
     Cursor, Known, Lease, LeaseGrant, MarkedOrder, OrderLookup, PageCommit, PlatformWrite, Refetch,
     ShipmentRecord, State, StoredMeta, WalkRecord,
@@ -221,9 +221,11 @@ impl State for PostgresState {
 
     async fn commit_page(&self, lease: &Lease, page: PageCommit) -> Result<(), StateError> {
         let store = lease.store_id.as_str();
+        // Packed before a connection is taken: it needs none.
+        let packed = pack_page(store, &page)?;
         let mut client = self.client(store).await?;
         let tx = client.transaction().await.ctx(store, "begin a page")?;
-        commit(&tx, lease, &page).await?;
+        commit(&tx, lease, &page, &packed).await?;
         tx.commit().await.ctx(store, "commit a page")
     }
 

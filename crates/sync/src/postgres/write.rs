@@ -15,7 +15,7 @@ use crate::codec::{
 };
 use crate::error::StateError;
 use crate::event::NewEvent;
-use crate::packed::{pack_order, repack_with_status};
+use crate::packed::repack_with_status;
 use crate::state::{Lease, PageCommit, ShipOrder, SliceDone};
 
 /// Locks the store's lease row for the rest of the transaction and checks that `lease` is
@@ -192,11 +192,13 @@ pub(super) async fn ship(
     append_event(tx, seq, &ship.event, false, now).await
 }
 
-/// Writes one page (see [`crate::State::commit_page`]); the caller commits the transaction.
+/// Writes one page (see [`crate::State::commit_page`]), its orders packed by
+/// [`crate::packed::pack_page`]; the caller commits the transaction.
 pub(super) async fn commit(
     tx: &Transaction<'_>,
     lease: &Lease,
     page: &PageCommit,
+    packed: &[Vec<u8>],
 ) -> Result<(), StateError> {
     let store = lease.store_id.as_str();
     let now = ns(Utc::now());
@@ -218,11 +220,6 @@ pub(super) async fn commit(
         )
         .await
         .ctx(store, "upsert orders")?;
-    let packed = page
-        .orders
-        .iter()
-        .map(|w| pack_order(store, &w.json))
-        .collect::<Result<Vec<_>, _>>()?;
     // What the engine read of the orders it replaces must be what is stored (row locks held
     // to the commit).
     for w in &page.orders {
@@ -230,7 +227,7 @@ pub(super) async fn commit(
             check_unchanged(tx, &w.order.key(), expect, "the page").await?;
         }
     }
-    let upserts = page.orders.iter().zip(&packed).map(|(w, packed)| {
+    let upserts = page.orders.iter().zip(packed).map(|(w, packed)| {
         let o = &w.order;
         let (upsert, modified) = (&upsert, ns(o.modified_at));
         let (mark, until) = mark_columns(w.platform);

@@ -17,7 +17,7 @@ use crate::codec::{
 };
 use crate::error::StateError;
 use crate::event::{DeliveryMark, OutboxEvent};
-use crate::packed::unpack_order;
+use crate::packed::{pack_page, unpack_order};
 use crate::state::{
     Cursor, Known, Lease, LeaseGrant, MarkedOrder, OrderLookup, PageCommit, PlatformWrite, Refetch,
     ShipmentRecord, State, StoredMeta, WalkRecord,
@@ -217,11 +217,19 @@ impl State for SqliteState {
 
     async fn commit_page(&self, lease: &Lease, page: PageCommit) -> Result<(), StateError> {
         let lease = lease.clone();
-        self.call(&lease.store_id.clone(), move |c| {
-            let tx = write_tx(c).ctx(&lease.store_id, "begin a page")?;
-            commit(&tx, &lease, &page)?;
-            tx.commit().ctx(&lease.store_id, "commit a page")
-        })
+        let store = lease.store_id.clone();
+        self.prepare_and_call(
+            &lease.store_id.clone(),
+            move || {
+                let packed = pack_page(&store, &page)?;
+                Ok((page, packed))
+            },
+            move |c, (page, packed)| {
+                let tx = write_tx(c).ctx(&lease.store_id, "begin a page")?;
+                commit(&tx, &lease, &page, &packed)?;
+                tx.commit().ctx(&lease.store_id, "commit a page")
+            },
+        )
         .await
     }
 

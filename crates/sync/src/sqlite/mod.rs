@@ -27,6 +27,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags};
+use tokio::sync::Semaphore;
 
 use codec::Ctx;
 use readers::Readers;
@@ -50,7 +51,16 @@ pub struct SqliteState {
     /// only the writer can (a read-only one would leave the log beside the file).
     readers: Option<Arc<Readers>>,
     conn: Arc<Mutex<Connection>>,
+    /// Turns on the blocking pool for calls to the writer ([`WRITER_TURNS`]).
+    writer_turns: Arc<Semaphore>,
 }
+
+/// Calls to the writing connection that hold a blocking-pool thread at once: one writing, one
+/// preparing its page (packing orders) to write next. The others wait for a turn as tasks, in
+/// order, instead of each parking a thread on the connection's lock: with hundreds of stores
+/// in flight that made as many threads (each with its stack and, with glibc, a share of up to
+/// eight malloc arenas per core) for one connection.
+const WRITER_TURNS: usize = 2;
 
 impl std::fmt::Debug for SqliteState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -106,10 +116,7 @@ impl SqliteState {
             }
             Err(e) => return Err(e).ctx("*", "read the schema version"),
         };
-        Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
-            readers: None,
-        })
+        Ok(Self::with_writer(conn))
     }
 
     /// An in-memory database, for tests and dry runs.
@@ -130,10 +137,15 @@ impl SqliteState {
         tx.execute_batch(SCHEMA).ctx("*", "apply the schema")?;
         tx.commit().ctx("*", "apply the schema")?;
         migrate(&mut conn)?;
-        Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
+        Ok(Self::with_writer(conn))
+    }
+
+    fn with_writer(conn: Connection) -> Self {
+        Self {
             readers: None,
-        })
+            conn: Arc::new(Mutex::new(conn)),
+            writer_turns: Arc::new(Semaphore::new(WRITER_TURNS)),
+        }
     }
 
     /// Runs `f` on the writing connection, on the blocking pool.
@@ -142,15 +154,35 @@ impl SqliteState {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StateError> + Send + 'static,
     {
+        self.prepare_and_call(store, || Ok(()), move |c, ()| f(c))
+            .await
+    }
+
+    /// Runs `prepare` on the blocking pool without the writing connection, then `f` with its
+    /// result on that connection: CPU work that needs no database (packing a page's orders)
+    /// runs beside other stores' commits instead of inside the writer's turn.
+    async fn prepare_and_call<P, T, G, F>(
+        &self,
+        store: &str,
+        prepare: G,
+        f: F,
+    ) -> Result<T, StateError>
+    where
+        P: Send + 'static,
+        T: Send + 'static,
+        G: FnOnce() -> Result<P, StateError> + Send + 'static,
+        F: FnOnce(&mut Connection, P) -> Result<T, StateError> + Send + 'static,
+    {
         let conn = Arc::clone(&self.conn);
         let store_owned = store.to_owned();
-        blocking(store, move || {
+        blocking(store, &self.writer_turns, move || {
+            let prepared = prepare()?;
             let mut guard = conn.lock().map_err(|_| StateError::Backend {
                 store: store_owned,
                 operation: "lock the connection",
                 detail: "a previous call panicked".into(),
             })?;
-            f(&mut guard)
+            f(&mut guard, prepared)
         })
         .await
     }
@@ -166,21 +198,35 @@ impl SqliteState {
             return self.call(store, f).await;
         };
         let store_owned = store.to_owned();
-        blocking(store, move || readers.with(&store_owned, f)).await
+        let turns = Arc::clone(readers.turns());
+        blocking(store, &turns, move || readers.with(&store_owned, f)).await
     }
 }
 
-/// Runs a database call on tokio's blocking pool.
-async fn blocking<T, F>(store: &str, f: F) -> Result<T, StateError>
+/// Runs a database call on tokio's blocking pool once `turns` gives it a turn. The turn is
+/// held until the call returns, even if the caller stops waiting for it.
+async fn blocking<T, F>(store: &str, turns: &Arc<Semaphore>, f: F) -> Result<T, StateError>
 where
     T: Send + 'static,
     F: FnOnce() -> Result<T, StateError> + Send + 'static,
 {
-    tokio::task::spawn_blocking(f)
+    let turn = Arc::clone(turns)
+        .acquire_owned()
         .await
         .map_err(|e| StateError::Backend {
             store: store.to_owned(),
-            operation: "run a database call",
+            operation: "wait for a database turn",
             detail: e.to_string(),
-        })?
+        })?;
+    tokio::task::spawn_blocking(move || {
+        let result = f();
+        drop(turn);
+        result
+    })
+    .await
+    .map_err(|e| StateError::Backend {
+        store: store.to_owned(),
+        operation: "run a database call",
+        detail: e.to_string(),
+    })?
 }

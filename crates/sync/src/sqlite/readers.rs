@@ -7,9 +7,10 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags};
+use tokio::sync::Semaphore;
 
 use super::codec::Ctx;
 use super::schema::BUSY_TIMEOUT;
@@ -22,6 +23,9 @@ pub(super) const READERS: usize = 4;
 pub(super) struct Readers {
     conns: Vec<Mutex<Connection>>,
     next: AtomicUsize,
+    /// One turn on the blocking pool per connection: a read waits for a turn as a task, not
+    /// as a thread parked on a busy connection.
+    turns: Arc<Semaphore>,
 }
 
 impl Readers {
@@ -41,7 +45,13 @@ impl Readers {
         Ok(Self {
             conns,
             next: AtomicUsize::new(0),
+            turns: Arc::new(Semaphore::new(READERS)),
         })
+    }
+
+    /// The turns on the blocking pool that reads take (one per connection).
+    pub(super) fn turns(&self) -> &Arc<Semaphore> {
+        &self.turns
     }
 
     /// Runs `f` on a read connection: the first free one from the next in turn, else waits for

@@ -413,3 +413,72 @@ async fn closing_checkpoints_the_log_into_the_file() {
     let reopened = SqliteState::open_read_only(&copy).unwrap();
     assert_eq!(reopened.cursor("s1").await.unwrap().watermark, Some(at));
 }
+
+/// At most as many calls as there are turns hold a blocking-pool thread at once; the others
+/// wait as tasks (without the turns, the pool starts a thread for each of the 48).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_beyond_the_turns_wait_as_tasks_not_threads() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let turns = Arc::new(Semaphore::new(3));
+    let running = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let calls = (0..48).map(|i| {
+        let (turns, running, most) = (Arc::clone(&turns), Arc::clone(&running), Arc::clone(&most));
+        tokio::spawn(async move {
+            blocking("s1", &turns, move || {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                running.fetch_sub(1, Ordering::SeqCst);
+                Ok(i)
+            })
+            .await
+        })
+    });
+    let done: Vec<usize> = futures::future::join_all(calls)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().unwrap())
+        .collect();
+    assert_eq!(done, (0..48).collect::<Vec<_>>());
+    let most = most.load(Ordering::SeqCst);
+    assert!(most <= 3, "{most} calls ran at once with 3 turns");
+    assert!(
+        most >= 2,
+        "the turns were used side by side: at most {most} at once"
+    );
+}
+
+/// A caller that stops waiting does not give its turn back before its call returns: the next
+/// call starts only then.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_turn_is_held_until_the_call_returns_even_if_its_caller_gave_up() {
+    let turns = Arc::new(Semaphore::new(1));
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let (started, has_started) = tokio::sync::oneshot::channel::<()>();
+    let first = tokio::spawn({
+        let turns = Arc::clone(&turns);
+        async move {
+            blocking("s1", &turns, move || {
+                let _ = started.send(());
+                let _ = released.recv();
+                Ok(1)
+            })
+            .await
+        }
+    });
+    has_started.await.unwrap();
+    first.abort();
+    assert!(first.await.unwrap_err().is_cancelled());
+    let second = tokio::spawn({
+        let turns = Arc::clone(&turns);
+        async move { blocking("s1", &turns, || Ok(2)).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert!(
+        !second.is_finished(),
+        "the second call ran while the first still held the turn"
+    );
+    release.send(()).unwrap();
+    assert_eq!(second.await.unwrap().unwrap(), 2);
+}

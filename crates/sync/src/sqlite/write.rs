@@ -1,8 +1,10 @@
 //! The writes that must be atomic: a page commit, checked against the lease's fencing token,
 //! and a shipment with the order it ships.
 
+use std::collections::HashSet;
+
 use chrono::{Duration, Utc};
-use orderport_core::CanonicalStatus;
+use orderport_core::{CanonicalStatus, OrderKey};
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::codec::Ctx;
@@ -10,11 +12,12 @@ use super::platform::{check_unchanged, mark_columns};
 use crate::codec::{quarantine_key, reasons_json, ship_conflict, ts, WALK_RETENTION_DAYS};
 use crate::error::StateError;
 use crate::event::NewEvent;
-use crate::packed::{pack_order, repack_with_status};
+use crate::packed::repack_with_status;
 use crate::state::{Lease, PageCommit, ShipOrder, SliceDone};
 
-/// Appends an event; an event already in the outbox (same order, status and time) is not
-/// written twice. Returns its id when it was appended.
+/// Appends an event of a stored order; an event already in the outbox (same order, status and
+/// time) is not written twice. Returns its id when it was appended. An event of an order that
+/// is not stored is refused.
 pub(super) fn append_event(
     tx: &Transaction<'_>,
     event: &NewEvent,
@@ -39,6 +42,18 @@ pub(super) fn append_event(
             &event.key.external_id,
         ));
     }
+    insert_event(tx, event, backfill, now)
+}
+
+/// [`append_event`] without the check that its order is stored: for an event whose order the
+/// same transaction just wrote.
+fn insert_event(
+    tx: &Transaction<'_>,
+    event: &NewEvent,
+    backfill: bool,
+    now: &str,
+) -> Result<Option<i64>, StateError> {
+    let store = event.key.store_id.as_str();
     let n = tx
         .prepare_cached(
             "INSERT OR IGNORE INTO events (channel, store_id, store_name, external_id,
@@ -124,10 +139,13 @@ pub(super) fn check_lease(tx: &Transaction<'_>, lease: &Lease) -> Result<(), Sta
     }
 }
 
+/// Writes a page, its orders packed by [`crate::packed::pack_page`], after checking the
+/// lease's fencing token.
 pub(super) fn commit(
     tx: &Transaction<'_>,
     lease: &Lease,
     page: &PageCommit,
+    packed: &[Vec<u8>],
 ) -> Result<(), StateError> {
     let store = lease.store_id.as_str();
     let now = ts(Utc::now());
@@ -147,7 +165,7 @@ pub(super) fn commit(
                      updated_at = excluded.updated_at",
             )
             .ctx(store, "upsert orders")?;
-        for w in &page.orders {
+        for (w, packed) in page.orders.iter().zip(packed) {
             let o = &w.order;
             if let Some(expect) = w.replaces {
                 check_unchanged(tx, &o.key(), expect, "the page")?;
@@ -163,7 +181,7 @@ pub(super) fn commit(
                     o.status.as_str(),
                     ts(o.modified_at),
                     w.content_hash,
-                    pack_order(store, &w.json)?,
+                    packed,
                     mark,
                     until,
                     now
@@ -171,8 +189,14 @@ pub(super) fn commit(
                 .ctx(store, "upsert orders")?;
         }
     }
+    // The page's own orders were just written: their events need no check that they exist.
+    let written: HashSet<OrderKey> = page.orders.iter().map(|w| w.order.key()).collect();
     for e in &page.events {
-        append_event(tx, e, page.backfill, &now)?;
+        if written.contains(&e.key) {
+            insert_event(tx, e, page.backfill, &now)?;
+        } else {
+            append_event(tx, e, page.backfill, &now)?;
+        }
     }
     {
         let mut release_id = tx
