@@ -24,9 +24,11 @@
 //!
 //! Run: `cargo bench -p orderport-cli --bench first_sync` (1,002 stores, every configuration),
 //! or smaller: `cargo bench -p orderport-cli --bench first_sync -- --stores 30 --backends
-//! sqlite,pg2`; `-- --help` lists the options. Without `--bench` (as `cargo test -p
-//! orderport-cli` runs it) it is a smoke run: 3 stores, 3 days, 1 ms latency, every
-//! configuration, the same checks. PostgreSQL answers at `ORDERPORT_TEST_PG` (default
+//! sqlite,pg2`; `-- --help` lists the options. To compare builds side by side on the same
+//! simulators, give each binary with a label: `-- --orderport base=/tmp/orderport-old
+//! --orderport new=target/release/orderport` runs every configuration with each in turn.
+//! Without `--bench` (as `cargo test -p orderport-cli` runs it) it is a smoke run: 3 stores,
+//! 3 days, 1 ms latency, every configuration, the same checks. PostgreSQL answers at `ORDERPORT_TEST_PG` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`); each configuration creates and drops its own
 //! database.
 #![cfg(unix)]
@@ -83,6 +85,11 @@ struct Args {
     /// with `--bench`, 300 for the smoke run.
     #[arg(long)]
     timeout_secs: Option<u64>,
+    /// The `orderport` binaries to run, as `LABEL=PATH` (repeat it to compare builds side by
+    /// side: each configuration runs with each binary in turn, on the same simulators).
+    /// Default: this build's.
+    #[arg(long = "orderport", value_name = "LABEL=PATH")]
+    binaries: Vec<Binary>,
     /// Set by `cargo bench`: the full run's defaults.
     #[arg(long)]
     bench: bool,
@@ -128,6 +135,32 @@ impl std::fmt::Display for Backend {
             (true, 1) => write!(f, "PostgreSQL, 1 worker"),
             (true, n) => write!(f, "PostgreSQL, {n} workers"),
         }
+    }
+}
+
+/// An `orderport` binary to run the workers with, and its label in the figures.
+#[derive(Debug, Clone)]
+struct Binary {
+    label: String,
+    path: PathBuf,
+}
+
+impl std::str::FromStr for Binary {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (label, path) = text
+            .split_once('=')
+            .filter(|(label, path)| !label.is_empty() && !path.is_empty())
+            .ok_or_else(|| format!("{text:?}: write LABEL=PATH, e.g. base=/tmp/orderport"))?;
+        let path = PathBuf::from(path);
+        if !path.is_file() {
+            return Err(format!("{}: no such file", path.display()));
+        }
+        Ok(Self {
+            label: label.to_owned(),
+            path,
+        })
     }
 }
 
@@ -199,6 +232,8 @@ impl Scraped {
 #[derive(Debug)]
 struct Figures {
     backend: Backend,
+    /// The label of the binary the workers ran.
+    binary: String,
     max_concurrent: usize,
     wall: StdDuration,
     requests: u64,
@@ -287,25 +322,36 @@ fn main() {
         machine()
     );
 
+    let binaries = if args.binaries.is_empty() {
+        vec![Binary {
+            label: "this build".into(),
+            path: PathBuf::from(env!("CARGO_BIN_EXE_orderport")),
+        }]
+    } else {
+        args.binaries.clone()
+    };
     let mut all = Vec::new();
     for backend in &args.backends {
         let max_concurrent = args
             .max_concurrent
             .unwrap_or_else(|| stores.div_ceil(backend.workers))
             .max(1);
-        let figures = run(
-            &runtime,
-            &sim,
-            *backend,
-            max_concurrent,
-            timeout,
-            dir.path(),
-        );
-        print_detail(&figures);
-        check_sane(&figures, stores);
-        all.push(figures);
+        for binary in &binaries {
+            let figures = run(
+                &runtime,
+                &sim,
+                *backend,
+                binary,
+                max_concurrent,
+                timeout,
+                dir.path(),
+            );
+            print_detail(&figures);
+            check_sane(&figures, stores);
+            all.push(figures);
+        }
     }
-    print_table(&all);
+    print_table(&all, binaries.len() > 1);
     runtime.block_on(async {
         for s in sim.sims {
             s.shutdown().await;
@@ -415,6 +461,7 @@ fn free_port() -> u16 {
 }
 
 fn start_worker(
+    binary: &Binary,
     index: usize,
     stores_file: &Path,
     db: &str,
@@ -422,7 +469,7 @@ fn start_worker(
     said: mpsc::Sender<Said>,
 ) -> Worker {
     let metrics_addr = format!("127.0.0.1:{}", free_port());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_orderport"))
+    let mut child = Command::new(&binary.path)
         .args([
             "--json",
             "-q",
@@ -491,6 +538,7 @@ fn run(
     runtime: &tokio::runtime::Runtime,
     sim: &Simulated,
     backend: Backend,
+    binary: &Binary,
     max_concurrent: usize,
     timeout: StdDuration,
     dir: &Path,
@@ -520,7 +568,7 @@ fn run(
     let started = Instant::now();
     let (tx, rx) = mpsc::channel();
     let mut workers: Vec<Worker> = (0..backend.workers)
-        .map(|i| start_worker(i, &sim.stores_file, &db, max_concurrent, tx.clone()))
+        .map(|i| start_worker(binary, i, &sim.stores_file, &db, max_concurrent, tx.clone()))
         .collect();
     drop(tx);
 
@@ -606,6 +654,7 @@ fn run(
     drop(database);
     Figures {
         backend,
+        binary: binary.label.clone(),
         max_concurrent,
         wall,
         requests,
@@ -930,8 +979,9 @@ fn verdict(ok: bool) -> &'static str {
 fn print_detail(f: &Figures) {
     let m = f.metrics();
     println!(
-        "\n{}: wall {:.1} s, {} requests ({:.0}/s; the workers' count, scraped after: {}), {} orders stored + {} quarantined, --max-concurrent {}, simulators' CPU {:.1} s",
+        "\n{} ({}): wall {:.1} s, {} requests ({:.0}/s; the workers' count, scraped after: {}), {} orders stored + {} quarantined, --max-concurrent {}, simulators' CPU {:.1} s",
         f.backend,
+        f.binary,
         secs(f.wall),
         group(f.requests),
         f.requests as f64 / secs(f.wall),
@@ -973,7 +1023,7 @@ fn print_detail(f: &Figures) {
     );
 }
 
-fn print_table(all: &[Figures]) {
+fn print_table(all: &[Figures], labelled: bool) {
     println!("\n| state | wall | requests/s | worker CPU (user + sys) | peak memory per worker | state-store share (goal ≤ 10%) | state size | per order (goal ≤ 1.5 KB) |");
     println!("|---|---|---|---|---|---|---|---|");
     for f in all {
@@ -984,9 +1034,14 @@ fn print_table(all: &[Figures]) {
             .collect();
         let share = f.state_share();
         let per_order = f.bytes_per_order();
+        let name = if labelled {
+            format!("{} ({})", f.backend, f.binary)
+        } else {
+            f.backend.to_string()
+        };
         println!(
             "| {} | {:.1} s | {:.0} | {:.1} s | {} MiB ({} ≤ 128 MiB) | {:.1}% ({}) | {:.1} MB ({}) | {:.2} KB ({}) |",
-            f.backend,
+            name,
             secs(f.wall),
             f.requests as f64 / secs(f.wall),
             secs(f.cpu()),
