@@ -4,7 +4,9 @@
 //! Calls run on tokio's blocking pool around one writing connection behind a mutex (SQLite
 //! serializes writers anyway, and a page commit is one short transaction); a file database
 //! also opens a few read-only connections for the reads of a run (lookups, the cursor, walks,
-//! re-fetches, lapsed holds), which WAL lets run while the writer commits.
+//! re-fetches, lapsed holds), which WAL lets run while the writer commits. A call takes a turn
+//! (a semaphore permit) before it takes a thread, so that the threads in use stay as few as
+//! the connections however many stores are in flight.
 //!
 //! Several processes may open the same file at once (`orderport sync` beside `orderport
 //! push-shipment --db`): every connection waits up to [`BUSY_TIMEOUT`] for a lock instead of
