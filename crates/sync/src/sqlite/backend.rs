@@ -216,20 +216,14 @@ impl State for SqliteState {
     }
 
     async fn commit_page(&self, lease: &Lease, page: PageCommit) -> Result<(), StateError> {
+        // Packed before the page joins the writer's queue: the writer runs only the SQL.
+        let packed = pack_page(&lease.store_id, &page)?;
         let lease = lease.clone();
-        let store = lease.store_id.clone();
-        self.prepare_and_call(
-            &lease.store_id.clone(),
-            move || {
-                let packed = pack_page(&store, &page)?;
-                Ok((page, packed))
-            },
-            move |c, (page, packed)| {
-                let tx = write_tx(c).ctx(&lease.store_id, "begin a page")?;
-                commit(&tx, &lease, &page, &packed)?;
-                tx.commit().ctx(&lease.store_id, "commit a page")
-            },
-        )
+        self.call(&lease.store_id.clone(), move |c| {
+            let tx = write_tx(c).ctx(&lease.store_id, "begin a page")?;
+            commit(&tx, &lease, &page, &packed)?;
+            tx.commit().ctx(&lease.store_id, "commit a page")
+        })
         .await
     }
 

@@ -4,9 +4,10 @@
 //! Calls run on tokio's blocking pool around one writing connection behind a mutex (SQLite
 //! serializes writers anyway, and a page commit is one short transaction); a file database
 //! also opens a few read-only connections for the reads of a run (lookups, the cursor, walks,
-//! re-fetches, lapsed holds), which WAL lets run while the writer commits. A call takes a turn
-//! (a semaphore permit) before it takes a thread, so that the threads in use stay as few as
-//! the connections however many stores are in flight.
+//! re-fetches, lapsed holds), which WAL lets run while the writer commits. Writes queue for
+//! one thread that runs them back to back ([`writer`]); a read takes a turn (a semaphore
+//! permit) before it takes a thread. The threads in use stay as few as the connections,
+//! however many stores are in flight.
 //!
 //! Several processes may open the same file at once (`orderport sync` beside `orderport
 //! push-shipment --db`): every connection waits up to [`BUSY_TIMEOUT`] for a lock instead of
@@ -17,6 +18,7 @@
 
 mod backend;
 mod codec;
+mod connections;
 mod platform;
 mod read;
 mod readers;
@@ -26,13 +28,12 @@ mod tests;
 mod write;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use rusqlite::{Connection, OpenFlags};
-use tokio::sync::Semaphore;
 
 use codec::Ctx;
-use readers::Readers;
+use connections::Connections;
 use schema::{
     cannot_share_memory, check_readable, enable_wal, immutable_uri, migrate, read_version,
     wal_path, write_tx, SCHEMA,
@@ -48,21 +49,13 @@ pub const DEFAULT_DB: &str = "orderport.db";
 #[derive(Clone)]
 pub struct SqliteState {
     /// Read-only connections for a run's reads; `None` in memory and when opened read-only
-    /// (reads then share `conn`). Declared before `conn` so that they close first: the last
-    /// connection to close checkpoints the write-ahead log into the file and removes it, and
-    /// only the writer can (a read-only one would leave the log beside the file).
-    readers: Option<Arc<Readers>>,
-    conn: Arc<Mutex<Connection>>,
-    /// Turns on the blocking pool for calls to the writer ([`WRITER_TURNS`]).
-    writer_turns: Arc<Semaphore>,
+    /// (reads then share the writer). Declared before `writer` so that they close first: the
+    /// last connection to close checkpoints the write-ahead log into the file and removes it,
+    /// and only the writer can (a read-only one would leave the log beside the file).
+    readers: Option<Arc<Connections>>,
+    /// The writing connection (the only one in memory or read-only) and its queue of calls.
+    writer: Arc<Connections>,
 }
-
-/// Calls to the writing connection that hold a blocking-pool thread at once: one writing, one
-/// preparing its page (packing orders) to write next. The others wait for a turn as tasks, in
-/// order, instead of each parking a thread on the connection's lock: with hundreds of stores
-/// in flight that made as many threads (each with its stack and, with glibc, a share of up to
-/// eight malloc arenas per core) for one connection.
-const WRITER_TURNS: usize = 2;
 
 impl std::fmt::Debug for SqliteState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -79,7 +72,10 @@ impl SqliteState {
         let conn = Connection::open(path).ctx("*", "open the database")?;
         let mut state = Self::init(conn)?;
         // After the writer: the schema exists now.
-        state.readers = Some(Arc::new(Readers::open(path)?));
+        let mut conns = readers::open(path)?.into_iter();
+        state.readers = conns
+            .next()
+            .map(|first| Connections::new(first, conns.collect()));
         Ok(state)
     }
 
@@ -145,48 +141,18 @@ impl SqliteState {
     fn with_writer(conn: Connection) -> Self {
         Self {
             readers: None,
-            conn: Arc::new(Mutex::new(conn)),
-            writer_turns: Arc::new(Semaphore::new(WRITER_TURNS)),
+            writer: Connections::new(conn, Vec::new()),
         }
     }
 
-    /// Runs `f` on the writing connection, on the blocking pool.
+    /// Runs `f` on the writing connection, after the calls queued before it, on the blocking
+    /// pool.
     async fn call<T, F>(&self, store: &str, f: F) -> Result<T, StateError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StateError> + Send + 'static,
     {
-        self.prepare_and_call(store, || Ok(()), move |c, ()| f(c))
-            .await
-    }
-
-    /// Runs `prepare` on the blocking pool without the writing connection, then `f` with its
-    /// result on that connection: CPU work that needs no database (packing a page's orders)
-    /// runs beside other stores' commits instead of inside the writer's turn.
-    async fn prepare_and_call<P, T, G, F>(
-        &self,
-        store: &str,
-        prepare: G,
-        f: F,
-    ) -> Result<T, StateError>
-    where
-        P: Send + 'static,
-        T: Send + 'static,
-        G: FnOnce() -> Result<P, StateError> + Send + 'static,
-        F: FnOnce(&mut Connection, P) -> Result<T, StateError> + Send + 'static,
-    {
-        let conn = Arc::clone(&self.conn);
-        let store_owned = store.to_owned();
-        blocking(store, &self.writer_turns, move || {
-            let prepared = prepare()?;
-            let mut guard = conn.lock().map_err(|_| StateError::Backend {
-                store: store_owned,
-                operation: "lock the connection",
-                detail: "a previous call panicked".into(),
-            })?;
-            f(&mut guard, prepared)
-        })
-        .await
+        self.writer.call(store, f).await
     }
 
     /// Runs `f`, which only reads, on a read connection (the writing one where there are none),
@@ -196,39 +162,9 @@ impl SqliteState {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StateError> + Send + 'static,
     {
-        let Some(readers) = self.readers.clone() else {
-            return self.call(store, f).await;
-        };
-        let store_owned = store.to_owned();
-        let turns = Arc::clone(readers.turns());
-        blocking(store, &turns, move || readers.with(&store_owned, f)).await
+        match &self.readers {
+            Some(readers) => readers.call(store, f).await,
+            None => self.call(store, f).await,
+        }
     }
-}
-
-/// Runs a database call on tokio's blocking pool once `turns` gives it a turn. The turn is
-/// held until the call returns, even if the caller stops waiting for it.
-async fn blocking<T, F>(store: &str, turns: &Arc<Semaphore>, f: F) -> Result<T, StateError>
-where
-    T: Send + 'static,
-    F: FnOnce() -> Result<T, StateError> + Send + 'static,
-{
-    let turn = Arc::clone(turns)
-        .acquire_owned()
-        .await
-        .map_err(|e| StateError::Backend {
-            store: store.to_owned(),
-            operation: "wait for a database turn",
-            detail: e.to_string(),
-        })?;
-    tokio::task::spawn_blocking(move || {
-        let result = f();
-        drop(turn);
-        result
-    })
-    .await
-    .map_err(|e| StateError::Backend {
-        store: store.to_owned(),
-        operation: "run a database call",
-        detail: e.to_string(),
-    })?
 }

@@ -203,7 +203,7 @@ async fn a_version_2_database_keeps_its_verdicts_and_accepts_refusals() {
         }]
     );
     assert!(events[0].deliveries[0].state == "delivered");
-    let v: String = read_version(&state.conn.lock().unwrap()).unwrap();
+    let v: String = read_version(&state.writer.lock()).unwrap();
     assert_eq!(v, SCHEMA_VERSION.to_string());
 }
 
@@ -329,7 +329,7 @@ async fn a_version_4_database_packs_its_orders_and_reads_them_back() {
         .unwrap()
         .unwrap();
     assert_eq!(found.external_id, "o3");
-    let conn = state.conn.lock().unwrap();
+    let conn = state.writer.lock();
     let (packed, text): (i64, i64) = conn
         .query_row(
             "SELECT MAX(length(order_packed)), (SELECT COUNT(*) FROM pragma_table_info('orders')
@@ -366,7 +366,7 @@ async fn reads_do_not_wait_for_the_writer_and_see_its_commits() {
     let at = chrono::DateTime::parse_from_rfc3339("2026-06-01T10:00:00Z")
         .unwrap()
         .with_timezone(&chrono::Utc);
-    let writer = state.conn.lock().unwrap();
+    let writer = state.writer.lock();
     write_cursor(&writer, at);
     // Bounded only so that a read queued behind the writer fails the test instead of hanging.
     let bound = std::time::Duration::from_secs(30);
@@ -395,7 +395,7 @@ async fn closing_checkpoints_the_log_into_the_file() {
     let at = chrono::DateTime::parse_from_rfc3339("2026-06-01T10:00:00Z")
         .unwrap()
         .with_timezone(&chrono::Utc);
-    write_cursor(&state.conn.lock().unwrap(), at);
+    write_cursor(&state.writer.lock(), at);
     // Every read connection has read through the log.
     for _ in 0..super::readers::READERS * 2 {
         assert_eq!(state.cursor("s1").await.unwrap().watermark, Some(at));
@@ -414,71 +414,155 @@ async fn closing_checkpoints_the_log_into_the_file() {
     assert_eq!(reopened.cursor("s1").await.unwrap().watermark, Some(at));
 }
 
-/// At most as many calls as there are turns hold a blocking-pool thread at once; the others
-/// wait as tasks (without the turns, the pool starts a thread for each of the 48).
+/// At most as many calls as there are connections run at once, each on its own connection;
+/// the others wait as tasks (a thread per call started one for each of the 48).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn calls_beyond_the_turns_wait_as_tasks_not_threads() {
+async fn calls_beyond_the_connections_wait_as_tasks_not_threads() {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    let turns = Arc::new(Semaphore::new(3));
+    let conns = Connections::new(
+        Connection::open_in_memory().unwrap(),
+        vec![
+            Connection::open_in_memory().unwrap(),
+            Connection::open_in_memory().unwrap(),
+        ],
+    );
     let running = Arc::new(AtomicUsize::new(0));
     let most = Arc::new(AtomicUsize::new(0));
+    let threads = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
     let calls = (0..48).map(|i| {
-        let (turns, running, most) = (Arc::clone(&turns), Arc::clone(&running), Arc::clone(&most));
+        let (conns, running, most, threads) = (
+            Arc::clone(&conns),
+            Arc::clone(&running),
+            Arc::clone(&most),
+            Arc::clone(&threads),
+        );
         tokio::spawn(async move {
-            blocking("s1", &turns, move || {
-                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
-                most.fetch_max(now, Ordering::SeqCst);
-                std::thread::sleep(std::time::Duration::from_millis(5));
-                running.fetch_sub(1, Ordering::SeqCst);
-                Ok(i)
-            })
-            .await
+            conns
+                .call("s1", move |c| {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    threads.lock().unwrap().insert(std::thread::current().id());
+                    // Each call on its own connection: a connection's address is its own.
+                    let conn = c as *const Connection as usize;
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    Ok((i, conn))
+                })
+                .await
         })
     });
-    let done: Vec<usize> = futures::future::join_all(calls)
+    let done: Vec<(usize, usize)> = futures::future::join_all(calls)
         .await
         .into_iter()
         .map(|r| r.unwrap().unwrap())
         .collect();
-    assert_eq!(done, (0..48).collect::<Vec<_>>());
+    assert_eq!(
+        done.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+        (0..48).collect::<Vec<_>>()
+    );
+    let used: std::collections::HashSet<usize> = done.iter().map(|(_, c)| *c).collect();
+    assert!(used.len() <= 3, "{} connections used of 3", used.len());
     let most = most.load(Ordering::SeqCst);
-    assert!(most <= 3, "{most} calls ran at once with 3 turns");
+    assert!(most <= 3, "{most} calls ran at once on 3 connections");
     assert!(
         most >= 2,
-        "the turns were used side by side: at most {most} at once"
+        "the connections were used side by side: at most {most} at once"
+    );
+    let threads = threads.lock().unwrap().len();
+    assert!(
+        threads <= 6,
+        "48 calls on 3 connections took {threads} threads"
     );
 }
 
-/// A caller that stops waiting does not give its turn back before its call returns: the next
-/// call starts only then.
+/// Writes queued at once run in the order they were queued, back to back on one thread (a
+/// thread per call made one per store in flight).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_turn_is_held_until_the_call_returns_even_if_its_caller_gave_up() {
-    let turns = Arc::new(Semaphore::new(1));
+async fn queued_writes_run_in_order_on_one_thread() {
+    let state = SqliteState::in_memory().unwrap();
+    let ran = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let calls = (0..48).map(|i| {
+        let ran = Arc::clone(&ran);
+        state.call("s1", move |c| {
+            let one: i64 = c.query_row("SELECT 1", [], |r| r.get(0)).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            ran.lock().unwrap().push((i, std::thread::current().id()));
+            Ok(one)
+        })
+    });
+    let answers = futures::future::join_all(calls).await;
+    assert!(answers.iter().all(|a| matches!(a, Ok(1))), "{answers:?}");
+    let ran = ran.lock().unwrap();
+    let order: Vec<usize> = ran.iter().map(|(i, _)| *i).collect();
+    assert_eq!(order, (0..48).collect::<Vec<_>>());
+    let threads: std::collections::HashSet<_> = ran.iter().map(|(_, t)| *t).collect();
+    assert!(
+        threads.len() <= 2,
+        "48 queued writes ran on {} threads",
+        threads.len()
+    );
+}
+
+/// A write that panics fails its own caller only: the writes after it run, on a connection
+/// that still works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_write_fails_its_caller_and_not_the_next() {
+    let state = SqliteState::in_memory().unwrap();
+    let failed = state
+        .call("s1", |_| -> Result<(), StateError> {
+            panic!("a bug in a write")
+        })
+        .await;
+    let Err(StateError::Backend { store, detail, .. }) = failed else {
+        panic!("{failed:?}");
+    };
+    assert_eq!(store, "s1");
+    assert!(detail.contains("panicked"), "{detail}");
+    let after = state
+        .call("s1", |c| {
+            c.query_row("SELECT 2", [], |r| r.get::<_, i64>(0))
+                .ctx("s1", "select")
+        })
+        .await;
+    assert!(matches!(after, Ok(2)), "{after:?}");
+}
+
+/// A write whose caller stopped waiting still runs, before the writes queued after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_runs_even_if_its_caller_gave_up() {
+    let state = SqliteState::in_memory().unwrap();
+    state
+        .call("s1", |c| {
+            c.execute_batch("CREATE TABLE t (x INTEGER)")
+                .ctx("s1", "create")
+        })
+        .await
+        .unwrap();
     let (release, released) = std::sync::mpsc::channel::<()>();
     let (started, has_started) = tokio::sync::oneshot::channel::<()>();
     let first = tokio::spawn({
-        let turns = Arc::clone(&turns);
+        let state = state.clone();
         async move {
-            blocking("s1", &turns, move || {
-                let _ = started.send(());
-                let _ = released.recv();
-                Ok(1)
-            })
-            .await
+            state
+                .call("s1", move |c| {
+                    let _ = started.send(());
+                    let _ = released.recv();
+                    c.execute("INSERT INTO t VALUES (1)", [])
+                        .ctx("s1", "insert")
+                })
+                .await
         }
     });
     has_started.await.unwrap();
     first.abort();
     assert!(first.await.unwrap_err().is_cancelled());
-    let second = tokio::spawn({
-        let turns = Arc::clone(&turns);
-        async move { blocking("s1", &turns, || Ok(2)).await }
-    });
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    assert!(
-        !second.is_finished(),
-        "the second call ran while the first still held the turn"
-    );
     release.send(()).unwrap();
-    assert_eq!(second.await.unwrap().unwrap(), 2);
+    let rows = state
+        .call("s1", |c| {
+            c.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0))
+                .ctx("s1", "count")
+        })
+        .await
+        .unwrap();
+    assert_eq!(rows, 1);
 }
