@@ -43,6 +43,28 @@ pub(crate) fn pack_page(store: &str, page: &PageCommit) -> Result<Vec<Vec<u8>>, 
         .collect()
 }
 
+/// Checks that `packed` holds one packed order per order of `page` (as [`pack_page`] makes
+/// it): a commit pairs them, and a short list would leave orders out unnoticed.
+pub(crate) fn check_packed(
+    store: &str,
+    page: &PageCommit,
+    packed: &[Vec<u8>],
+) -> Result<(), StateError> {
+    if packed.len() == page.orders.len() {
+        Ok(())
+    } else {
+        Err(StateError::Backend {
+            store: store.to_owned(),
+            operation: "commit a page",
+            detail: format!(
+                "{} orders but {} packed; this is a bug in orderport, please report it",
+                page.orders.len(),
+                packed.len()
+            ),
+        })
+    }
+}
+
 /// An order's canonical JSON as stored: a format byte, then the JSON compressed with zstd and
 /// a preset dictionary (about a fifth of its size).
 pub(crate) fn pack_order(store: &str, json: &str) -> Result<Vec<u8>, StateError> {
@@ -136,6 +158,19 @@ pub(crate) fn unpack_order(store: &str, bytes: &[u8]) -> Result<String, StateErr
 mod packing {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn a_commit_refuses_packed_orders_that_do_not_match_its_page() {
+        let page = PageCommit::default();
+        assert!(check_packed("s", &page, &pack_page("s", &page).unwrap()).is_ok());
+        let err = check_packed("s", &page, &[vec![1]])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("store s: ") && err.contains("0 orders but 1 packed"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn orders_round_trip_and_shrink() {

@@ -15,7 +15,7 @@ use crate::codec::{
 };
 use crate::error::StateError;
 use crate::event::NewEvent;
-use crate::packed::repack_with_status;
+use crate::packed::{check_packed, repack_with_status};
 use crate::state::{Lease, PageCommit, ShipOrder, SliceDone};
 
 /// Locks the store's lease row for the rest of the transaction and checks that `lease` is
@@ -201,6 +201,7 @@ pub(super) async fn commit(
     packed: &[Vec<u8>],
 ) -> Result<(), StateError> {
     let store = lease.store_id.as_str();
+    check_packed(store, page, packed)?;
     let now = ns(Utc::now());
     check_lease(tx, lease).await?;
     // Orders: one statement each, pipelined on the connection.

@@ -4,10 +4,10 @@
 //! Calls run on tokio's blocking pool around one writing connection behind a mutex (SQLite
 //! serializes writers anyway, and a page commit is one short transaction); a file database
 //! also opens a few read-only connections for the reads of a run (lookups, the cursor, walks,
-//! re-fetches, lapsed holds), which WAL lets run while the writer commits. Writes queue for
-//! one thread that runs them back to back ([`writer`]); a read takes a turn (a semaphore
-//! permit) before it takes a thread. The threads in use stay as few as the connections,
-//! however many stores are in flight.
+//! re-fetches, lapsed holds), which WAL lets run while the writer commits. Calls queue per set
+//! of connections (`connections.rs`): the writer's run one at a time, in the order they were
+//! queued; reads run on up to four connections at once. At most one blocking-pool thread per
+//! connection runs them, however many stores are in flight.
 //!
 //! Several processes may open the same file at once (`orderport sync` beside `orderport
 //! push-shipment --db`): every connection waits up to [`BUSY_TIMEOUT`] for a lock instead of

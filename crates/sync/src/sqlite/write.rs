@@ -12,7 +12,7 @@ use super::platform::{check_unchanged, mark_columns};
 use crate::codec::{quarantine_key, reasons_json, ship_conflict, ts, WALK_RETENTION_DAYS};
 use crate::error::StateError;
 use crate::event::NewEvent;
-use crate::packed::repack_with_status;
+use crate::packed::{check_packed, repack_with_status};
 use crate::state::{Lease, PageCommit, ShipOrder, SliceDone};
 
 /// Appends an event of a stored order; an event already in the outbox (same order, status and
@@ -148,6 +148,7 @@ pub(super) fn commit(
     packed: &[Vec<u8>],
 ) -> Result<(), StateError> {
     let store = lease.store_id.as_str();
+    check_packed(store, page, packed)?;
     let now = ts(Utc::now());
     check_lease(tx, lease)?;
     {
