@@ -442,7 +442,7 @@ async fn calls_beyond_the_connections_wait_as_tasks_not_threads() {
                     let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                     most.fetch_max(now, Ordering::SeqCst);
                     threads.lock().unwrap().insert(std::thread::current().id());
-                    // Each call on its own connection: a connection's address is its own.
+                    // Which connection ran the call: its address.
                     let conn = c as *const Connection as usize;
                     std::thread::sleep(std::time::Duration::from_millis(5));
                     running.fetch_sub(1, Ordering::SeqCst);
