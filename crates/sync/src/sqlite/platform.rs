@@ -7,7 +7,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::codec::Ctx;
 use super::schema::write_tx;
-use super::write::append_event;
+use super::write::{append_event, check_stored};
 use crate::codec::{changed_since_read, decode_order, parse_status, parse_ts, stored_mark, ts};
 use crate::error::StateError;
 use crate::packed::{repack_with_status, unpack_order};
@@ -141,7 +141,10 @@ pub(super) fn record_platform(
     )
     .ctx(store, "record a platform action")?;
     let id = match &write.event {
-        Some(event) => append_event(&tx, event, false, &now)?,
+        Some(event) => {
+            check_stored(&tx, event)?;
+            append_event(&tx, event, false, &now)?
+        }
         None => None,
     };
     tx.commit().ctx(store, "record a platform action")?;

@@ -15,15 +15,8 @@ use crate::event::NewEvent;
 use crate::packed::{check_packed, repack_with_status};
 use crate::state::{Lease, PageCommit, ShipOrder, SliceDone};
 
-/// Appends an event of a stored order; an event already in the outbox (same order, status and
-/// time) is not written twice. Returns its id when it was appended. An event of an order that
-/// is not stored is refused.
-pub(super) fn append_event(
-    tx: &Transaction<'_>,
-    event: &NewEvent,
-    backfill: bool,
-    now: &str,
-) -> Result<Option<i64>, StateError> {
+/// Refuses an event whose order is not stored: every event names a stored order.
+pub(super) fn check_stored(tx: &Transaction<'_>, event: &NewEvent) -> Result<(), StateError> {
     let store = event.key.store_id.as_str();
     let stored: bool = tx
         .prepare_cached(
@@ -36,18 +29,19 @@ pub(super) fn append_event(
             |r| r.get(0),
         )
         .ctx(store, "append events")?;
-    if !stored {
-        return Err(crate::codec::unstored_event_order(
+    if stored {
+        Ok(())
+    } else {
+        Err(crate::codec::unstored_event_order(
             store,
             &event.key.external_id,
-        ));
+        ))
     }
-    insert_event(tx, event, backfill, now)
 }
 
-/// [`append_event`] without the check that its order is stored: for an event whose order the
-/// same transaction just wrote.
-fn insert_event(
+/// Appends an event (its order stored: see [`check_stored`]); an event already in the outbox
+/// (same order, status and time) is not written twice. Returns its id when it was appended.
+pub(super) fn append_event(
     tx: &Transaction<'_>,
     event: &NewEvent,
     backfill: bool,
@@ -118,6 +112,7 @@ pub(super) fn ship(
         ],
     )
     .ctx(store, "mark the order shipped")?;
+    check_stored(tx, &ship.event)?;
     append_event(tx, &ship.event, false, now)
 }
 
@@ -193,11 +188,10 @@ pub(super) fn commit(
     // The page's own orders were just written: their events need no check that they exist.
     let written: HashSet<OrderKey> = page.orders.iter().map(|w| w.order.key()).collect();
     for e in &page.events {
-        if written.contains(&e.key) {
-            insert_event(tx, e, page.backfill, &now)?;
-        } else {
-            append_event(tx, e, page.backfill, &now)?;
+        if !written.contains(&e.key) {
+            check_stored(tx, e)?;
         }
+        append_event(tx, e, page.backfill, &now)?;
     }
     {
         let mut release_id = tx
