@@ -271,7 +271,8 @@ pub struct PlatformWrite {
 /// - `commit_page` is atomic: every write in the [`PageCommit`] lands, or none does, and once
 ///   it returns `Ok` the writes survive a crash. It fails with [`StateError::LeaseLost`] when
 ///   `lease.token` is no longer the store's current token.
-/// - Orders are keyed by [`OrderKey`]; events are appended in commit order and never changed.
+/// - Orders are keyed by [`OrderKey`]; a page that writes one key twice keeps its last write.
+///   Events are appended in commit order and never changed.
 ///   An event names an order stored before or in the same page; a page with one that does not
 ///   is refused whole.
 /// - The watermark never moves back.

@@ -190,6 +190,7 @@ pub async fn run_all(state: &dyn State) -> Result<(), StateError> {
     split_labels(state).await?;
     platform_marks(state).await?;
     cursor_never_moves_back(state).await?;
+    repeated_order(state).await?;
     Ok(())
 }
 
@@ -1038,6 +1039,74 @@ pub async fn cursor_never_moves_back(state: &dyn State) -> Result<(), StateError
     assert_eq!(
         meta.map(|m| m.content_hash.as_str()),
         Some(w.content_hash.as_str())
+    );
+    Ok(())
+}
+
+/// A page that writes one order twice keeps its last write (as two pages would), stores the
+/// order once, and keeps the events of both writes; the page's other orders are stored too.
+pub async fn repeated_order(state: &dyn State) -> Result<(), StateError> {
+    let store = "suite-repeated";
+    let t = t0();
+    let lease = lease(state, store, "w1", t).await?;
+    let first = order(store, "a", CanonicalStatus::AwaitingPayment, t);
+    let other = order(store, "b", CanonicalStatus::OnHold, t);
+    let last = order(
+        store,
+        "a",
+        CanonicalStatus::AwaitingShipment,
+        t + Duration::minutes(1),
+    );
+    let mut page = page_of(&[first.clone(), other.clone(), last.clone()]);
+    page.events = vec![
+        event(&first, None),
+        event(&other, None),
+        event(&last, Some(first.status)),
+    ];
+    state.commit_page(&lease, page).await?;
+    let known = state
+        .lookup(CHANNEL, store, &lookups(&[&last, &other]))
+        .await?;
+    let meta = known.first().and_then(|k| k.stored.as_ref());
+    assert_eq!(
+        meta.map(|m| (m.status, m.modified_at)),
+        Some((last.status, last.modified_at)),
+        "{store}: the order's last write in the page wins"
+    );
+    assert_eq!(
+        known
+            .get(1)
+            .and_then(|k| k.stored.as_ref())
+            .map(|m| m.status),
+        Some(other.status),
+        "{store}: the page's other order is stored"
+    );
+    let stored = state
+        .find_order(
+            store,
+            &OrderRef {
+                external_id: Some("a".into()),
+                order_number: last.order_number.clone(),
+            },
+        )
+        .await?;
+    assert_eq!(
+        stored.map(|o| (o.status, o.modified_at)),
+        Some((last.status, last.modified_at)),
+        "{store}: the stored content is the last write's"
+    );
+    let events = state
+        .pending_events("suite-sink", Some(store), 0, 100)
+        .await?;
+    let of_a: Vec<_> = events
+        .iter()
+        .filter(|e| e.event.key.external_id == "a")
+        .map(|e| (e.event.from, e.event.to))
+        .collect();
+    assert_eq!(
+        of_a,
+        vec![(None, first.status), (Some(first.status), last.status)],
+        "{store}: both of the order's events, in the page's order"
     );
     Ok(())
 }

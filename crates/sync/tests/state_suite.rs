@@ -57,6 +57,7 @@ both!(
     split_labels,
     platform_marks,
     cursor_never_moves_back,
+    repeated_order,
     read_model,
 );
 
