@@ -7,7 +7,9 @@
 //! for 90 days; 5% invalid orders; 50 ms before every reply), from this process, on a clock fixed
 //! five minutes before the start, so every configuration syncs the very same orders. Each store
 //! is configured with `sync_history` one day longer than the generated history (the whole history
-//! is inside the first sync's range whenever it starts) and `sync_jitter = "0s"`.
+//! is inside the first sync's range whenever it starts) and `sync_jitter = "0s"` (`--jitter`
+//! sets others, each a configuration of its own: with `0s` every store in flight starts
+//! together and stays paced in lockstep).
 //!
 //! For each configuration the workers start together, each with `--metrics-addr`; the run ends
 //! when every store has reported its first sync (a run from no watermark, not cancelled), and
@@ -22,7 +24,8 @@
 //! `orderport_sync_run_seconds`), the runs' time over their pacing floor (what pacing and
 //! latency cannot explain: an upper bound on the state's delay), and the state's size per
 //! stored order (SQLite: the file plus its WAL after a checkpoint; PostgreSQL:
-//! `pg_database_size`), each beside its goal.
+//! `pg_database_size`), each beside its goal. For PostgreSQL it also prints the server's CPU
+//! (every `postgres` process's user + system time, from /proc, over the configuration).
 //!
 //! Run: `cargo bench -p orderport-cli --bench first_sync` (1,002 stores, every configuration),
 //! or smaller: `cargo bench -p orderport-cli --bench first_sync -- --stores 30 --backends
@@ -88,6 +91,10 @@ struct Args {
     /// store at once, split evenly across the configuration's workers.
     #[arg(long)]
     max_concurrent: Option<usize>,
+    /// Each store's `sync_jitter`, the random delay before its runs (the first one too). Give
+    /// several, comma-separated, to run each configuration with each.
+    #[arg(long, value_delimiter = ',', default_value = "0s")]
+    jitter: Vec<String>,
     /// Give up on a configuration whose first syncs take longer, in seconds. Default: 3600
     /// with `--bench`, 300 for the smoke run.
     #[arg(long)]
@@ -187,8 +194,8 @@ struct Simulated {
     served: BTreeMap<String, u64>,
     /// Where the generated history begins.
     history_start: DateTime<Utc>,
-    /// The stores file the workers read.
-    stores_file: PathBuf,
+    /// The stores files the workers read: one per `--jitter`, with it.
+    stores_files: Vec<(String, PathBuf)>,
     /// The simulated latency before every reply.
     latency: StdDuration,
     /// `sync_history`.
@@ -243,12 +250,16 @@ struct Figures {
     backend: Backend,
     /// The label of the binary the workers ran.
     binary: String,
+    /// The stores' `sync_jitter`.
+    jitter: String,
     max_concurrent: usize,
     wall: StdDuration,
     requests: u64,
     workers: Vec<WorkerCost>,
     /// CPU of this process (the simulators) during the configuration.
     sim_cpu: StdDuration,
+    /// CPU of the PostgreSQL server's processes during the configuration (PostgreSQL only).
+    server_cpu: Option<StdDuration>,
     orders: u64,
     quarantined: u64,
     state_bytes: u64,
@@ -335,7 +346,7 @@ fn main() {
         .build()
         .expect("a runtime");
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let sim = runtime.block_on(simulate(scale, dir.path()));
+    let sim = runtime.block_on(simulate(scale, &args.jitter, dir.path()));
     let stores = sim.served.len();
     let served: u64 = sim.served.values().sum();
     println!(
@@ -363,22 +374,22 @@ fn main() {
             .max_concurrent
             .unwrap_or_else(|| stores.div_ceil(backend.workers))
             .max(1);
-        for binary in &binaries {
-            let figures = run(
-                &runtime,
-                &sim,
-                *backend,
-                binary,
-                max_concurrent,
-                timeout,
-                dir.path(),
-            );
-            print_detail(&figures);
-            check_sane(&figures, stores);
-            all.push(figures);
+        for stores_file in &sim.stores_files {
+            for binary in &binaries {
+                let config = Config {
+                    backend: *backend,
+                    binary,
+                    stores: stores_file,
+                    max_concurrent,
+                };
+                let figures = run(&runtime, &sim, config, timeout, dir.path());
+                print_detail(&figures);
+                check_sane(&figures, stores);
+                all.push(figures);
+            }
         }
     }
-    print_table(&all, binaries.len() > 1);
+    print_table(&all, binaries.len() > 1, sim.stores_files.len() > 1);
     runtime.block_on(async {
         for s in sim.sims {
             s.shutdown().await;
@@ -387,7 +398,7 @@ fn main() {
 }
 
 /// Starts the three simulators on a fixed clock and writes the stores file.
-async fn simulate(scale: Scale, dir: &Path) -> Simulated {
+async fn simulate(scale: Scale, jitters: &[String], dir: &Path) -> Simulated {
     // Five minutes back: every order is older than the workers' upper bound (now - 1 minute).
     let clock = SimClock::fixed(Utc::now() - Duration::minutes(5));
     let faults = Faults {
@@ -433,23 +444,30 @@ async fn simulate(scale: Scale, dir: &Path) -> Simulated {
         }
     }
     let sync_history = Duration::days(i64::from(scale.days) + 1);
-    let settings = format!(
-        "[[store]]\nsync_history = \"{}d\"\nsync_jitter = \"0s\"\n",
-        sync_history.num_days()
-    );
-    let toml: String = sims
+    let stores_files = jitters
         .iter()
-        .map(|s| s.stores_toml().replace("[[store]]\n", &settings))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let stores_file = dir.join("stores.toml");
-    std::fs::write(&stores_file, toml).expect("the stores file");
+        .enumerate()
+        .map(|(i, jitter)| {
+            let settings = format!(
+                "[[store]]\nsync_history = \"{}d\"\nsync_jitter = {jitter:?}\n",
+                sync_history.num_days()
+            );
+            let toml: String = sims
+                .iter()
+                .map(|s| s.stores_toml().replace("[[store]]\n", &settings))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let stores_file = dir.join(format!("stores-{i}.toml"));
+            std::fs::write(&stores_file, toml).expect("the stores file");
+            (jitter.clone(), stores_file)
+        })
+        .collect();
     Simulated {
         sims,
         latency: StdDuration::from_millis(scale.latency_ms),
         served,
         history_start,
-        stores_file,
+        stores_files,
         sync_history,
     }
 }
@@ -561,16 +579,29 @@ fn fail(workers: &mut [Worker], why: String) -> ! {
     panic!("{why}{logs}");
 }
 
+/// One configuration: the state, the binary its workers run, the stores file (and its
+/// `sync_jitter`) and the workers' `--max-concurrent`.
+struct Config<'a> {
+    backend: Backend,
+    binary: &'a Binary,
+    stores: &'a (String, PathBuf),
+    max_concurrent: usize,
+}
+
 /// Runs one configuration from an empty state to every store's first sync, and measures it.
 fn run(
     runtime: &tokio::runtime::Runtime,
     sim: &Simulated,
-    backend: Backend,
-    binary: &Binary,
-    max_concurrent: usize,
+    config: Config<'_>,
     timeout: StdDuration,
     dir: &Path,
 ) -> Figures {
+    let Config {
+        backend,
+        binary,
+        stores: (jitter, stores_file),
+        max_concurrent,
+    } = config;
     // The first sync must cover the whole generated history (see the module's comment).
     let lower = Utc::now() - Duration::minutes(1) - sim.sync_history;
     assert!(
@@ -593,10 +624,11 @@ fn run(
 
     let requests_before = sim.requests();
     let cpu_before = self_cpu();
+    let server_before = backend.postgres.then(server_cpu);
     let started = Instant::now();
     let (tx, rx) = mpsc::channel();
     let mut workers: Vec<Worker> = (0..backend.workers)
-        .map(|i| start_worker(binary, i, &sim.stores_file, &db, max_concurrent, tx.clone()))
+        .map(|i| start_worker(binary, i, stores_file, &db, max_concurrent, tx.clone()))
         .collect();
     drop(tx);
 
@@ -648,6 +680,8 @@ fn run(
     }
     let wall = started.elapsed();
     let requests = sim.requests() - requests_before;
+    // Before the workers stop: their connections' server processes are still there to read.
+    let server_cpu = server_before.map(|before| server_cpu().saturating_sub(before));
 
     // Each worker's metrics and peak memory while it runs, then its CPU once stopped.
     let mut costs: Vec<WorkerCost> = workers
@@ -683,11 +717,13 @@ fn run(
     Figures {
         backend,
         binary: binary.label.clone(),
+        jitter: jitter.clone(),
         max_concurrent,
         wall,
         requests,
         workers: costs,
         sim_cpu,
+        server_cpu,
         orders: stored.orders.values().sum(),
         quarantined: stored.quarantined.values().sum(),
         state_bytes: stored.bytes,
@@ -758,6 +794,36 @@ fn self_cpu() -> StdDuration {
             + StdDuration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
     };
     time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+/// The user + system time of every process named `postgres` (the server on this machine and its
+/// connections' processes), from /proc. A process that exits between two readings takes its
+/// time with it, so read both while the workers' connections are open.
+fn server_cpu() -> StdDuration {
+    // SAFETY: sysconf only reads a constant of the system.
+    let ticks = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) })
+        .unwrap_or(100)
+        .max(1);
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return StdDuration::ZERO;
+    };
+    let total: u64 = entries
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+        .filter_map(|stat| {
+            // `pid (comm) state ppid …`: the name may hold spaces, so split after its `)`.
+            let (head, rest) = stat.rsplit_once(')')?;
+            if !head.ends_with("(postgres") {
+                return None;
+            }
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            // utime and stime are the stat's 14th and 15th fields, the 12th and 13th after `)`.
+            let utime: u64 = fields.get(11)?.parse().ok()?;
+            let stime: u64 = fields.get(12)?.parse().ok()?;
+            Some(utime + stime)
+        })
+        .sum();
+    StdDuration::from_millis(total * 1000 / ticks)
 }
 
 /// The peak resident memory of a running process: `VmHWM` of its /proc status. (`ru_maxrss`
@@ -1016,9 +1082,10 @@ fn verdict(ok: bool) -> &'static str {
 fn print_detail(f: &Figures) {
     let m = f.metrics();
     println!(
-        "\n{} ({}): wall {:.1} s, {} requests ({:.0}/s; the workers' count, scraped after: {}), {} orders stored + {} quarantined, --max-concurrent {}, simulators' CPU {:.1} s",
+        "\n{} ({}, sync_jitter {}): wall {:.1} s, {} requests ({:.0}/s; the workers' count, scraped after: {}), {} orders stored + {} quarantined, --max-concurrent {}, simulators' CPU {:.1} s{}",
         f.backend,
         f.binary,
+        f.jitter,
         secs(f.wall),
         group(f.requests),
         f.requests as f64 / secs(f.wall),
@@ -1026,7 +1093,10 @@ fn print_detail(f: &Figures) {
         group(f.orders),
         group(f.quarantined),
         f.max_concurrent,
-        secs(f.sim_cpu)
+        secs(f.sim_cpu),
+        f.server_cpu
+            .map(|c| format!(", PostgreSQL server's CPU {:.1} s", secs(c)))
+            .unwrap_or_default()
     );
     for (i, w) in f.workers.iter().enumerate() {
         println!(
@@ -1061,9 +1131,9 @@ fn print_detail(f: &Figures) {
     );
 }
 
-fn print_table(all: &[Figures], labelled: bool) {
-    println!("\n| state | wall | requests/s | worker CPU (user + sys) | peak memory per worker | state-store share (goal ≤ 10%) | run time over the pacing floor (bounds the state's delay; ≤ 10%) | state size | per order (goal ≤ 1.5 KB) |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+fn print_table(all: &[Figures], labelled: bool, jitters: bool) {
+    println!("\n| state | wall | requests/s | worker CPU (user + sys) | server CPU | peak memory per worker | state-store share (goal ≤ 10%) | run time over the pacing floor (bounds the state's delay; ≤ 10%) | state size | per order (goal ≤ 1.5 KB) |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for f in all {
         let peaks: Vec<String> = f
             .workers
@@ -1072,17 +1142,23 @@ fn print_table(all: &[Figures], labelled: bool) {
             .collect();
         let share = f.state_share();
         let per_order = f.bytes_per_order();
-        let name = if labelled {
-            format!("{} ({})", f.backend, f.binary)
-        } else {
-            f.backend.to_string()
-        };
+        let mut name = f.backend.to_string();
+        if labelled {
+            name.push_str(&format!(" ({})", f.binary));
+        }
+        if jitters {
+            name.push_str(&format!(", sync_jitter {}", f.jitter));
+        }
+        let server = f
+            .server_cpu
+            .map_or_else(|| "—".to_owned(), |c| format!("{:.1} s", secs(c)));
         println!(
-            "| {} | {:.1} s | {:.0} | {:.1} s | {} MiB ({} ≤ 128 MiB) | {:.1}% ({}) | {:.1}% ({}) | {:.1} MB ({}) | {:.2} KB ({}) |",
+            "| {} | {:.1} s | {:.0} | {:.1} s | {} | {} MiB ({} ≤ 128 MiB) | {:.1}% ({}) | {:.1}% ({}) | {:.1} MB ({}) | {:.2} KB ({}) |",
             name,
             secs(f.wall),
             f.requests as f64 / secs(f.wall),
             secs(f.cpu()),
+            server,
             peaks.join(", "),
             verdict(f.peak_mib() <= GOAL_WORKER_MIB),
             share * 100.0,
