@@ -25,7 +25,8 @@
 //! latency cannot explain: an upper bound on the state's delay), and the state's size per
 //! stored order (SQLite: the file plus its WAL after a checkpoint; PostgreSQL:
 //! `pg_database_size`), each beside its goal. For PostgreSQL it also prints the server's CPU
-//! (every `postgres` process's user + system time, from /proc, over the configuration).
+//! (every `postgres` process's user + system time and its reaped children's, from /proc, over
+//! the configuration).
 //!
 //! Run: `cargo bench -p orderport-cli --bench first_sync` (1,002 stores, every configuration),
 //! or smaller: `cargo bench -p orderport-cli --bench first_sync -- --stores 30 --backends
@@ -680,7 +681,7 @@ fn run(
     }
     let wall = started.elapsed();
     let requests = sim.requests() - requests_before;
-    // Before the workers stop: their connections' server processes are still there to read.
+    // The server's CPU over the same span as the wall time.
     let server_cpu = server_before.map(|before| server_cpu().saturating_sub(before));
 
     // Each worker's metrics and peak memory while it runs, then its CPU once stopped.
@@ -797,8 +798,9 @@ fn self_cpu() -> StdDuration {
 }
 
 /// The user + system time of every process named `postgres` (the server on this machine and its
-/// connections' processes), from /proc. A process that exits between two readings takes its
-/// time with it, so read both while the workers' connections are open.
+/// connections' processes) and of the children they reaped, from /proc. The postmaster reaps
+/// every process it starts (a connection's, an autovacuum worker's), so the time of one that
+/// exits between two readings moves into its reaped children's and stays counted.
 fn server_cpu() -> StdDuration {
     // SAFETY: sysconf only reads a constant of the system.
     let ticks = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) })
@@ -817,10 +819,12 @@ fn server_cpu() -> StdDuration {
                 return None;
             }
             let fields: Vec<&str> = rest.split_whitespace().collect();
-            // utime and stime are the stat's 14th and 15th fields, the 12th and 13th after `)`.
-            let utime: u64 = fields.get(11)?.parse().ok()?;
-            let stime: u64 = fields.get(12)?.parse().ok()?;
-            Some(utime + stime)
+            // utime, stime, cutime and cstime are the stat's 14th to 17th fields, the 12th to
+            // 15th after `)`.
+            let ticks: Option<Vec<u64>> = (11..15)
+                .map(|i| fields.get(i).and_then(|f| f.parse().ok()))
+                .collect();
+            Some(ticks?.iter().sum::<u64>())
         })
         .sum();
     StdDuration::from_millis(total * 1000 / ticks)

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use chrono::{Duration, Utc};
 use deadpool_postgres::Transaction;
-use orderport_core::{CanonicalStatus, Order, OrderKey};
+use futures::future::try_join_all;
+use orderport_core::{CanonicalStatus, OrderKey};
 
 use super::codec::{ns, Ctx};
 use super::platform::{check_unchanged, mark_columns};
@@ -15,7 +16,7 @@ use crate::codec::{
 use crate::error::StateError;
 use crate::event::NewEvent;
 use crate::packed::{check_packed, repack_with_status};
-use crate::state::{Lease, OrderWrite, PageCommit, ShipOrder, SliceDone};
+use crate::state::{Lease, PageCommit, ShipOrder, SliceDone};
 
 /// Locks the store's lease row for the rest of the transaction and checks that `lease` is
 /// still the current one: [`StateError::LeaseLost`] otherwise.
@@ -191,103 +192,6 @@ pub(super) async fn ship(
     append_event(tx, seq, &ship.event, false, now).await
 }
 
-/// Inserts or replaces a page's orders in one statement (one row each, in the page's order;
-/// where a key comes twice, its last write wins, as it would one statement at a time) and
-/// returns each order's `seq`.
-async fn upsert_orders(
-    tx: &Transaction<'_>,
-    store: &str,
-    page: &PageCommit,
-    packed: &[Vec<u8>],
-    now: i64,
-) -> Result<HashMap<OrderKey, i64>, StateError> {
-    if page.orders.is_empty() {
-        return Ok(HashMap::new());
-    }
-    // One statement may not update a row twice: keep each key's last write.
-    let key = |o: &'_ Order| (o.store_id.clone(), o.external_id.clone(), o.channel.clone());
-    let mut last = HashMap::with_capacity(page.orders.len());
-    for (i, w) in page.orders.iter().enumerate() {
-        last.insert(key(&w.order), i);
-    }
-    let rows: Vec<(&OrderWrite, &Vec<u8>)> = page
-        .orders
-        .iter()
-        .zip(packed)
-        .enumerate()
-        .filter(|(i, (w, _))| last.get(&key(&w.order)) == Some(i))
-        .map(|(_, row)| row)
-        .collect();
-    let column =
-        |f: fn(&Order) -> &str| -> Vec<&str> { rows.iter().map(|(w, _)| f(&w.order)).collect() };
-    let store_ids = column(|o| o.store_id.as_str());
-    let external_ids = column(|o| o.external_id.as_str());
-    let channels = column(|o| o.channel.as_str());
-    let numbers = column(|o| o.order_number.as_str());
-    let names = column(|o| o.store_name.as_str());
-    let statuses = column(|o| o.status.as_str());
-    let modified: Vec<i64> = rows.iter().map(|(w, _)| ns(w.order.modified_at)).collect();
-    let hashes: Vec<&str> = rows.iter().map(|(w, _)| w.content_hash.as_str()).collect();
-    let contents: Vec<&[u8]> = rows.iter().map(|(_, p)| p.as_slice()).collect();
-    let (marks, holds): (Vec<Option<&str>>, Vec<Option<i64>>) =
-        rows.iter().map(|(w, _)| mark_columns(w.platform)).unzip();
-    let upsert = tx
-        .prepare_cached(
-            "INSERT INTO orders (store_id, external_id, channel, order_number, store_name,
-                 status, modified_ns, content_hash, order_packed, platform, hold_until_ns,
-                 first_seen_ns, updated_ns)
-             SELECT o.store_id, o.external_id, o.channel, o.order_number, o.store_name,
-                 o.status, o.modified_ns, o.content_hash, o.order_packed, o.platform,
-                 o.hold_until_ns, $1, $1
-             FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                         $7::text[], $8::bigint[], $9::text[], $10::bytea[], $11::text[],
-                         $12::bigint[]) WITH ORDINALITY
-                  AS o (store_id, external_id, channel, order_number, store_name, status,
-                        modified_ns, content_hash, order_packed, platform, hold_until_ns, i)
-             ORDER BY o.i
-             ON CONFLICT (store_id, external_id, channel) DO UPDATE SET
-                 order_number = excluded.order_number, store_name = excluded.store_name,
-                 status = excluded.status, modified_ns = excluded.modified_ns,
-                 content_hash = excluded.content_hash, order_packed = excluded.order_packed,
-                 platform = excluded.platform, hold_until_ns = excluded.hold_until_ns,
-                 updated_ns = excluded.updated_ns
-             RETURNING store_id, external_id, channel, seq",
-        )
-        .await
-        .ctx(store, "upsert orders")?;
-    let returned = tx
-        .query(
-            &upsert,
-            &[
-                &now,
-                &store_ids,
-                &external_ids,
-                &channels,
-                &numbers,
-                &names,
-                &statuses,
-                &modified,
-                &hashes,
-                &contents,
-                &marks,
-                &holds,
-            ],
-        )
-        .await
-        .ctx(store, "upsert orders")?;
-    Ok(returned
-        .iter()
-        .map(|r| {
-            let key = OrderKey {
-                store_id: r.get(0),
-                external_id: r.get(1),
-                channel: r.get(2),
-            };
-            (key, r.get::<_, i64>(3))
-        })
-        .collect())
-}
-
 /// Writes one page (see [`crate::State::commit_page`]), its orders packed by
 /// [`crate::packed::pack_page`]; the caller commits the transaction.
 pub(super) async fn commit(
@@ -300,6 +204,23 @@ pub(super) async fn commit(
     check_packed(store, page, packed)?;
     let now = ns(Utc::now());
     check_lease(tx, lease).await?;
+    // Orders: one statement each, pipelined on the connection.
+    let upsert = tx
+        .prepare_cached(
+            "INSERT INTO orders (store_id, external_id, channel, order_number, store_name,
+                 status, modified_ns, content_hash, order_packed, platform, hold_until_ns,
+                 first_seen_ns, updated_ns)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12, $10, $10)
+             ON CONFLICT (store_id, external_id, channel) DO UPDATE SET
+                 order_number = excluded.order_number, store_name = excluded.store_name,
+                 status = excluded.status, modified_ns = excluded.modified_ns,
+                 content_hash = excluded.content_hash, order_packed = excluded.order_packed,
+                 platform = excluded.platform, hold_until_ns = excluded.hold_until_ns,
+                 updated_ns = excluded.updated_ns
+             RETURNING seq",
+        )
+        .await
+        .ctx(store, "upsert orders")?;
     // What the engine read of the orders it replaces must be what is stored (row locks held
     // to the commit).
     for w in &page.orders {
@@ -307,7 +228,39 @@ pub(super) async fn commit(
             check_unchanged(tx, &w.order.key(), expect, "the page").await?;
         }
     }
-    let seqs = upsert_orders(tx, store, page, packed, now).await?;
+    let upserts = page.orders.iter().zip(packed).map(|(w, packed)| {
+        let o = &w.order;
+        let (upsert, modified) = (&upsert, ns(o.modified_at));
+        let (mark, until) = mark_columns(w.platform);
+        async move {
+            let status = o.status.as_str();
+            let row = tx
+                .query_one(
+                    upsert,
+                    &[
+                        &o.store_id,
+                        &o.external_id,
+                        &o.channel,
+                        &o.order_number,
+                        &o.store_name,
+                        &status,
+                        &modified,
+                        &w.content_hash,
+                        packed,
+                        &now,
+                        &mark,
+                        &until,
+                    ],
+                )
+                .await?;
+            Ok::<_, tokio_postgres::Error>((o.key(), row.get::<_, i64>(0)))
+        }
+    });
+    let seqs: HashMap<OrderKey, i64> = try_join_all(upserts)
+        .await
+        .ctx(store, "upsert orders")?
+        .into_iter()
+        .collect();
     append_events(tx, store, &seqs, &page.events, page.backfill, now).await?;
     // Accepted orders leave quarantine: one statement for the page.
     if !page.release.is_empty() {
