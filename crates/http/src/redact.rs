@@ -16,6 +16,12 @@
 //! (a base64 value whose padding `=` is also a secret's first character) cannot hide either. An excerpt cut to a
 //! length also loses a trailing piece that is the start of a spelling, so that a secret cut in
 //! half by the limit does not leak its first half.
+//!
+//! A piece shorter than [`SHORT_PIECE`] characters (a one-letter password, or the first letter
+//! of any secret at the end of a text) counts only where it stands alone, with no letter or
+//! digit right before or after it: `password=p` loses its `p`, but `tcp connect error` keeps
+//! its own. Such a piece inside a word cannot be told from the word, and hiding it there
+//! would mangle every message (`tc[REDACTED] connect error`).
 
 use std::fmt;
 use std::sync::Arc;
@@ -27,6 +33,18 @@ use secrecy::{ExposeSecret, SecretString};
 
 /// What replaces a secret wherever it shows up in text.
 pub const REDACTED: &str = "[REDACTED]";
+
+/// Pieces of a secret shorter than this many characters are hidden only where they stand
+/// alone (see the module documentation).
+pub const SHORT_PIECE: usize = 4;
+
+/// Whether the text from `start` to `end` is a piece to hide: long enough to hide anywhere,
+/// or standing alone, with no letter or digit right before or after it.
+fn hides(text: &str, start: usize, end: usize) -> bool {
+    let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    text[start..end].chars().nth(SHORT_PIECE - 1).is_some()
+        || (!word(text[..start].chars().next_back()) && !word(text[end..].chars().next()))
+}
 
 /// Removes a store's secrets, in every spelling, from text. Cheap to clone; Debug shows only how
 /// many spellings it holds.
@@ -195,31 +213,44 @@ impl Redactor {
         let Some(inner) = &self.inner else {
             return text.to_owned();
         };
-        if let Some(matcher) = &inner.matcher {
-            // Every occurrence, overlapping ones too, merged into covered stretches.
-            let mut covered: Vec<(usize, usize)> = Vec::new();
-            for m in matcher.find_overlapping_iter(text) {
-                match covered.last_mut() {
-                    Some(last) if m.start() <= last.1 => last.1 = last.1.max(m.end()),
-                    _ => covered.push((m.start(), m.end())),
-                }
-            }
-            if covered.is_empty() {
-                return text.to_owned();
-            }
-            let mut out = String::with_capacity(text.len());
-            let mut at = 0;
-            for (start, end) in covered {
-                out.push_str(&text[at..start]);
-                out.push_str(REDACTED);
-                at = end;
-            }
-            out.push_str(&text[at..]);
-            return out;
+        // Every occurrence, overlapping ones too.
+        let mut found: Vec<(usize, usize)> = match &inner.matcher {
+            Some(matcher) => matcher
+                .find_overlapping_iter(text)
+                .map(|m| (m.start(), m.end()))
+                .collect(),
+            None => inner
+                .spellings
+                .iter()
+                .flat_map(|s| {
+                    let s = s.expose_secret();
+                    text.match_indices(s).map(move |(at, _)| (at, at + s.len()))
+                })
+                .collect(),
+        };
+        found.retain(|&(start, end)| hides(text, start, end));
+        if found.is_empty() {
+            return text.to_owned();
         }
-        inner.spellings.iter().fold(text.to_owned(), |acc, s| {
-            acc.replace(s.expose_secret(), REDACTED)
-        })
+        // Merged into covered stretches, in the order they start (the automaton reports them in
+        // the order they end).
+        found.sort_unstable();
+        let mut covered: Vec<(usize, usize)> = Vec::new();
+        for (start, end) in found {
+            match covered.last_mut() {
+                Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                _ => covered.push((start, end)),
+            }
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for (start, end) in covered {
+            out.push_str(&text[at..start]);
+            out.push_str(REDACTED);
+            at = end;
+        }
+        out.push_str(&text[at..]);
+        out
     }
 
     /// The start of `body` as text for an error message: lossily decoded, redacted, cut to at
@@ -253,7 +284,8 @@ impl Redactor {
         out
     }
 
-    /// Removes the longest suffix of `text` that is a proper prefix of a spelling.
+    /// Removes the longest suffix of `text` that is a proper prefix of a spelling (one shorter
+    /// than [`SHORT_PIECE`] characters only where it stands alone).
     fn trim_partial_tail(&self, text: &mut String) {
         let Some(inner) = &self.inner else {
             return;
@@ -266,7 +298,7 @@ impl Redactor {
                 if !s.is_char_boundary(len) || !text.is_char_boundary(text.len() - len) {
                     continue;
                 }
-                if text.ends_with(&s[..len]) {
+                if text.ends_with(&s[..len]) && hides(text, text.len() - len, text.len()) {
                     longest = len;
                     break;
                 }
@@ -328,6 +360,47 @@ mod tests {
         let excerpt = r.excerpt(body, 16);
         assert_eq!(excerpt, "error: key …");
         assert_eq!(r.excerpt(b"short", 100), "short");
+    }
+
+    #[test]
+    fn a_short_secret_is_hidden_where_it_stands_alone_only() {
+        let r = Redactor::builder().secret(&secret("p")).build();
+        assert_eq!(
+            r.redact("tcp connect error: password=p, user p."),
+            format!("tcp connect error: password={REDACTED}, user {REDACTED}.")
+        );
+        assert_eq!(r.redact("p"), REDACTED);
+        let r = Redactor::builder().secret(&secret("xy1")).build();
+        assert_eq!(
+            r.redact("key xy1 refused; xy12 is another"),
+            format!("key {REDACTED} refused; xy12 is another")
+        );
+    }
+
+    #[test]
+    fn a_word_ending_like_a_secret_begins_is_kept() {
+        let r = Redactor::builder().secret(&secret("secret-key")).build();
+        // "s" and "sec" start the secret, but inside a word they are the word's.
+        assert_eq!(
+            r.excerpt(b"invalid credentials", 100),
+            "invalid credentials"
+        );
+        assert_eq!(r.excerpt(b"see the spec", 100), "see the spec");
+        // Standing alone, or four characters on, they may be a secret cut by a read limit.
+        assert_eq!(r.excerpt(b"key: sec", 100), "key: ");
+        assert_eq!(r.excerpt(b"key:secr", 100), "key:");
+        assert_eq!(r.excerpt(b"wrongsecr", 100), "wrong");
+    }
+
+    #[test]
+    fn overlapping_spellings_are_covered_from_the_earliest_start() {
+        // "bcde" is found first (it ends first) but "abcdef" starts first: the stretch must
+        // begin at its "a".
+        let r = Redactor::builder()
+            .secret(&secret("bcde"))
+            .secret(&secret("abcdef"))
+            .build();
+        assert_eq!(r.redact("x abcdef y"), format!("x {REDACTED} y"));
     }
 
     #[test]
