@@ -7,6 +7,7 @@ use orderport_core::{Order, OrderRef, ShipmentUpdate};
 
 use super::codec::{at, ns, Ctx};
 use super::platform::{find_marked, lapsed_holds, read_mark, record_platform};
+use super::statistics::analyze;
 use super::write::{check_lease, commit, ship};
 use super::PostgresState;
 use crate::codec::{
@@ -21,6 +22,30 @@ use crate::state::{
     ShipmentRecord, State, StoredMeta, WalkRecord,
 };
 use orderport_core::OrderKey;
+
+/// [`State::lookup`]'s statement: `$1` the channel, `$2` the store, `$3` and `$4` the external
+/// ids and order numbers asked; one row per key, in the order asked.
+///
+/// Each key is one probe of the unique index, whatever the planner's statistics say. Planned as
+/// a plain join on a database never analyzed (a first sync's, before autovacuum's first
+/// `ANALYZE`), the default estimates make a store look like one order: the plan read every
+/// order of the store once per page and matched the keys in a join filter, a cost quadratic in
+/// the store's size. The `LATERAL … LIMIT 1` subquery cannot be flattened into that join, so it
+/// is planned per key. Stale statistics (a store taken for one order by an `ANALYZE` run when
+/// it had one) are schema version 3's part (`n_distinct` on `store_id`).
+pub(super) const LOOKUP: &str = "
+    SELECT o.status, o.modified_ns, o.content_hash, o.platform, o.hold_until_ns,
+           EXISTS (SELECT 1 FROM shipments s
+                   WHERE s.store_id = $2 AND s.kind = 'label'
+                     AND (s.external_id = q.id
+                          OR (s.external_id IS NULL AND s.order_number = q.num)))
+    FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS q (id, num, i)
+    LEFT JOIN LATERAL (
+        SELECT status, modified_ns, content_hash, platform, hold_until_ns FROM orders
+        WHERE store_id = $2 AND external_id = q.id AND channel = $1
+        LIMIT 1
+    ) o ON true
+    ORDER BY q.i";
 
 /// The columns of an event and its order, as every query reading events selects them (from
 /// `events e JOIN orders o ON o.seq = e.order_seq`).
@@ -182,17 +207,7 @@ impl State for PostgresState {
         // One round trip for the whole page, answers in the order asked.
         let client = self.client(store_id).await?;
         let stmt = client
-            .prepare_cached(
-                "SELECT o.status, o.modified_ns, o.content_hash, o.platform, o.hold_until_ns,
-                        EXISTS (SELECT 1 FROM shipments s
-                                WHERE s.store_id = $2 AND s.kind = 'label'
-                                  AND (s.external_id = q.id
-                                       OR (s.external_id IS NULL AND s.order_number = q.num)))
-                 FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS q (id, num, i)
-                 LEFT JOIN orders o
-                        ON o.store_id = $2 AND o.external_id = q.id AND o.channel = $1
-                 ORDER BY q.i",
-            )
+            .prepare_cached(LOOKUP)
             .await
             .ctx(store_id, "look orders up")?;
         let rows = client
@@ -226,7 +241,15 @@ impl State for PostgresState {
         let mut client = self.client(store).await?;
         let tx = client.transaction().await.ctx(store, "begin a page")?;
         commit(&tx, lease, &page, &packed).await?;
-        tx.commit().await.ctx(store, "commit a page")
+        tx.commit().await.ctx(store, "commit a page")?;
+        let orders = u64::try_from(page.orders.len()).unwrap_or(u64::MAX);
+        if self.growth.record(orders) {
+            // The page is committed: a failed ANALYZE leaves the statistics to autovacuum.
+            if let Err(e) = analyze(&client, store).await {
+                tracing::warn!(store, error = %e, "the grown tables were not analyzed");
+            }
+        }
+        Ok(())
     }
 
     async fn refetches(&self, store_id: &str) -> Result<Vec<Refetch>, StateError> {

@@ -18,9 +18,14 @@ mod codec;
 mod platform;
 mod read;
 mod schema;
+mod statistics;
 mod write;
 
+#[cfg(all(test, feature = "state-suite"))]
+mod query_plans;
+
 use std::str::FromStr;
+use std::sync::Arc;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use secrecy::{ExposeSecret, SecretString};
@@ -40,6 +45,8 @@ pub struct PostgresState {
     pool: Pool,
     /// The database as it may be shown: `postgres://user@host:port/db`, never a password.
     target: String,
+    /// The orders this state wrote, for `ANALYZE` as the tables grow ([`statistics`]).
+    growth: Arc<statistics::Growth>,
 }
 
 impl std::fmt::Debug for PostgresState {
@@ -145,6 +152,7 @@ impl PostgresState {
         Ok(Self {
             pool,
             target: target.shown,
+            growth: Arc::new(statistics::Growth::new(statistics::FIRST_ANALYZE_AFTER)),
         })
     }
 
