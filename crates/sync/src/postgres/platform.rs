@@ -92,13 +92,16 @@ pub(super) async fn check_unchanged(
     what: &str,
 ) -> Result<(i64, Vec<u8>), StateError> {
     let store = key.store_id.as_str();
-    let row = tx
-        .query_opt(
+    let stmt = tx
+        .prepare_cached(
             "SELECT seq, order_packed, status, platform, hold_until_ns FROM orders
              WHERE store_id = $1 AND external_id = $2 AND channel = $3
              FOR UPDATE",
-            &[&key.store_id, &key.external_id, &key.channel],
         )
+        .await
+        .ctx(store, "check the order")?;
+    let row = tx
+        .query_opt(&stmt, &[&key.store_id, &key.external_id, &key.channel])
         .await
         .ctx(store, "check the order")?;
     let Some(row) = row else {

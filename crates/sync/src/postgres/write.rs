@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{Duration, Utc};
 use deadpool_postgres::Transaction;
-use futures::future::try_join_all;
+use futures::future::{try_join_all, BoxFuture};
 use orderport_core::{CanonicalStatus, OrderKey};
 
 use super::codec::{ns, Ctx};
@@ -22,11 +22,12 @@ use crate::state::{Lease, PageCommit, ShipOrder, SliceDone};
 /// still the current one: [`StateError::LeaseLost`] otherwise.
 pub(super) async fn check_lease(tx: &Transaction<'_>, lease: &Lease) -> Result<(), StateError> {
     let store = lease.store_id.as_str();
+    let stmt = tx
+        .prepare_cached("SELECT token FROM leases WHERE store_id = $1 AND owner = $2 FOR UPDATE")
+        .await
+        .ctx(store, "check the lease")?;
     let row = tx
-        .query_opt(
-            "SELECT token FROM leases WHERE store_id = $1 AND owner = $2 FOR UPDATE",
-            &[&lease.store_id, &lease.owner],
-        )
+        .query_opt(&stmt, &[&lease.store_id, &lease.owner])
         .await
         .ctx(store, "check the lease")?;
     match row.map(|r| r.get::<_, i64>(0)) {
@@ -192,8 +193,18 @@ pub(super) async fn ship(
     append_event(tx, seq, &ship.event, false, now).await
 }
 
+/// A statement of a page commit whose answer is not needed: its rows written or deleted.
+type Write<'a> = BoxFuture<'a, Result<u64, StateError>>;
+
 /// Writes one page (see [`crate::State::commit_page`]), its orders packed by
 /// [`crate::packed::pack_page`]; the caller commits the transaction.
+///
+/// Three round trips, each a pipeline of prepared statements (sent without waiting for each
+/// answer, run in the order sent): the checks (the lease's fencing token under its row lock,
+/// and each replaced order as the engine read it, under its row lock); the writes (the orders
+/// in the page's order, so where a page writes one order twice its last write wins, then
+/// quarantine, re-fetch windows, the cursor and the walk, in that order); the page's events,
+/// which need the orders' `seq`.
 pub(super) async fn commit(
     tx: &Transaction<'_>,
     lease: &Lease,
@@ -203,31 +214,23 @@ pub(super) async fn commit(
     let store = lease.store_id.as_str();
     check_packed(store, page, packed)?;
     let now = ns(Utc::now());
-    check_lease(tx, lease).await?;
-    // Orders: one statement each, pipelined on the connection.
+    // The checks. What the engine read of the orders it replaces must be what is stored (row
+    // locks held to the commit).
+    let replaced = page
+        .orders
+        .iter()
+        .filter_map(|w| w.replaces.map(|expect| (w.order.key(), expect)))
+        .collect::<Vec<_>>();
+    let checks = replaced
+        .iter()
+        .map(|(key, expect)| check_unchanged(tx, key, *expect, "the page"));
+    futures::future::try_join(check_lease(tx, lease), try_join_all(checks)).await?;
+
+    // The writes, every statement prepared first so that they are sent in this order.
     let upsert = tx
-        .prepare_cached(
-            "INSERT INTO orders (store_id, external_id, channel, order_number, store_name,
-                 status, modified_ns, content_hash, order_packed, platform, hold_until_ns,
-                 first_seen_ns, updated_ns)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12, $10, $10)
-             ON CONFLICT (store_id, external_id, channel) DO UPDATE SET
-                 order_number = excluded.order_number, store_name = excluded.store_name,
-                 status = excluded.status, modified_ns = excluded.modified_ns,
-                 content_hash = excluded.content_hash, order_packed = excluded.order_packed,
-                 platform = excluded.platform, hold_until_ns = excluded.hold_until_ns,
-                 updated_ns = excluded.updated_ns
-             RETURNING seq",
-        )
+        .prepare_cached(UPSERT_ORDER)
         .await
         .ctx(store, "upsert orders")?;
-    // What the engine read of the orders it replaces must be what is stored (row locks held
-    // to the commit).
-    for w in &page.orders {
-        if let Some(expect) = w.replaces {
-            check_unchanged(tx, &w.order.key(), expect, "the page").await?;
-        }
-    }
     let upserts = page.orders.iter().zip(packed).map(|(w, packed)| {
         let o = &w.order;
         let (upsert, modified) = (&upsert, ns(o.modified_at));
@@ -252,17 +255,42 @@ pub(super) async fn commit(
                         &until,
                     ],
                 )
-                .await?;
-            Ok::<_, tokio_postgres::Error>((o.key(), row.get::<_, i64>(0)))
+                .await
+                .ctx(store, "upsert orders")?;
+            Ok::<_, StateError>((o.key(), row.get::<_, i64>(0)))
         }
     });
-    let seqs: HashMap<OrderKey, i64> = try_join_all(upserts)
-        .await
-        .ctx(store, "upsert orders")?
-        .into_iter()
-        .collect();
-    append_events(tx, store, &seqs, &page.events, page.backfill, now).await?;
-    // Accepted orders leave quarantine: one statement for the page.
+    let others = other_writes(tx, store, page, now).await?;
+    let (seqs, _) = futures::future::try_join(try_join_all(upserts), try_join_all(others)).await?;
+    let seqs: HashMap<OrderKey, i64> = seqs.into_iter().collect();
+
+    append_events(tx, store, &seqs, &page.events, page.backfill, now).await
+}
+
+/// The statement upserting one order, returning its `seq`.
+const UPSERT_ORDER: &str = "
+    INSERT INTO orders (store_id, external_id, channel, order_number, store_name, status,
+        modified_ns, content_hash, order_packed, platform, hold_until_ns, first_seen_ns,
+        updated_ns)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12, $10, $10)
+    ON CONFLICT (store_id, external_id, channel) DO UPDATE SET
+        order_number = excluded.order_number, store_name = excluded.store_name,
+        status = excluded.status, modified_ns = excluded.modified_ns,
+        content_hash = excluded.content_hash, order_packed = excluded.order_packed,
+        platform = excluded.platform, hold_until_ns = excluded.hold_until_ns,
+        updated_ns = excluded.updated_ns
+    RETURNING seq";
+
+/// A page's writes besides its orders and events, in order: quarantine released and added,
+/// re-fetch windows queued, the slice's end (the cursor, or a re-fetch window finished or
+/// shortened), the walk recorded and old walks pruned. Prepared here, sent when polled.
+async fn other_writes<'a>(
+    tx: &'a Transaction<'_>,
+    store: &'a str,
+    page: &'a PageCommit,
+    now: i64,
+) -> Result<Vec<Write<'a>>, StateError> {
+    let mut writes: Vec<Write<'a>> = Vec::new();
     if !page.release.is_empty() {
         let keys: Vec<String> = page
             .release
@@ -274,108 +302,156 @@ pub(super) async fn commit(
                 ]
             })
             .collect();
-        let release = tx
+        let stmt = tx
             .prepare_cached("DELETE FROM quarantine WHERE store_id = $1 AND qkey = ANY($2::text[])")
             .await
             .ctx(store, "release quarantine")?;
-        tx.execute(&release, &[&store, &keys])
+        writes.push(Box::pin(async move {
+            tx.execute(&stmt, &[&store, &keys])
+                .await
+                .ctx(store, "release quarantine")
+        }));
+    }
+    if !page.quarantine.is_empty() {
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO quarantine (store_id, qkey, external_id, order_number, reasons,
+                     window_from, window_to, fingerprint, first_seen_ns, last_seen_ns)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
+                 ON CONFLICT (store_id, qkey) DO UPDATE SET
+                     external_id = excluded.external_id, order_number = excluded.order_number,
+                     reasons = excluded.reasons, window_from = excluded.window_from,
+                     window_to = excluded.window_to, fingerprint = excluded.fingerprint,
+                     last_seen_ns = excluded.last_seen_ns",
+            )
             .await
-            .ctx(store, "release quarantine")?;
-    }
-    for q in &page.quarantine {
-        let reasons = reasons_json(store, &q.rejection)?;
-        let key = quarantine_key(
-            q.rejection.external_id.as_deref(),
-            q.rejection.order_number.as_deref(),
-            &reasons,
-        );
-        tx.execute(
-            "INSERT INTO quarantine (store_id, qkey, external_id, order_number, reasons,
-                 window_from, window_to, fingerprint, first_seen_ns, last_seen_ns)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
-             ON CONFLICT (store_id, qkey) DO UPDATE SET
-                 external_id = excluded.external_id, order_number = excluded.order_number,
-                 reasons = excluded.reasons, window_from = excluded.window_from,
-                 window_to = excluded.window_to, fingerprint = excluded.fingerprint,
-                 last_seen_ns = excluded.last_seen_ns",
-            &[
-                &store,
-                &key,
-                &q.rejection.external_id,
-                &q.rejection.order_number,
+            .ctx(store, "quarantine orders")?;
+        for q in &page.quarantine {
+            let reasons = reasons_json(store, &q.rejection)?;
+            let key = quarantine_key(
+                q.rejection.external_id.as_deref(),
+                q.rejection.order_number.as_deref(),
                 &reasons,
-                &ns(q.window.from()),
-                &ns(q.window.to()),
-                &q.fingerprint,
-                &now,
-            ],
-        )
-        .await
-        .ctx(store, "quarantine orders")?;
+            );
+            let (stmt, window) = (stmt.clone(), (ns(q.window.from()), ns(q.window.to())));
+            writes.push(Box::pin(async move {
+                tx.execute(
+                    &stmt,
+                    &[
+                        &store,
+                        &key,
+                        &q.rejection.external_id,
+                        &q.rejection.order_number,
+                        &reasons,
+                        &window.0,
+                        &window.1,
+                        &q.fingerprint,
+                        &now,
+                    ],
+                )
+                .await
+                .ctx(store, "quarantine orders")
+            }));
+        }
     }
-    for (w, reason) in &page.refetch {
-        tx.execute(
-            "INSERT INTO refetch (store_id, from_ns, to_ns, reason) VALUES ($1, $2, $3, $4)",
-            &[&store, &ns(w.from()), &ns(w.to()), reason],
-        )
-        .await
-        .ctx(store, "queue a re-fetch")?;
+    if !page.refetch.is_empty() {
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO refetch (store_id, from_ns, to_ns, reason) VALUES ($1, $2, $3, $4)",
+            )
+            .await
+            .ctx(store, "queue a re-fetch")?;
+        for (w, reason) in &page.refetch {
+            let (stmt, from, to) = (stmt.clone(), ns(w.from()), ns(w.to()));
+            writes.push(Box::pin(async move {
+                tx.execute(&stmt, &[&store, &from, &to, reason])
+                    .await
+                    .ctx(store, "queue a re-fetch")
+            }));
+        }
     }
     match page.done {
         Some(SliceDone::Advance(end)) => {
             // GREATEST: the watermark never moves back.
-            tx.execute(
-                "INSERT INTO cursors (store_id, watermark_ns, updated_ns, backfill_until_ns)
-                 VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (store_id) DO UPDATE SET
-                     watermark_ns = GREATEST(cursors.watermark_ns, excluded.watermark_ns),
-                     updated_ns = excluded.updated_ns,
-                     backfill_until_ns = COALESCE(cursors.backfill_until_ns,
-                                                  excluded.backfill_until_ns)",
-                &[&store, &ns(end), &now, &page.backfill_until.map(ns)],
-            )
-            .await
-            .ctx(store, "advance the watermark")?;
+            let stmt = tx
+                .prepare_cached(
+                    "INSERT INTO cursors (store_id, watermark_ns, updated_ns, backfill_until_ns)
+                     VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (store_id) DO UPDATE SET
+                         watermark_ns = GREATEST(cursors.watermark_ns, excluded.watermark_ns),
+                         updated_ns = excluded.updated_ns,
+                         backfill_until_ns = COALESCE(cursors.backfill_until_ns,
+                                                      excluded.backfill_until_ns)",
+                )
+                .await
+                .ctx(store, "advance the watermark")?;
+            let (end, until) = (ns(end), page.backfill_until.map(ns));
+            writes.push(Box::pin(async move {
+                tx.execute(&stmt, &[&store, &end, &now, &until])
+                    .await
+                    .ctx(store, "advance the watermark")
+            }));
         }
         Some(SliceDone::Refetch { id, end }) => {
-            tx.execute(
-                "DELETE FROM refetch WHERE id = $1 AND store_id = $2 AND to_ns <= $3",
-                &[&id, &store, &ns(end)],
-            )
-            .await
-            .ctx(store, "finish a re-fetch")?;
-            tx.execute(
-                "UPDATE refetch SET from_ns = GREATEST(from_ns, $3) WHERE id = $1 AND store_id = $2",
-                &[&id, &store, &ns(end)],
-            )
-            .await
-            .ctx(store, "advance a re-fetch")?;
+            let finish = tx
+                .prepare_cached(
+                    "DELETE FROM refetch WHERE id = $1 AND store_id = $2 AND to_ns <= $3",
+                )
+                .await
+                .ctx(store, "finish a re-fetch")?;
+            let advance = tx
+                .prepare_cached(
+                    "UPDATE refetch SET from_ns = GREATEST(from_ns, $3)
+                     WHERE id = $1 AND store_id = $2",
+                )
+                .await
+                .ctx(store, "advance a re-fetch")?;
+            let end = ns(end);
+            writes.push(Box::pin(async move {
+                tx.execute(&finish, &[&id, &store, &end])
+                    .await
+                    .ctx(store, "finish a re-fetch")
+            }));
+            writes.push(Box::pin(async move {
+                tx.execute(&advance, &[&id, &store, &end])
+                    .await
+                    .ctx(store, "advance a re-fetch")
+            }));
         }
         None => {}
     }
     if let Some(walk) = page.walk {
-        tx.execute(
-            "INSERT INTO walks (store_id, from_ns, to_ns, started_ns, finished_ns)
-             VALUES ($1, $2, $3, $4, $5)",
-            &[
-                &store,
-                &ns(walk.window.from()),
-                &ns(walk.window.to()),
-                &ns(walk.started_at),
-                &ns(walk.finished_at),
-            ],
-        )
-        .await
-        .ctx(store, "record a walk")?;
-        tx.execute(
-            "DELETE FROM walks WHERE store_id = $1 AND finished_ns < $2",
-            &[
-                &store,
-                &ns(walk.finished_at - Duration::days(WALK_RETENTION_DAYS)),
-            ],
-        )
-        .await
-        .ctx(store, "prune walks")?;
+        let record = tx
+            .prepare_cached(
+                "INSERT INTO walks (store_id, from_ns, to_ns, started_ns, finished_ns)
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .await
+            .ctx(store, "record a walk")?;
+        let prune = tx
+            .prepare_cached("DELETE FROM walks WHERE store_id = $1 AND finished_ns < $2")
+            .await
+            .ctx(store, "prune walks")?;
+        let times = [
+            ns(walk.window.from()),
+            ns(walk.window.to()),
+            ns(walk.started_at),
+            ns(walk.finished_at),
+        ];
+        let oldest = ns(walk.finished_at - Duration::days(WALK_RETENTION_DAYS));
+        writes.push(Box::pin(async move {
+            tx.execute(
+                &record,
+                &[&store, &times[0], &times[1], &times[2], &times[3]],
+            )
+            .await
+            .ctx(store, "record a walk")
+        }));
+        writes.push(Box::pin(async move {
+            tx.execute(&prune, &[&store, &oldest])
+                .await
+                .ctx(store, "prune walks")
+        }));
     }
-    Ok(())
+    Ok(writes)
 }
