@@ -15,6 +15,7 @@
 
 mod backend;
 mod codec;
+mod io_thread;
 mod platform;
 mod read;
 mod schema;
@@ -29,7 +30,6 @@ use std::sync::Arc;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use secrecy::{ExposeSecret, SecretString};
-use tokio_postgres::NoTls;
 
 pub use schema::SCHEMA_VERSION;
 
@@ -134,9 +134,10 @@ impl PostgresState {
 
     fn pool(url: &str, size: usize) -> Result<Self, StateError> {
         let target = Target::parse(url)?;
-        let manager = Manager::from_config(
+        let io = Arc::new(io_thread::IoThread::start()?);
+        let manager = Manager::from_connect(
             target.config,
-            NoTls,
+            io_thread::Connector { io },
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
