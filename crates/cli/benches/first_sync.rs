@@ -101,8 +101,9 @@ struct Args {
     #[arg(long)]
     timeout_secs: Option<u64>,
     /// The `orderport` binaries to run, as `LABEL=PATH` (repeat it to compare builds side by
-    /// side: each configuration runs with each binary in turn, on the same simulators).
-    /// Default: this build's.
+    /// side: each configuration runs with each binary in turn, on the same simulators; one of
+    /// another build creates its own schema, which may be of another version, as its workers
+    /// start). Default: this build's.
     #[arg(long = "orderport", value_name = "LABEL=PATH")]
     binaries: Vec<Binary>,
     /// Set by `cargo bench`: the full run's defaults.
@@ -507,6 +508,15 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Whether `path` is this build's `orderport`, whose schema this bench's library writes.
+fn is_this_build(path: &Path) -> bool {
+    let this = Path::new(env!("CARGO_BIN_EXE_orderport"));
+    match (std::fs::canonicalize(path), std::fs::canonicalize(this)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => path == this,
+    }
+}
+
 fn start_worker(
     binary: &Binary,
     index: usize,
@@ -618,10 +628,14 @@ fn run(
     let db = database
         .as_ref()
         .map_or_else(|| sqlite.display().to_string(), |d| d.url().to_owned());
-    // The schema exists before the clock starts (the workers would otherwise race to create it).
-    runtime
-        .block_on(orderport_sync::StateStore::open(&db))
-        .expect("the state opens");
+    // The schema exists before the clock starts (the workers would otherwise create it inside
+    // the timed window). Another build's binary may write another schema version: its workers
+    // create theirs (once, under the migrations' advisory lock), inside the window.
+    if is_this_build(&binary.path) {
+        runtime
+            .block_on(orderport_sync::StateStore::open(&db))
+            .expect("the state opens");
+    }
 
     let requests_before = sim.requests();
     let cpu_before = self_cpu();
