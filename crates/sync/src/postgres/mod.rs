@@ -10,6 +10,9 @@
 //!   them (PostgreSQL's own timestamps keep microseconds). Times past 2262 are stored as 2262.
 //! - The schema is versioned in `orderport_migrations`; migrations run once, under an
 //!   advisory lock, when a worker connects; a database of a newer version is refused.
+//! - A page commit is three pipelines of prepared statements (checks, writes, events); the
+//!   connections' I/O runs on a thread of the state's own; the state analyzes the tables it
+//!   grows, so plans keep up with a first sync (`statistics`).
 //!
 //! Connections use no TLS: use a local server, a private network or an SSH tunnel.
 
