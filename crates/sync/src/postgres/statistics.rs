@@ -38,7 +38,10 @@ impl Growth {
     /// Counts `orders` more written; true for the one caller whose orders passed the next
     /// threshold (which then doubles), so that one caller analyzes.
     pub(super) fn record(&self, orders: u64) -> bool {
-        let total = self.written.fetch_add(orders, Ordering::Relaxed) + orders;
+        let total = self
+            .written
+            .fetch_add(orders, Ordering::Relaxed)
+            .saturating_add(orders);
         let next = self.next.load(Ordering::Relaxed);
         total >= next
             && self
