@@ -3,7 +3,9 @@
 //! refuses a database written by a newer orderport.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use orderport_core::{CanonicalStatus, Order, Rejection, ShipmentKind, ShipmentUpdate, TimeWindow};
+use orderport_core::{
+    CanonicalStatus, Order, OrderKey, Rejection, ShipmentKind, ShipmentUpdate, TimeWindow,
+};
 
 use crate::error::StateError;
 use crate::platform::PlatformMark;
@@ -52,14 +54,31 @@ pub(crate) fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or(serde_json::Value::String(text.to_owned()))
 }
 
-/// The key a rejected order is quarantined under: its external id, else its number, else a
-/// hash of its reasons.
-pub(crate) fn quarantine_key(
-    external_id: Option<&str>,
-    order_number: Option<&str>,
-    reasons: &str,
-) -> String {
-    match (external_id, order_number) {
+/// An order's key borrowed (channel, store, external id): a page's orders are matched with
+/// its events without cloning a key per order.
+pub(crate) type KeyRef<'a> = (&'a str, &'a str, &'a str);
+
+/// `order`'s key, borrowed.
+pub(crate) fn order_key(order: &Order) -> KeyRef<'_> {
+    (&order.channel, &order.store_id, &order.external_id)
+}
+
+/// `key`, borrowed.
+pub(crate) fn key_ref(key: &OrderKey) -> KeyRef<'_> {
+    (&key.channel, &key.store_id, &key.external_id)
+}
+
+/// A rejected order's quarantine row as both backends store it: its key (its external id,
+/// else its number, else a hash of its reasons) and its reasons (JSON).
+pub(crate) fn quarantine_entry(
+    store: &str,
+    rejection: &Rejection,
+) -> Result<(String, String), StateError> {
+    let reasons = serde_json::to_string(&rejection.reasons).map_err(|e| StateError::Corrupt {
+        store: store.to_owned(),
+        detail: e.to_string(),
+    })?;
+    let key = match (&rejection.external_id, &rejection.order_number) {
         (Some(id), _) => format!("id:{id}"),
         (None, Some(n)) => format!("number:{n}"),
         (None, None) => {
@@ -69,15 +88,8 @@ pub(crate) fn quarantine_key(
                 crate::settings::hex(&Sha256::digest(reasons.as_bytes()))
             )
         }
-    }
-}
-
-/// A rejection's reasons as stored (JSON).
-pub(crate) fn reasons_json(store: &str, rejection: &Rejection) -> Result<String, StateError> {
-    serde_json::to_string(&rejection.reasons).map_err(|e| StateError::Corrupt {
-        store: store.to_owned(),
-        detail: e.to_string(),
-    })
+    };
+    Ok((key, reasons))
 }
 
 /// A shipment's kind as stored: `label` for a label that ships the order (one for the whole

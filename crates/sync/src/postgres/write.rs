@@ -11,7 +11,8 @@ use orderport_core::{CanonicalStatus, OrderKey};
 use super::codec::{ns, Ctx};
 use super::platform::{check_unchanged, mark_columns};
 use crate::codec::{
-    quarantine_key, reasons_json, ship_conflict, unstored_event_order, WALK_RETENTION_DAYS,
+    key_ref, order_key, quarantine_entry, ship_conflict, unstored_event_order, KeyRef,
+    WALK_RETENTION_DAYS,
 };
 use crate::error::StateError;
 use crate::event::NewEvent;
@@ -98,7 +99,7 @@ pub(super) async fn append_event(
 async fn append_events(
     tx: &Transaction<'_>,
     store: &str,
-    seqs: &HashMap<OrderKey, i64>,
+    seqs: &HashMap<KeyRef<'_>, i64>,
     events: &[NewEvent],
     backfill: bool,
     now: i64,
@@ -108,7 +109,7 @@ async fn append_events(
     }
     let mut order_seqs = Vec::with_capacity(events.len());
     for e in events {
-        order_seqs.push(match seqs.get(&e.key) {
+        order_seqs.push(match seqs.get(&key_ref(&e.key)) {
             Some(seq) => *seq,
             None => order_seq(tx, &e.key).await?,
         });
@@ -257,12 +258,12 @@ pub(super) async fn commit(
                 )
                 .await
                 .ctx(store, "upsert orders")?;
-            Ok::<_, StateError>((o.key(), row.get::<_, i64>(0)))
+            Ok::<_, StateError>((order_key(o), row.get::<_, i64>(0)))
         }
     });
     let others = other_writes(tx, store, page, now).await?;
     let (seqs, _) = futures::future::try_join(try_join_all(upserts), try_join_all(others)).await?;
-    let seqs: HashMap<OrderKey, i64> = seqs.into_iter().collect();
+    let seqs: HashMap<KeyRef<'_>, i64> = seqs.into_iter().collect();
 
     append_events(tx, store, &seqs, &page.events, page.backfill, now).await
 }
@@ -327,12 +328,7 @@ async fn other_writes<'a>(
             .await
             .ctx(store, "quarantine orders")?;
         for q in &page.quarantine {
-            let reasons = reasons_json(store, &q.rejection)?;
-            let key = quarantine_key(
-                q.rejection.external_id.as_deref(),
-                q.rejection.order_number.as_deref(),
-                &reasons,
-            );
+            let (key, reasons) = quarantine_entry(store, &q.rejection)?;
             let (stmt, window) = (stmt.clone(), (ns(q.window.from()), ns(q.window.to())));
             writes.push(Box::pin(async move {
                 tx.execute(

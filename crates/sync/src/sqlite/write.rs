@@ -4,12 +4,14 @@
 use std::collections::HashSet;
 
 use chrono::{Duration, Utc};
-use orderport_core::{CanonicalStatus, OrderKey};
+use orderport_core::CanonicalStatus;
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::codec::Ctx;
 use super::platform::{check_unchanged, mark_columns};
-use crate::codec::{quarantine_key, reasons_json, ship_conflict, ts, WALK_RETENTION_DAYS};
+use crate::codec::{
+    key_ref, order_key, quarantine_entry, ship_conflict, ts, KeyRef, WALK_RETENTION_DAYS,
+};
 use crate::error::StateError;
 use crate::event::NewEvent;
 use crate::packed::{check_packed, repack_with_status};
@@ -186,9 +188,9 @@ pub(super) fn commit(
         }
     }
     // The page's own orders were just written: their events need no check that they exist.
-    let written: HashSet<OrderKey> = page.orders.iter().map(|w| w.order.key()).collect();
+    let written: HashSet<KeyRef<'_>> = page.orders.iter().map(|w| order_key(&w.order)).collect();
     for e in &page.events {
-        if !written.contains(&e.key) {
+        if !written.contains(&key_ref(&e.key)) {
             check_stored(tx, e)?;
         }
         append_event(tx, e, page.backfill, &now)?;
@@ -223,12 +225,7 @@ pub(super) fn commit(
             )
             .ctx(store, "quarantine orders")?;
         for q in &page.quarantine {
-            let reasons = reasons_json(store, &q.rejection)?;
-            let key = quarantine_key(
-                q.rejection.external_id.as_deref(),
-                q.rejection.order_number.as_deref(),
-                &reasons,
-            );
+            let (key, reasons) = quarantine_entry(store, &q.rejection)?;
             put.execute(params![
                 store,
                 key,
