@@ -52,6 +52,28 @@ fn rows_read(node: &Value, relation: &str) -> f64 {
     read
 }
 
+/// A new database of the current schema, its state, and a client of its own; autovacuum off
+/// on the tables a sync grows, so that only the test (or the state) analyzes them.
+pub(super) async fn without_autovacuum(
+    prefix: &str,
+) -> (TestDatabase, PostgresState, tokio_postgres::Client) {
+    let db = TestDatabase::create(prefix)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let state = PostgresState::connect(db.url()).await.unwrap();
+    let (client, connection) = tokio_postgres::connect(db.url(), NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client
+        .batch_execute(
+            "ALTER TABLE orders SET (autovacuum_enabled = off);
+             ALTER TABLE events SET (autovacuum_enabled = off);
+             ALTER TABLE shipments SET (autovacuum_enabled = off);",
+        )
+        .await
+        .unwrap();
+    (db, state, client)
+}
+
 /// How the statistics stand when the page is looked up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Statistics {
@@ -67,19 +89,7 @@ enum Statistics {
 /// id for even numbers, by number alone for odd ones), among 30,000 rows of 64 other stores,
 /// with `statistics` as they stand then (autovacuum off, so they stay so).
 async fn database(statistics: Statistics) -> (TestDatabase, PostgresState, tokio_postgres::Client) {
-    let db = TestDatabase::create("query_plans")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut state = PostgresState::connect(db.url()).await.unwrap();
-    let (client, connection) = tokio_postgres::connect(db.url(), NoTls).await.unwrap();
-    tokio::spawn(connection);
-    client
-        .batch_execute(
-            "ALTER TABLE orders SET (autovacuum_enabled = off);
-             ALTER TABLE shipments SET (autovacuum_enabled = off);",
-        )
-        .await
-        .unwrap();
+    let (db, mut state, client) = without_autovacuum("query_plans").await;
     if statistics == Statistics::StaleThenMigrated {
         client
             .batch_execute(
@@ -176,17 +186,28 @@ async fn look_up(state: &PostgresState, client: &tokio_postgres::Client) -> (f64
     (read.0, read.1, format!("{plan:#}"))
 }
 
-/// Never analyzed, a store looks like one order to the planner: the lookup still reads one
-/// order per key (planned as a plain join it read all 3,000 of the store's orders, once per
-/// page).
-#[tokio::test]
-async fn lookup_probes_each_key_without_statistics() {
-    let (_db, state, client) = database(Statistics::None).await;
-    let (orders, _, plan) = look_up(&state, &client).await;
+/// Asserts the lookup read at most one order per key and, where given, at most two shipments.
+fn assert_probes(orders: f64, shipments: Option<f64>, plan: &str) {
     assert!(
         orders <= PAGE as f64,
         "{orders} orders read for {PAGE} keys: {plan}"
     );
+    if let Some(shipments) = shipments {
+        assert!(
+            shipments <= 2.0 * PAGE as f64,
+            "{shipments} shipments read for {PAGE} keys: {plan}"
+        );
+    }
+}
+
+/// Never analyzed, a store looks like one order to the planner: the lookup still reads one
+/// order per key (planned as a plain join it read all 3,000 of the store's orders, once per
+/// page). Its shipments are not bounded here: see docs/sync.md.
+#[tokio::test]
+async fn lookup_probes_each_key_without_statistics() {
+    let (_db, state, client) = database(Statistics::None).await;
+    let (orders, _, plan) = look_up(&state, &client).await;
+    assert_probes(orders, None, &plan);
 }
 
 /// Analyzed when every store had one row, the statistics call `store_id` unique; schema
@@ -196,14 +217,7 @@ async fn lookup_probes_each_key_without_statistics() {
 async fn lookup_probes_each_key_on_stale_statistics() {
     let (_db, state, client) = database(Statistics::Stale).await;
     let (orders, shipments, plan) = look_up(&state, &client).await;
-    assert!(
-        orders <= PAGE as f64,
-        "{orders} orders read for {PAGE} keys: {plan}"
-    );
-    assert!(
-        shipments <= 2.0 * PAGE as f64,
-        "{shipments} shipments read for {PAGE} keys: {plan}"
-    );
+    assert_probes(orders, Some(shipments), &plan);
 }
 
 /// A database of schema version 2 with stale statistics is analyzed again by the migration to
@@ -212,12 +226,5 @@ async fn lookup_probes_each_key_on_stale_statistics() {
 async fn migrating_to_version_3_corrects_stale_statistics() {
     let (_db, state, client) = database(Statistics::StaleThenMigrated).await;
     let (orders, shipments, plan) = look_up(&state, &client).await;
-    assert!(
-        orders <= PAGE as f64,
-        "{orders} orders read for {PAGE} keys: {plan}"
-    );
-    assert!(
-        shipments <= 2.0 * PAGE as f64,
-        "{shipments} shipments read for {PAGE} keys: {plan}"
-    );
+    assert_probes(orders, Some(shipments), &plan);
 }

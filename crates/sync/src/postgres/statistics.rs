@@ -111,26 +111,10 @@ mod tests {
     #[tokio::test]
     async fn page_commits_analyze_the_tables_they_grew() {
         use crate::state::State;
-        use crate::suite::{self, pg::TestDatabase};
+        use crate::suite;
         use orderport_core::CanonicalStatus;
 
-        let db = TestDatabase::create("analyze")
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let state = super::super::PostgresState::connect(db.url())
-            .await
-            .unwrap();
-        let (client, connection) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(connection);
-        client
-            .batch_execute(
-                "ALTER TABLE orders SET (autovacuum_enabled = off);
-                 ALTER TABLE events SET (autovacuum_enabled = off);",
-            )
-            .await
-            .unwrap();
+        let (_db, state, client) = super::super::query_plans::without_autovacuum("analyze").await;
         // `reltuples` is -1 until a table's first ANALYZE, then its row count.
         let analyzed = || async {
             let row = client
