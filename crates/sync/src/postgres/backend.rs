@@ -238,10 +238,8 @@ impl State for PostgresState {
         let store = lease.store_id.as_str();
         // Packed before a connection is taken: it needs none.
         let packed = pack_page(store, &page)?;
-        let mut client = self.client(store).await?;
-        let tx = client.transaction().await.ctx(store, "begin a page")?;
-        commit(&tx, lease, &page, &packed).await?;
-        tx.commit().await.ctx(store, "commit a page")?;
+        let client = self.client(store).await?;
+        let client = commit(client, lease, &page, &packed).await?;
         let orders = u64::try_from(page.orders.len()).unwrap_or(u64::MAX);
         if self.growth.record(orders) {
             // The page is committed: a failed ANALYZE leaves the statistics to autovacuum.

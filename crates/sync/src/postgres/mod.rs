@@ -10,7 +10,7 @@
 //!   them (PostgreSQL's own timestamps keep microseconds). Times past 2262 are stored as 2262.
 //! - The schema is versioned in `orderport_migrations`; migrations run once, under an
 //!   advisory lock, when a worker connects; a database of a newer version is refused.
-//! - A page commit is three pipelines of prepared statements (checks, writes, events); the
+//! - A page commit is one pipeline of prepared statements, then `COMMIT` (`pipeline`); the
 //!   connections' I/O runs on a thread of the state's own; the state analyzes the tables it
 //!   grows, so plans keep up with a first sync (`statistics`).
 //!
@@ -19,6 +19,7 @@
 mod backend;
 mod codec;
 mod io_thread;
+mod pipeline;
 mod platform;
 mod read;
 mod schema;

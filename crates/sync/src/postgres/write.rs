@@ -1,56 +1,52 @@
 //! The writes that must be atomic: a page commit, checked against the lease's fencing token
 //! under a lock on the lease row, and a shipment with the order it ships.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use chrono::{Duration, Utc};
-use deadpool_postgres::Transaction;
-use futures::future::{try_join_all, BoxFuture};
-use orderport_core::{CanonicalStatus, OrderKey};
+use deadpool_postgres::{ClientWrapper, Object, Transaction};
+use orderport_core::CanonicalStatus;
 
 use super::codec::{ns, Ctx};
-use super::platform::{check_unchanged, mark_columns};
+use super::pipeline::{Pipeline, Step};
+use super::platform::{check_same, mark_columns, LOCK_ORDER_STATUS};
 use crate::codec::{
-    key_ref, order_key, quarantine_entry, ship_conflict, unstored_event_order, KeyRef,
-    WALK_RETENTION_DAYS,
+    order_key, quarantine_entry, ship_conflict, unstored_event_order, KeyRef, WALK_RETENTION_DAYS,
 };
 use crate::error::StateError;
 use crate::event::NewEvent;
 use crate::packed::{check_packed, repack_with_status};
-use crate::state::{Lease, PageCommit, ShipOrder, SliceDone};
+use crate::state::{Lease, OrderWrite, PageCommit, ShipOrder, SliceDone};
+
+/// Locks the store's lease row for the rest of the transaction and reads its token: `$1`
+/// store, `$2` owner.
+const LOCK_LEASE: &str = "SELECT token FROM leases WHERE store_id = $1 AND owner = $2 FOR UPDATE";
+
+/// Checks the token [`LOCK_LEASE`] read (`None`: the lease is another owner's, or gone):
+/// [`StateError::LeaseLost`] unless it is still `lease`'s.
+fn check_token(lease: &Lease, token: Option<i64>) -> Result<(), StateError> {
+    match token {
+        Some(token) if token == lease.token => Ok(()),
+        _ => Err(StateError::LeaseLost {
+            store: lease.store_id.clone(),
+        }),
+    }
+}
 
 /// Locks the store's lease row for the rest of the transaction and checks that `lease` is
 /// still the current one: [`StateError::LeaseLost`] otherwise.
 pub(super) async fn check_lease(tx: &Transaction<'_>, lease: &Lease) -> Result<(), StateError> {
     let store = lease.store_id.as_str();
     let stmt = tx
-        .prepare_cached("SELECT token FROM leases WHERE store_id = $1 AND owner = $2 FOR UPDATE")
+        .prepare_cached(LOCK_LEASE)
         .await
         .ctx(store, "check the lease")?;
     let row = tx
         .query_opt(&stmt, &[&lease.store_id, &lease.owner])
         .await
         .ctx(store, "check the lease")?;
-    match row.map(|r| r.get::<_, i64>(0)) {
-        Some(token) if token == lease.token => Ok(()),
-        _ => Err(StateError::LeaseLost {
-            store: store.to_owned(),
-        }),
-    }
-}
-
-/// The `seq` of a stored order.
-async fn order_seq(tx: &Transaction<'_>, key: &OrderKey) -> Result<i64, StateError> {
-    let store = key.store_id.as_str();
-    let row = tx
-        .query_opt(
-            "SELECT seq FROM orders WHERE store_id = $1 AND external_id = $2 AND channel = $3",
-            &[&key.store_id, &key.external_id, &key.channel],
-        )
-        .await
-        .ctx(store, "append events")?;
-    row.map(|r| r.get(0))
-        .ok_or_else(|| unstored_event_order(store, &key.external_id))
+    check_token(lease, row.map(|r| r.get(0)))
 }
 
 /// Appends an event for the order stored as `seq`; an event already in the outbox (same
@@ -93,67 +89,6 @@ pub(super) async fn append_event(
     Ok(row.map(|r| r.get(0)))
 }
 
-/// Appends a page's events in one statement, in the page's order; an event already in the
-/// outbox (same order, status and time) is not written twice. An event names an order of the
-/// page (`seqs`) or one stored before; a page with any other is refused whole.
-async fn append_events(
-    tx: &Transaction<'_>,
-    store: &str,
-    seqs: &HashMap<KeyRef<'_>, i64>,
-    events: &[NewEvent],
-    backfill: bool,
-    now: i64,
-) -> Result<(), StateError> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    let mut order_seqs = Vec::with_capacity(events.len());
-    for e in events {
-        order_seqs.push(match seqs.get(&key_ref(&e.key)) {
-            Some(seq) => *seq,
-            None => order_seq(tx, &e.key).await?,
-        });
-    }
-    let from: Vec<Option<&str>> = events
-        .iter()
-        .map(|e| e.from.map(CanonicalStatus::as_str))
-        .collect();
-    let to: Vec<&str> = events.iter().map(|e| e.to.as_str()).collect();
-    let raw: Vec<&str> = events.iter().map(|e| e.raw_status.as_str()).collect();
-    let at: Vec<i64> = events.iter().map(|e| ns(e.at)).collect();
-    let label: Vec<bool> = events.iter().map(|e| e.label).collect();
-    let stmt = tx
-        .prepare_cached(
-            "INSERT INTO events (order_seq, store_id, from_status, to_status, raw_status, at_ns,
-                 label, backfill, recorded_ns)
-             SELECT e.seq, $1, e.from_status, e.to_status, e.raw_status, e.at_ns, e.label, $2, $3
-             FROM unnest($4::bigint[], $5::text[], $6::text[], $7::text[], $8::bigint[],
-                         $9::bool[]) WITH ORDINALITY
-                  AS e (seq, from_status, to_status, raw_status, at_ns, label, i)
-             ORDER BY e.i
-             ON CONFLICT (order_seq, to_status, at_ns) DO NOTHING",
-        )
-        .await
-        .ctx(store, "append events")?;
-    tx.execute(
-        &stmt,
-        &[
-            &store,
-            &backfill,
-            &now,
-            &order_seqs,
-            &from,
-            &to,
-            &raw,
-            &at,
-            &label,
-        ],
-    )
-    .await
-    .ctx(store, "append events")?;
-    Ok(())
-}
-
 /// A label ships the order: its status becomes `shipped` (in its JSON too) and its event is
 /// appended, if its status is still the one the engine decided on.
 pub(super) async fn ship(
@@ -194,104 +129,261 @@ pub(super) async fn ship(
     append_event(tx, seq, &ship.event, false, now).await
 }
 
-/// A statement of a page commit whose answer is not needed: its rows written or deleted.
-type Write<'a> = BoxFuture<'a, Result<u64, StateError>>;
-
 /// Writes one page (see [`crate::State::commit_page`]), its orders packed by
-/// [`crate::packed::pack_page`]; the caller commits the transaction.
+/// [`crate::packed::pack_page`], in one transaction on `client`; gives the connection back.
 ///
-/// Three round trips, each a pipeline of prepared statements (sent without waiting for each
-/// answer, run in the order sent): the checks (the lease's fencing token under its row lock,
-/// and each replaced order as the engine read it, under its row lock); the writes (the orders
-/// in the page's order, so where a page writes one order twice its last write wins, then
-/// quarantine, re-fetch windows, the cursor and the walk, in that order); the page's events,
-/// which need the orders' `seq`.
+/// One pipeline of prepared statements ([`Pipeline`]), then `COMMIT`: two round trips. In
+/// the order sent: the checks (the lease's fencing token under its row lock, and each
+/// replaced order as the engine read it, under its row lock); the page's orders in one
+/// statement; quarantine, re-fetch windows, the cursor or re-fetch's end, and the walk; the
+/// events, which find their orders by key. A failed check rolls everything back.
 pub(super) async fn commit(
-    tx: &Transaction<'_>,
+    client: Object,
     lease: &Lease,
     page: &PageCommit,
     packed: &[Vec<u8>],
-) -> Result<(), StateError> {
+) -> Result<Object, StateError> {
     let store = lease.store_id.as_str();
     check_packed(store, page, packed)?;
     let now = ns(Utc::now());
-    // The checks. What the engine read of the orders it replaces must be what is stored (row
-    // locks held to the commit).
-    let replaced = page
-        .orders
-        .iter()
-        .filter_map(|w| w.replaces.map(|expect| (w.order.key(), expect)))
-        .collect::<Vec<_>>();
-    let checks = replaced
-        .iter()
-        .map(|(key, expect)| check_unchanged(tx, key, *expect, "the page"));
-    futures::future::try_join(check_lease(tx, lease), try_join_all(checks)).await?;
-
-    // The writes, every statement prepared first so that they are sent in this order.
-    let upsert = tx
-        .prepare_cached(UPSERT_ORDER)
-        .await
-        .ctx(store, "upsert orders")?;
-    let upserts = page.orders.iter().zip(packed).map(|(w, packed)| {
-        let o = &w.order;
-        let (upsert, modified) = (&upsert, ns(o.modified_at));
-        let (mark, until) = mark_columns(w.platform);
-        async move {
-            let status = o.status.as_str();
-            let row = tx
-                .query_one(
-                    upsert,
-                    &[
-                        &o.store_id,
-                        &o.external_id,
-                        &o.channel,
-                        &o.order_number,
-                        &o.store_name,
-                        &status,
-                        &modified,
-                        &w.content_hash,
-                        packed,
-                        &now,
-                        &mark,
-                        &until,
-                    ],
-                )
-                .await
-                .ctx(store, "upsert orders")?;
-            Ok::<_, StateError>((order_key(o), row.get::<_, i64>(0)))
-        }
-    });
-    let others = other_writes(tx, store, page, now).await?;
-    let (seqs, _) = futures::future::try_join(try_join_all(upserts), try_join_all(others)).await?;
-    let seqs: HashMap<KeyRef<'_>, i64> = seqs.into_iter().collect();
-
-    append_events(tx, store, &seqs, &page.events, page.backfill, now).await
+    let pipeline = Pipeline::new(client, store, "commit a page");
+    // Every statement is prepared before `BEGIN` is sent (a round trip only the first time on
+    // a connection), so that the steps are sent back to back.
+    let steps = page_steps(pipeline.client()?, lease, page, packed, now).await?;
+    let outcome = pipeline.send(steps).await;
+    pipeline.end(outcome).await
 }
 
-/// The statement upserting one order, returning its `seq`.
-const UPSERT_ORDER: &str = "
+/// The steps of a page commit, in the order they must run (see [`commit`]).
+async fn page_steps<'a>(
+    c: &'a ClientWrapper,
+    lease: &'a Lease,
+    page: &'a PageCommit,
+    packed: &'a [Vec<u8>],
+    now: i64,
+) -> Result<Vec<Step<'a>>, StateError> {
+    let store = lease.store_id.as_str();
+    let mut steps: Vec<Step<'a>> = Vec::new();
+    let stmt = c
+        .prepare_cached(LOCK_LEASE)
+        .await
+        .ctx(store, "check the lease")?;
+    steps.push(Box::pin(async move {
+        let row = c
+            .query_opt(&stmt, &[&lease.store_id, &lease.owner])
+            .await
+            .ctx(store, "check the lease")?;
+        check_token(lease, row.map(|r| r.get(0)))
+    }));
+    // What the engine read of the orders it replaces must be what is stored (row locks held
+    // to the commit).
+    if page.orders.iter().any(|w| w.replaces.is_some()) {
+        let stmt = c
+            .prepare_cached(LOCK_ORDER_STATUS)
+            .await
+            .ctx(store, "check the order")?;
+        for w in &page.orders {
+            let Some(expect) = w.replaces else { continue };
+            let stmt = stmt.clone();
+            steps.push(Box::pin(async move {
+                let o = &w.order;
+                let row = c
+                    .query_opt(&stmt, &[&o.store_id, &o.external_id, &o.channel])
+                    .await
+                    .ctx(store, "check the order")?;
+                check_same(&o.key(), row.as_ref(), expect, "the page")
+            }));
+        }
+    }
+    if let Some(step) = upsert_orders(c, store, page, packed, now).await? {
+        steps.push(step);
+    }
+    steps.extend(other_writes(c, store, page, now).await?);
+    if let Some(step) = append_events(c, store, &page.events, page.backfill, now).await? {
+        steps.push(step);
+    }
+    Ok(steps)
+}
+
+/// The statement upserting a page's orders, in the order given (`seq` is assigned in that
+/// order): `$1` now, then one array per column.
+const UPSERT_ORDERS: &str = "
     INSERT INTO orders (store_id, external_id, channel, order_number, store_name, status,
         modified_ns, content_hash, order_packed, platform, hold_until_ns, first_seen_ns,
         updated_ns)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12, $10, $10)
+    SELECT u.store_id, u.external_id, u.channel, u.order_number, u.store_name, u.status,
+        u.modified_ns, u.content_hash, u.order_packed, u.platform, u.hold_until_ns, $1, $1
+    FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                $8::bigint[], $9::text[], $10::bytea[], $11::text[], $12::bigint[])
+         WITH ORDINALITY AS u (store_id, external_id, channel, order_number, store_name,
+                               status, modified_ns, content_hash, order_packed, platform,
+                               hold_until_ns, i)
+    ORDER BY u.i
     ON CONFLICT (store_id, external_id, channel) DO UPDATE SET
         order_number = excluded.order_number, store_name = excluded.store_name,
         status = excluded.status, modified_ns = excluded.modified_ns,
         content_hash = excluded.content_hash, order_packed = excluded.order_packed,
         platform = excluded.platform, hold_until_ns = excluded.hold_until_ns,
-        updated_ns = excluded.updated_ns
-    RETURNING seq";
+        updated_ns = excluded.updated_ns";
+
+/// The page's orders as one statement ([`UPSERT_ORDERS`]); `None` for a page without any.
+///
+/// An order the page writes twice is written once, with its last write's content, where it
+/// first appears: what writing each in turn would leave (one statement may not update a row
+/// twice).
+async fn upsert_orders<'a>(
+    c: &'a ClientWrapper,
+    store: &'a str,
+    page: &'a PageCommit,
+    packed: &'a [Vec<u8>],
+    now: i64,
+) -> Result<Option<Step<'a>>, StateError> {
+    if page.orders.is_empty() {
+        return Ok(None);
+    }
+    let mut rows: Vec<(&'a OrderWrite, &'a [u8])> = Vec::with_capacity(page.orders.len());
+    let mut slots: HashMap<KeyRef<'a>, usize> = HashMap::with_capacity(page.orders.len());
+    for (w, p) in page.orders.iter().zip(packed) {
+        match slots.entry(order_key(&w.order)) {
+            Entry::Occupied(slot) => rows[*slot.get()] = (w, p),
+            Entry::Vacant(slot) => {
+                slot.insert(rows.len());
+                rows.push((w, p));
+            }
+        }
+    }
+    let column = |f: fn(&'a OrderWrite) -> &'a str| rows.iter().map(|(w, _)| f(w)).collect();
+    let store_ids: Vec<&str> = column(|w| &w.order.store_id);
+    let external_ids: Vec<&str> = column(|w| &w.order.external_id);
+    let channels: Vec<&str> = column(|w| &w.order.channel);
+    let numbers: Vec<&str> = column(|w| &w.order.order_number);
+    let names: Vec<&str> = column(|w| &w.order.store_name);
+    let statuses: Vec<&str> = column(|w| w.order.status.as_str());
+    let hashes: Vec<&str> = column(|w| &w.content_hash);
+    let modified: Vec<i64> = rows.iter().map(|(w, _)| ns(w.order.modified_at)).collect();
+    let bodies: Vec<&[u8]> = rows.iter().map(|(_, p)| *p).collect();
+    let (marks, untils): (Vec<Option<&str>>, Vec<Option<i64>>) =
+        rows.iter().map(|(w, _)| mark_columns(w.platform)).unzip();
+    let stmt = c
+        .prepare_cached(UPSERT_ORDERS)
+        .await
+        .ctx(store, "upsert orders")?;
+    Ok(Some(Box::pin(async move {
+        c.execute(
+            &stmt,
+            &[
+                &now,
+                &store_ids,
+                &external_ids,
+                &channels,
+                &numbers,
+                &names,
+                &statuses,
+                &modified,
+                &hashes,
+                &bodies,
+                &marks,
+                &untils,
+            ],
+        )
+        .await
+        .ctx(store, "upsert orders")?;
+        Ok(())
+    })))
+}
+
+/// The statement appending a page's events in the page's order, each to its order found by
+/// key (`seq` from a row this transaction wrote, or one stored before); an event already in
+/// the outbox (same order, status and time) is not written twice. Returns the external id of
+/// the first event whose order is not stored, if any (the page is then rolled back, its
+/// events with it). `$1` backfill, `$2` now, then one array per column.
+const APPEND_EVENTS: &str = "
+    WITH e AS (
+        SELECT * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                             $8::text[], $9::bigint[], $10::bool[]) WITH ORDINALITY
+            AS e (store_id, external_id, channel, from_status, to_status, raw_status, at_ns,
+                  label, i)
+    ), keyed AS (
+        SELECT e.*, o.seq FROM e
+        LEFT JOIN LATERAL (
+            SELECT seq FROM orders
+            WHERE store_id = e.store_id AND external_id = e.external_id AND channel = e.channel
+            LIMIT 1
+        ) o ON true
+    ), appended AS (
+        INSERT INTO events (order_seq, store_id, from_status, to_status, raw_status, at_ns,
+            label, backfill, recorded_ns)
+        SELECT seq, store_id, from_status, to_status, raw_status, at_ns, label, $1, $2
+        FROM keyed WHERE seq IS NOT NULL
+        ORDER BY i
+        ON CONFLICT (order_seq, to_status, at_ns) DO NOTHING
+    )
+    SELECT external_id FROM keyed WHERE seq IS NULL ORDER BY i LIMIT 1";
+
+/// The page's events as one statement ([`APPEND_EVENTS`]); `None` for a page without any. A
+/// page with an event for an order that is not stored is refused whole.
+async fn append_events<'a>(
+    c: &'a ClientWrapper,
+    store: &'a str,
+    events: &'a [NewEvent],
+    backfill: bool,
+    now: i64,
+) -> Result<Option<Step<'a>>, StateError> {
+    if events.is_empty() {
+        return Ok(None);
+    }
+    let column = |f: fn(&'a NewEvent) -> &'a str| events.iter().map(f).collect();
+    let store_ids: Vec<&str> = column(|e| &e.key.store_id);
+    let external_ids: Vec<&str> = column(|e| &e.key.external_id);
+    let channels: Vec<&str> = column(|e| &e.key.channel);
+    let to: Vec<&str> = column(|e| e.to.as_str());
+    let raw: Vec<&str> = column(|e| &e.raw_status);
+    let from: Vec<Option<&str>> = events
+        .iter()
+        .map(|e| e.from.map(CanonicalStatus::as_str))
+        .collect();
+    let at: Vec<i64> = events.iter().map(|e| ns(e.at)).collect();
+    let label: Vec<bool> = events.iter().map(|e| e.label).collect();
+    let stmt = c
+        .prepare_cached(APPEND_EVENTS)
+        .await
+        .ctx(store, "append events")?;
+    Ok(Some(Box::pin(async move {
+        let unstored = c
+            .query_opt(
+                &stmt,
+                &[
+                    &backfill,
+                    &now,
+                    &store_ids,
+                    &external_ids,
+                    &channels,
+                    &from,
+                    &to,
+                    &raw,
+                    &at,
+                    &label,
+                ],
+            )
+            .await
+            .ctx(store, "append events")?;
+        match unstored {
+            Some(row) => Err(unstored_event_order(store, row.get(0))),
+            None => Ok(()),
+        }
+    })))
+}
 
 /// A page's writes besides its orders and events, in order: quarantine released and added,
 /// re-fetch windows queued, the slice's end (the cursor, or a re-fetch window finished or
 /// shortened), the walk recorded and old walks pruned. Prepared here, sent when polled.
 async fn other_writes<'a>(
-    tx: &'a Transaction<'_>,
+    tx: &'a ClientWrapper,
     store: &'a str,
     page: &'a PageCommit,
     now: i64,
-) -> Result<Vec<Write<'a>>, StateError> {
-    let mut writes: Vec<Write<'a>> = Vec::new();
+) -> Result<Vec<Step<'a>>, StateError> {
+    let mut writes: Vec<Step<'a>> = Vec::new();
     if !page.release.is_empty() {
         let keys: Vec<String> = page
             .release
@@ -311,6 +403,7 @@ async fn other_writes<'a>(
             tx.execute(&stmt, &[&store, &keys])
                 .await
                 .ctx(store, "release quarantine")
+                .map(drop)
         }));
     }
     if !page.quarantine.is_empty() {
@@ -347,6 +440,7 @@ async fn other_writes<'a>(
                 )
                 .await
                 .ctx(store, "quarantine orders")
+                .map(drop)
             }));
         }
     }
@@ -363,6 +457,7 @@ async fn other_writes<'a>(
                 tx.execute(&stmt, &[&store, &from, &to, reason])
                     .await
                     .ctx(store, "queue a re-fetch")
+                    .map(drop)
             }));
         }
     }
@@ -386,6 +481,7 @@ async fn other_writes<'a>(
                 tx.execute(&stmt, &[&store, &end, &now, &until])
                     .await
                     .ctx(store, "advance the watermark")
+                    .map(drop)
             }));
         }
         Some(SliceDone::Refetch { id, end }) => {
@@ -407,11 +503,13 @@ async fn other_writes<'a>(
                 tx.execute(&finish, &[&id, &store, &end])
                     .await
                     .ctx(store, "finish a re-fetch")
+                    .map(drop)
             }));
             writes.push(Box::pin(async move {
                 tx.execute(&advance, &[&id, &store, &end])
                     .await
                     .ctx(store, "advance a re-fetch")
+                    .map(drop)
             }));
         }
         None => {}
@@ -442,11 +540,13 @@ async fn other_writes<'a>(
             )
             .await
             .ctx(store, "record a walk")
+            .map(drop)
         }));
         writes.push(Box::pin(async move {
             tx.execute(&prune, &[&store, &oldest])
                 .await
                 .ctx(store, "prune walks")
+                .map(drop)
         }));
     }
     Ok(writes)
