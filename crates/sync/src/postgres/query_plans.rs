@@ -7,6 +7,7 @@ use tokio_postgres::types::{FromSql, Type};
 use tokio_postgres::NoTls;
 
 use super::backend::LOOKUP;
+use super::write::APPEND_EVENTS;
 use super::PostgresState;
 use crate::state::{OrderLookup, State};
 use crate::suite::pg::TestDatabase;
@@ -227,4 +228,48 @@ async fn migrating_to_version_3_corrects_stale_statistics() {
     let (_db, state, client) = database(Statistics::StaleThenMigrated).await;
     let (orders, shipments, plan) = look_up(&state, &client).await;
     assert_probes(orders, Some(shipments), &plan);
+}
+
+/// Appends an event to each of [`PAGE`] stored orders of the big store, under `EXPLAIN
+/// ANALYZE` in a transaction rolled back: the rows its plan read from `orders` (the plan
+/// printed on failure).
+async fn append_events_plan(client: &tokio_postgres::Client) -> (f64, String) {
+    let ids: Vec<String> = (1..=PAGE).map(|i| format!("E{}", i * 100)).collect();
+    let texts = |value: &str| vec![value.to_owned(); PAGE];
+    let from: Vec<Option<String>> = vec![None; PAGE];
+    let at: Vec<i64> = (1..=PAGE as i64).collect();
+    let explain = format!("EXPLAIN (ANALYZE, FORMAT JSON) {APPEND_EVENTS}");
+    client.batch_execute("BEGIN").await.unwrap();
+    let rows = client
+        .query(
+            &explain,
+            &[
+                &false,
+                &0i64,
+                &texts("big"),
+                &ids,
+                &texts("sim"),
+                &from,
+                &texts("awaiting_shipment"),
+                &texts("paid"),
+                &at,
+                &vec![false; PAGE],
+            ],
+        )
+        .await
+        .unwrap();
+    client.batch_execute("ROLLBACK").await.unwrap();
+    let Explained(plan) = rows[0].get(0);
+    (rows_read(&plan[0]["Plan"], "orders"), format!("{plan:#}"))
+}
+
+/// A page's events find their orders by key, one probe each, on a database never analyzed
+/// and on one analyzed when every store had one order (as the lookup does).
+#[tokio::test]
+async fn events_find_their_orders_by_key_without_or_with_stale_statistics() {
+    for statistics in [Statistics::None, Statistics::Stale] {
+        let (_db, _state, client) = database(statistics).await;
+        let (orders, plan) = append_events_plan(&client).await;
+        assert_probes(orders, None, &format!("{statistics:?}: {plan}"));
+    }
 }

@@ -297,7 +297,7 @@ async fn upsert_orders<'a>(
 /// the outbox (same order, status and time) is not written twice. Returns the external id of
 /// the first event whose order is not stored, if any (the page is then rolled back, its
 /// events with it). `$1` backfill, `$2` now, then one array per column.
-const APPEND_EVENTS: &str = "
+pub(super) const APPEND_EVENTS: &str = "
     WITH e AS (
         SELECT * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
                              $8::text[], $9::bigint[], $10::bool[]) WITH ORDINALITY
