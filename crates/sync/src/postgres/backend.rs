@@ -238,15 +238,9 @@ impl State for PostgresState {
         let store = lease.store_id.as_str();
         // Packed before a connection is taken: it needs none.
         let packed = pack_page(store, &page)?;
+        let client = self.client(store).await?;
+        let client = commit(client, lease, &page, &packed).await?;
         let orders = u64::try_from(page.orders.len()).unwrap_or(u64::MAX);
-        // On the connections' thread: each reply continues the commit there at once, not
-        // after whatever the caller's runtime has in line.
-        let (state, owned) = (self.clone(), lease.clone());
-        let commit = async move {
-            let client = state.client(&owned.store_id).await?;
-            commit(client, &owned, &page, &packed).await
-        };
-        let client = self.io.run(store, commit).await?;
         if self.growth.record(orders) {
             // The page is committed: a failed ANALYZE leaves the statistics to autovacuum.
             if let Err(e) = analyze(&client, store).await {

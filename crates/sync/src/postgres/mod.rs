@@ -11,9 +11,8 @@
 //! - The schema is versioned in `orderport_migrations`; migrations run once, under an
 //!   advisory lock, when a worker connects; a database of a newer version is refused.
 //! - A page commit is one pipeline of prepared statements, then `COMMIT` (`pipeline`); the
-//!   connections' I/O, and the page commits, run on a thread of the state's own
-//!   (`io_thread`); the state analyzes the tables it grows, so plans keep up with a first sync
-//!   (`statistics`).
+//!   connections' I/O runs on a thread of the state's own; the state analyzes the tables it
+//!   grows, so plans keep up with a first sync (`statistics`).
 //!
 //! Connections use no TLS: use a local server, a private network or an SSH tunnel.
 
@@ -52,8 +51,6 @@ pub struct PostgresState {
     target: String,
     /// The orders this state wrote, for `ANALYZE` as the tables grow ([`statistics`]).
     growth: Arc<statistics::Growth>,
-    /// The connections' thread, where page commits run too.
-    io: Arc<io_thread::IoThread>,
 }
 
 impl std::fmt::Debug for PostgresState {
@@ -144,7 +141,7 @@ impl PostgresState {
         let io = Arc::new(io_thread::IoThread::start()?);
         let manager = Manager::from_connect(
             target.config,
-            io_thread::Connector { io: io.clone() },
+            io_thread::Connector { io },
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -161,7 +158,6 @@ impl PostgresState {
             pool,
             target: target.shown,
             growth: Arc::new(statistics::Growth::new(statistics::FIRST_ANALYZE_AFTER)),
-            io,
         })
     }
 
