@@ -378,7 +378,7 @@ async fn append_events<'a>(
 /// re-fetch windows queued, the slice's end (the cursor, or a re-fetch window finished or
 /// shortened), the walk recorded and old walks pruned. Prepared here, sent when polled.
 async fn other_writes<'a>(
-    tx: &'a ClientWrapper,
+    c: &'a ClientWrapper,
     store: &'a str,
     page: &'a PageCommit,
     now: i64,
@@ -395,19 +395,19 @@ async fn other_writes<'a>(
                 ]
             })
             .collect();
-        let stmt = tx
+        let stmt = c
             .prepare_cached("DELETE FROM quarantine WHERE store_id = $1 AND qkey = ANY($2::text[])")
             .await
             .ctx(store, "release quarantine")?;
         writes.push(Box::pin(async move {
-            tx.execute(&stmt, &[&store, &keys])
+            c.execute(&stmt, &[&store, &keys])
                 .await
                 .ctx(store, "release quarantine")
                 .map(drop)
         }));
     }
     if !page.quarantine.is_empty() {
-        let stmt = tx
+        let stmt = c
             .prepare_cached(
                 "INSERT INTO quarantine (store_id, qkey, external_id, order_number, reasons,
                      window_from, window_to, fingerprint, first_seen_ns, last_seen_ns)
@@ -424,7 +424,7 @@ async fn other_writes<'a>(
             let (key, reasons) = quarantine_entry(store, &q.rejection)?;
             let (stmt, window) = (stmt.clone(), (ns(q.window.from()), ns(q.window.to())));
             writes.push(Box::pin(async move {
-                tx.execute(
+                c.execute(
                     &stmt,
                     &[
                         &store,
@@ -445,7 +445,7 @@ async fn other_writes<'a>(
         }
     }
     if !page.refetch.is_empty() {
-        let stmt = tx
+        let stmt = c
             .prepare_cached(
                 "INSERT INTO refetch (store_id, from_ns, to_ns, reason) VALUES ($1, $2, $3, $4)",
             )
@@ -454,7 +454,7 @@ async fn other_writes<'a>(
         for (w, reason) in &page.refetch {
             let (stmt, from, to) = (stmt.clone(), ns(w.from()), ns(w.to()));
             writes.push(Box::pin(async move {
-                tx.execute(&stmt, &[&store, &from, &to, reason])
+                c.execute(&stmt, &[&store, &from, &to, reason])
                     .await
                     .ctx(store, "queue a re-fetch")
                     .map(drop)
@@ -464,7 +464,7 @@ async fn other_writes<'a>(
     match page.done {
         Some(SliceDone::Advance(end)) => {
             // GREATEST: the watermark never moves back.
-            let stmt = tx
+            let stmt = c
                 .prepare_cached(
                     "INSERT INTO cursors (store_id, watermark_ns, updated_ns, backfill_until_ns)
                      VALUES ($1, $2, $3, $4)
@@ -478,20 +478,20 @@ async fn other_writes<'a>(
                 .ctx(store, "advance the watermark")?;
             let (end, until) = (ns(end), page.backfill_until.map(ns));
             writes.push(Box::pin(async move {
-                tx.execute(&stmt, &[&store, &end, &now, &until])
+                c.execute(&stmt, &[&store, &end, &now, &until])
                     .await
                     .ctx(store, "advance the watermark")
                     .map(drop)
             }));
         }
         Some(SliceDone::Refetch { id, end }) => {
-            let finish = tx
+            let finish = c
                 .prepare_cached(
                     "DELETE FROM refetch WHERE id = $1 AND store_id = $2 AND to_ns <= $3",
                 )
                 .await
                 .ctx(store, "finish a re-fetch")?;
-            let advance = tx
+            let advance = c
                 .prepare_cached(
                     "UPDATE refetch SET from_ns = GREATEST(from_ns, $3)
                      WHERE id = $1 AND store_id = $2",
@@ -500,13 +500,13 @@ async fn other_writes<'a>(
                 .ctx(store, "advance a re-fetch")?;
             let end = ns(end);
             writes.push(Box::pin(async move {
-                tx.execute(&finish, &[&id, &store, &end])
+                c.execute(&finish, &[&id, &store, &end])
                     .await
                     .ctx(store, "finish a re-fetch")
                     .map(drop)
             }));
             writes.push(Box::pin(async move {
-                tx.execute(&advance, &[&id, &store, &end])
+                c.execute(&advance, &[&id, &store, &end])
                     .await
                     .ctx(store, "advance a re-fetch")
                     .map(drop)
@@ -515,14 +515,14 @@ async fn other_writes<'a>(
         None => {}
     }
     if let Some(walk) = page.walk {
-        let record = tx
+        let record = c
             .prepare_cached(
                 "INSERT INTO walks (store_id, from_ns, to_ns, started_ns, finished_ns)
                  VALUES ($1, $2, $3, $4, $5)",
             )
             .await
             .ctx(store, "record a walk")?;
-        let prune = tx
+        let prune = c
             .prepare_cached("DELETE FROM walks WHERE store_id = $1 AND finished_ns < $2")
             .await
             .ctx(store, "prune walks")?;
@@ -534,7 +534,7 @@ async fn other_writes<'a>(
         ];
         let oldest = ns(walk.finished_at - Duration::days(WALK_RETENTION_DAYS));
         writes.push(Box::pin(async move {
-            tx.execute(
+            c.execute(
                 &record,
                 &[&store, &times[0], &times[1], &times[2], &times[3]],
             )
@@ -543,7 +543,7 @@ async fn other_writes<'a>(
             .map(drop)
         }));
         writes.push(Box::pin(async move {
-            tx.execute(&prune, &[&store, &oldest])
+            c.execute(&prune, &[&store, &oldest])
                 .await
                 .ctx(store, "prune walks")
                 .map(drop)
