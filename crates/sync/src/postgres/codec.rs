@@ -39,8 +39,24 @@ pub(super) fn describe(e: &tokio_postgres::Error) -> String {
     text
 }
 
+/// The SQLSTATE of a statement refused by the server's own check: `orderport_refuse` (schema
+/// version 4) raises it, naming what it refused in the error's detail (a store, an order's
+/// external id).
+pub(super) const REFUSED: &str = "OR001";
+
+/// Driver errors as [`StateError`]s, naming the store and what was being done.
 pub(super) trait Ctx<T> {
+    /// A [`StateError::Backend`] for `operation` on `store`.
     fn ctx(self, store: &str, operation: &'static str) -> Result<T, StateError>;
+
+    /// As [`Ctx::ctx`], except that a statement the server refused ([`REFUSED`]) fails with
+    /// `refusal` of the subject it named.
+    fn ctx_refused(
+        self,
+        store: &str,
+        operation: &'static str,
+        refusal: impl FnOnce(&str) -> StateError,
+    ) -> Result<T, StateError>;
 }
 
 impl<T> Ctx<T> for Result<T, tokio_postgres::Error> {
@@ -50,6 +66,21 @@ impl<T> Ctx<T> for Result<T, tokio_postgres::Error> {
             operation,
             detail: describe(&e),
         })
+    }
+
+    fn ctx_refused(
+        self,
+        store: &str,
+        operation: &'static str,
+        refusal: impl FnOnce(&str) -> StateError,
+    ) -> Result<T, StateError> {
+        match self {
+            Err(e) => match e.as_db_error().filter(|db| db.code().code() == REFUSED) {
+                Some(db) => Err(refusal(db.detail().unwrap_or_default())),
+                None => Err(e).ctx(store, operation),
+            },
+            ok => ok.ctx(store, operation),
+        }
     }
 }
 

@@ -83,38 +83,6 @@ pub(super) async fn lapsed_holds(
     rows.iter().map(|r| marked(store, r)).collect()
 }
 
-/// Locks an order's row and reads what [`check_same`] compares: `$1` store, `$2` external id,
-/// `$3` channel.
-pub(super) const LOCK_ORDER: &str = "SELECT status, platform, hold_until_ns, seq, order_packed
-    FROM orders WHERE store_id = $1 AND external_id = $2 AND channel = $3 FOR UPDATE";
-
-/// [`LOCK_ORDER`] without the order's JSON, for a page's checks.
-pub(super) const LOCK_ORDER_STATUS: &str = "SELECT status, platform, hold_until_ns
-    FROM orders WHERE store_id = $1 AND external_id = $2 AND channel = $3 FOR UPDATE";
-
-/// Checks that a locked order's stored status and mark (the first three columns of `row`,
-/// as [`LOCK_ORDER`] reads them) are still `expect`: [`StateError::Conflict`] otherwise, and
-/// for an order no longer stored.
-pub(super) fn check_same(
-    key: &OrderKey,
-    row: Option<&Row>,
-    expect: (CanonicalStatus, Option<PlatformMark>),
-    what: &str,
-) -> Result<(), StateError> {
-    let store = key.store_id.as_str();
-    let Some(row) = row else {
-        return Err(changed_since_read(store, &key.external_id, what));
-    };
-    let now = (
-        parse_status(store, row.get(0))?,
-        read_mark(store, row.get(1), row.get(2))?,
-    );
-    if now != expect {
-        return Err(changed_since_read(store, &key.external_id, what));
-    }
-    Ok(())
-}
-
 /// Locks the order's row and checks that its stored status and mark are still `expect`;
 /// returns its `seq` and packed JSON.
 async fn check_unchanged(
@@ -125,18 +93,28 @@ async fn check_unchanged(
 ) -> Result<(i64, Vec<u8>), StateError> {
     let store = key.store_id.as_str();
     let stmt = tx
-        .prepare_cached(LOCK_ORDER)
+        .prepare_cached(
+            "SELECT seq, order_packed, status, platform, hold_until_ns FROM orders
+             WHERE store_id = $1 AND external_id = $2 AND channel = $3
+             FOR UPDATE",
+        )
         .await
         .ctx(store, "check the order")?;
     let row = tx
         .query_opt(&stmt, &[&key.store_id, &key.external_id, &key.channel])
         .await
         .ctx(store, "check the order")?;
-    check_same(key, row.as_ref(), expect, what)?;
-    match row {
-        Some(row) => Ok((row.get(3), row.get(4))),
-        None => Err(changed_since_read(store, &key.external_id, what)),
+    let Some(row) = row else {
+        return Err(changed_since_read(store, &key.external_id, what));
+    };
+    let now = (
+        parse_status(store, row.get(2))?,
+        read_mark(store, row.get(3), row.get(4))?,
+    );
+    if now != expect {
+        return Err(changed_since_read(store, &key.external_id, what));
     }
+    Ok((row.get(0), row.get(1)))
 }
 
 pub(super) async fn record_platform(

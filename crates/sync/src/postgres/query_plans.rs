@@ -97,7 +97,8 @@ async fn database(statistics: Statistics) -> (TestDatabase, PostgresState, tokio
                 "ALTER TABLE orders ALTER COLUMN store_id RESET (n_distinct);
                  ALTER TABLE events ALTER COLUMN store_id RESET (n_distinct);
                  ALTER TABLE shipments ALTER COLUMN store_id RESET (n_distinct);
-                 DELETE FROM orderport_migrations WHERE version = 3;",
+                 DROP FUNCTION orderport_refuse(text, text);
+                 DELETE FROM orderport_migrations WHERE version >= 3;",
             )
             .await
             .unwrap();

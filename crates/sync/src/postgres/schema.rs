@@ -146,8 +146,24 @@ DO $$ BEGIN
 END $$;
 "#;
 
+/// Version 4: `orderport_refuse(what, subject)`, which fails the statement calling it (and so
+/// the transaction) with SQLSTATE [`super::codec::REFUSED`], `subject` as the error's detail.
+/// A page commit's checks call it, so the server itself refuses a page with a stale fencing
+/// token, an order changed since the engine read it or an event for an order not stored:
+/// its `COMMIT` is sent with its statements ([`super::pipeline`]) and rolls back after a
+/// refusal.
+const V4: &str = r#"
+CREATE FUNCTION orderport_refuse(what text, subject text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'OR001', MESSAGE = 'orderport refused: ' || what,
+        DETAIL = subject;
+END
+$$;
+"#;
+
 /// Every migration, in order: version `i + 1` is `MIGRATIONS[i]`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -228,5 +244,18 @@ pub(super) async fn check_current(state: &PostgresState) -> Result<(), StateErro
                 state.target
             ),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The refusals the page commit maps ([`super::super::codec::REFUSED`]) are the ones
+    /// `orderport_refuse` raises.
+    #[test]
+    fn the_refusal_function_raises_the_code_the_commit_maps() {
+        let raised = format!("ERRCODE = '{}'", super::super::codec::REFUSED);
+        assert!(V4.contains(&raised), "{V4}");
     }
 }

@@ -9,10 +9,11 @@ use deadpool_postgres::{ClientWrapper, Object, Transaction};
 use orderport_core::CanonicalStatus;
 
 use super::codec::{ns, Ctx};
-use super::pipeline::{Pipeline, Step};
-use super::platform::{check_same, mark_columns, LOCK_ORDER_STATUS};
+use super::pipeline::{run, Step};
+use super::platform::mark_columns;
 use crate::codec::{
-    order_key, quarantine_entry, ship_conflict, unstored_event_order, KeyRef, WALK_RETENTION_DAYS,
+    changed_since_read, order_key, quarantine_entry, ship_conflict, unstored_event_order, KeyRef,
+    WALK_RETENTION_DAYS,
 };
 use crate::error::StateError;
 use crate::event::NewEvent;
@@ -23,16 +24,52 @@ use crate::state::{Lease, OrderWrite, PageCommit, ShipOrder, SliceDone};
 /// store, `$2` owner.
 const LOCK_LEASE: &str = "SELECT token FROM leases WHERE store_id = $1 AND owner = $2 FOR UPDATE";
 
+/// The error for a lease that is no longer `lease` (another owner's, a newer token, gone).
+fn lease_lost(lease: &Lease) -> StateError {
+    StateError::LeaseLost {
+        store: lease.store_id.clone(),
+    }
+}
+
 /// Checks the token [`LOCK_LEASE`] read (`None`: the lease is another owner's, or gone):
 /// [`StateError::LeaseLost`] unless it is still `lease`'s.
 fn check_token(lease: &Lease, token: Option<i64>) -> Result<(), StateError> {
     match token {
         Some(token) if token == lease.token => Ok(()),
-        _ => Err(StateError::LeaseLost {
-            store: lease.store_id.clone(),
-        }),
+        _ => Err(lease_lost(lease)),
     }
 }
+
+/// As [`LOCK_LEASE`], the server refusing (`orderport_refuse`) unless the token is still
+/// `$3`: the lease row locked for the rest of the transaction.
+const CHECK_LEASE: &str = "
+    SELECT orderport_refuse('the lease is no longer this worker''s', $1)
+    FROM (SELECT (SELECT token FROM leases WHERE store_id = $1 AND owner = $2 FOR UPDATE)
+          AS token) l
+    WHERE token IS DISTINCT FROM $3";
+
+/// Locks the rows of the orders a page replaces and refuses the page (`orderport_refuse`,
+/// naming the first, in the page's order) unless each still has the status and mark the
+/// engine read (an order no longer stored is refused too): `$1`…`$3` the keys, `$4`…`$6` the
+/// status, mark and hold's end expected.
+const CHECK_REPLACED: &str = "
+    SELECT orderport_refuse('an order changed since the engine read it', r.external_id)
+    FROM (
+        SELECT x.external_id
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])
+             WITH ORDINALITY AS x (store_id, external_id, channel, status, platform,
+                                   hold_until_ns, i)
+        LEFT JOIN LATERAL (
+            SELECT status, platform, hold_until_ns FROM orders
+            WHERE store_id = x.store_id AND external_id = x.external_id
+              AND channel = x.channel
+            FOR UPDATE
+        ) o ON true
+        WHERE o.status IS DISTINCT FROM x.status OR o.platform IS DISTINCT FROM x.platform
+           OR o.hold_until_ns IS DISTINCT FROM x.hold_until_ns
+        ORDER BY x.i
+        LIMIT 1
+    ) r";
 
 /// Locks the store's lease row for the rest of the transaction and checks that `lease` is
 /// still the current one: [`StateError::LeaseLost`] otherwise.
@@ -132,11 +169,12 @@ pub(super) async fn ship(
 /// Writes one page (see [`crate::State::commit_page`]), its orders packed by
 /// [`crate::packed::pack_page`], in one transaction on `client`; gives the connection back.
 ///
-/// One pipeline of prepared statements ([`Pipeline`]), then `COMMIT`: two round trips. In
-/// the order sent: the checks (the lease's fencing token under its row lock, and each
-/// replaced order as the engine read it, under its row lock); the page's orders in one
-/// statement; quarantine, re-fetch windows, the cursor or re-fetch's end, and the walk; the
-/// events, which find their orders by key. A failed check rolls everything back.
+/// One pipeline of prepared statements from `BEGIN` to `COMMIT` ([`run`]): one round trip.
+/// In the order sent: the checks, made by the server (the lease's fencing token under its row
+/// lock, and the replaced orders as the engine read them, under their row locks); the page's
+/// orders in one statement; quarantine, re-fetch windows, the cursor or re-fetch's end, and
+/// the walk; the events, which find their orders by key (the server refusing an event for an
+/// order not stored). A refusal rolls everything back.
 pub(super) async fn commit(
     client: Object,
     lease: &Lease,
@@ -146,12 +184,11 @@ pub(super) async fn commit(
     let store = lease.store_id.as_str();
     check_packed(store, page, packed)?;
     let now = ns(Utc::now());
-    let pipeline = Pipeline::new(client, store, "commit a page");
     // Every statement is prepared before `BEGIN` is sent (a round trip only the first time on
     // a connection), so that the steps are sent back to back.
-    let steps = page_steps(pipeline.client()?, lease, page, packed, now).await?;
-    let outcome = pipeline.send(steps).await;
-    pipeline.end(outcome).await
+    let steps = page_steps(&client, lease, page, packed, now).await?;
+    run(&client, store, "commit a page", steps).await?;
+    Ok(client)
 }
 
 /// The steps of a page commit, in the order they must run (see [`commit`]).
@@ -165,35 +202,17 @@ async fn page_steps<'a>(
     let store = lease.store_id.as_str();
     let mut steps: Vec<Step<'a>> = Vec::new();
     let stmt = c
-        .prepare_cached(LOCK_LEASE)
+        .prepare_cached(CHECK_LEASE)
         .await
         .ctx(store, "check the lease")?;
     steps.push(Box::pin(async move {
-        let row = c
-            .query_opt(&stmt, &[&lease.store_id, &lease.owner])
+        c.execute(&stmt, &[&lease.store_id, &lease.owner, &lease.token])
             .await
-            .ctx(store, "check the lease")?;
-        check_token(lease, row.map(|r| r.get(0)))
+            .ctx_refused(store, "check the lease", |_| lease_lost(lease))
+            .map(drop)
     }));
-    // What the engine read of the orders it replaces must be what is stored (row locks held
-    // to the commit).
-    if page.orders.iter().any(|w| w.replaces.is_some()) {
-        let stmt = c
-            .prepare_cached(LOCK_ORDER_STATUS)
-            .await
-            .ctx(store, "check the order")?;
-        for w in &page.orders {
-            let Some(expect) = w.replaces else { continue };
-            let stmt = stmt.clone();
-            steps.push(Box::pin(async move {
-                let o = &w.order;
-                let row = c
-                    .query_opt(&stmt, &[&o.store_id, &o.external_id, &o.channel])
-                    .await
-                    .ctx(store, "check the order")?;
-                check_same(&o.key(), row.as_ref(), expect, "the page")
-            }));
-        }
+    if let Some(step) = check_replaced(c, store, page).await? {
+        steps.push(step);
     }
     if let Some(step) = upsert_orders(c, store, page, packed, now).await? {
         steps.push(step);
@@ -203,6 +222,52 @@ async fn page_steps<'a>(
         steps.push(step);
     }
     Ok(steps)
+}
+
+/// The check that what the engine read of the orders the page replaces is what is stored
+/// ([`CHECK_REPLACED`], row locks held to the commit); `None` for a page that replaces none.
+async fn check_replaced<'a>(
+    c: &'a ClientWrapper,
+    store: &'a str,
+    page: &'a PageCommit,
+) -> Result<Option<Step<'a>>, StateError> {
+    let replaced: Vec<(&'a OrderWrite, (CanonicalStatus, _))> = page
+        .orders
+        .iter()
+        .filter_map(|w| Some((w, w.replaces?)))
+        .collect();
+    if replaced.is_empty() {
+        return Ok(None);
+    }
+    let column = |f: fn(&'a OrderWrite) -> &'a str| replaced.iter().map(|(w, _)| f(w)).collect();
+    let store_ids: Vec<&str> = column(|w| &w.order.store_id);
+    let external_ids: Vec<&str> = column(|w| &w.order.external_id);
+    let channels: Vec<&str> = column(|w| &w.order.channel);
+    let statuses: Vec<&str> = replaced.iter().map(|(_, e)| e.0.as_str()).collect();
+    let (marks, untils): (Vec<Option<&str>>, Vec<Option<i64>>) =
+        replaced.iter().map(|(_, e)| mark_columns(e.1)).unzip();
+    let stmt = c
+        .prepare_cached(CHECK_REPLACED)
+        .await
+        .ctx(store, "check the order")?;
+    Ok(Some(Box::pin(async move {
+        c.execute(
+            &stmt,
+            &[
+                &store_ids,
+                &external_ids,
+                &channels,
+                &statuses,
+                &marks,
+                &untils,
+            ],
+        )
+        .await
+        .ctx_refused(store, "check the order", |id| {
+            changed_since_read(store, id, "the page")
+        })
+        .map(drop)
+    })))
 }
 
 /// The statement upserting a page's orders, in the order given (`seq` is assigned in that
@@ -294,9 +359,10 @@ async fn upsert_orders<'a>(
 
 /// The statement appending a page's events in the page's order, each to its order found by
 /// key (`seq` from a row this transaction wrote, or one stored before); an event already in
-/// the outbox (same order, status and time) is not written twice. Returns the external id of
-/// the first event whose order is not stored, if any (the page is then rolled back, its
-/// events with it). `$1` backfill, `$2` now, then one array per column.
+/// the outbox (same order, status and time) is not written twice. The server refuses
+/// (`orderport_refuse`) a page with an event whose order is not stored, naming the first:
+/// the page is rolled back, its events with it. `$1` backfill, `$2` now, then one array per
+/// column.
 pub(super) const APPEND_EVENTS: &str = "
     WITH e AS (
         SELECT * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
@@ -318,7 +384,9 @@ pub(super) const APPEND_EVENTS: &str = "
         ORDER BY i
         ON CONFLICT (order_seq, to_status, at_ns) DO NOTHING
     )
-    SELECT external_id FROM keyed WHERE seq IS NULL ORDER BY i LIMIT 1";
+    SELECT orderport_refuse('an event names an order neither stored nor in the page',
+                            u.external_id)
+    FROM (SELECT external_id FROM keyed WHERE seq IS NULL ORDER BY i LIMIT 1) u";
 
 /// The page's events as one statement ([`APPEND_EVENTS`]); `None` for a page without any. A
 /// page with an event for an order that is not stored is refused whole.
@@ -349,28 +417,24 @@ async fn append_events<'a>(
         .await
         .ctx(store, "append events")?;
     Ok(Some(Box::pin(async move {
-        let unstored = c
-            .query_opt(
-                &stmt,
-                &[
-                    &backfill,
-                    &now,
-                    &store_ids,
-                    &external_ids,
-                    &channels,
-                    &from,
-                    &to,
-                    &raw,
-                    &at,
-                    &label,
-                ],
-            )
-            .await
-            .ctx(store, "append events")?;
-        match unstored {
-            Some(row) => Err(unstored_event_order(store, row.get(0))),
-            None => Ok(()),
-        }
+        c.execute(
+            &stmt,
+            &[
+                &backfill,
+                &now,
+                &store_ids,
+                &external_ids,
+                &channels,
+                &from,
+                &to,
+                &raw,
+                &at,
+                &label,
+            ],
+        )
+        .await
+        .ctx_refused(store, "append events", |id| unstored_event_order(store, id))
+        .map(drop)
     })))
 }
 
