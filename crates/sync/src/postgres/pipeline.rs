@@ -14,8 +14,12 @@
 //! connection is queued after its `COMMIT`; one dropped before it sent nothing. No connection
 //! goes back to the pool inside a transaction.
 
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+use std::task::Poll;
+
 use deadpool_postgres::ClientWrapper;
-use futures::future::{join3, join_all, BoxFuture};
+use futures::future::{maybe_done, BoxFuture, MaybeDone};
 
 use super::codec::Ctx;
 use crate::error::StateError;
@@ -36,15 +40,43 @@ pub(super) async fn run(
     operation: &'static str,
     steps: Vec<Step<'_>>,
 ) -> Result<(), StateError> {
-    let statement =
-        |sql: &'static str| async move { client.batch_execute(sql).await.ctx(store, operation) };
-    // `join3` polls `BEGIN`, then the steps, then `COMMIT`; `join_all` polls the steps in
-    // order and gives their answers in order.
-    let (begun, answers, committed) =
-        join3(statement("BEGIN"), join_all(steps), statement("COMMIT")).await;
-    begun?;
-    answers.into_iter().collect::<Result<(), _>>()?;
-    committed
+    let statement = |sql: &'static str| -> Step<'_> {
+        Box::pin(async move { client.batch_execute(sql).await.ctx(store, operation) })
+    };
+    let mut all: Vec<MaybeDone<Step<'_>>> = std::iter::once(statement("BEGIN"))
+        .chain(steps)
+        .chain([statement("COMMIT")])
+        .map(maybe_done)
+        .collect();
+    // Every poll polls each one in order, so the first sends them all in order, `COMMIT`
+    // last. (`join_all` does not promise that: past 30 futures it polls as they wake, and
+    // may yield before it first polled them all.)
+    poll_fn(|cx| {
+        let mut pending = false;
+        for one in &mut all {
+            pending |= Pin::new(one).poll(cx).is_pending();
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    // Every one is done: its answer, in the order sent.
+    all.iter_mut()
+        .map(|one| {
+            Pin::new(one).take_output().unwrap_or_else(|| {
+                Err(StateError::Backend {
+                    store: store.to_owned(),
+                    operation,
+                    detail: "a statement of the transaction has no answer; this is a bug in \
+                             orderport, please report it"
+                        .into(),
+                })
+            })
+        })
+        .collect()
 }
 
 #[cfg(all(test, feature = "state-suite"))]
@@ -95,11 +127,13 @@ mod tests {
         [pooled, counted]
     }
 
-    /// A commit cancelled after its first poll (a timeout) has queued its whole transaction:
-    /// the pool's connection, given back at once, runs it to its `COMMIT` before anything of
-    /// its next user, whom it never leaves inside the transaction.
+    /// A commit cancelled after its first poll (a timeout) has queued its whole transaction,
+    /// every step before `COMMIT` (more steps than `join_all` polls in order): the pool's
+    /// connection, given back at once, runs it to its `COMMIT` before anything of its next
+    /// user, whom it never leaves inside the transaction.
     #[tokio::test]
     async fn a_run_cancelled_after_its_first_poll_still_ends_its_transaction() {
+        const STEPS: usize = 40;
         let (db, state) = database("pipeline_cancel", 1).await;
         {
             let client = state.client("s").await.unwrap();
@@ -108,15 +142,22 @@ mod tests {
                 .await
                 .unwrap();
             let c = &client;
-            let step: Step<'_> =
-                Box::pin(async move { c.execute(&insert, &[]).await.ctx("s", "test").map(drop) });
-            let mut running = Box::pin(run(c, "s", "test", vec![step]));
+            let steps: Vec<Step<'_>> = (0..STEPS)
+                .map(|_| -> Step<'_> {
+                    let insert = insert.clone();
+                    Box::pin(
+                        async move { c.execute(&insert, &[]).await.ctx("s", "test").map(drop) },
+                    )
+                })
+                .collect();
+            let mut running = Box::pin(run(c, "s", "test", steps));
             assert!(futures::poll!(&mut running).is_pending(), "answers awaited");
             // Dropped here, then the connection (back to the pool).
         }
+        let all = STEPS as i64;
         assert_eq!(
             counts(&db, &state).await,
-            [1, 1],
+            [all, all],
             "committed, and seen committed"
         );
     }
