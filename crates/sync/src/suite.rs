@@ -1378,8 +1378,9 @@ pub mod pg {
 }
 
 /// Platform marks: an action's status, mark and event land together; a write whose expected
-/// status or mark is stale is refused with nothing written (the action's, and a page's that
-/// replaces the order: the whole page); lapsed holds are listed by their end (to the
+/// status or mark is stale (a hold's end by a nanosecond) is refused with nothing written (the
+/// action's, and a page's that replaces the order: the whole page; so is a page replacing an
+/// order no longer stored, naming it); lapsed holds are listed by their end (to the
 /// nanosecond); the stored JSON says the stored status; a label clears the mark.
 pub async fn platform_marks(state: &dyn State) -> Result<(), StateError> {
     let store = "suite-platform";

@@ -126,6 +126,36 @@ async fn postgres_a_newer_schema_is_refused() {
     }
 }
 
+/// A database of schema version 3 (before `orderport_refuse`) is migrated when a worker
+/// connects, and the server then refuses its stale pages: the suite's fencing, atomicity and
+/// platform checks pass on it.
+#[tokio::test]
+async fn postgres_a_version_3_database_is_migrated_and_refuses_stale_pages() {
+    let (db, state) = postgres("v3").await;
+    drop(state);
+    let (client, connection) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .batch_execute(
+            "DROP FUNCTION orderport_refuse(text, text);
+             DELETE FROM orderport_migrations WHERE version = 4;",
+        )
+        .await
+        .unwrap();
+    let state = PostgresState::connect(db.url()).await.unwrap();
+    let version: i64 = client
+        .query_one("SELECT max(version) FROM orderport_migrations", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(version, 4, "migrated to version 4");
+    suite::fencing(&state).await.unwrap();
+    suite::atomicity(&state).await.unwrap();
+    suite::platform_marks(&state).await.unwrap();
+}
+
 /// Workers connecting at once to a new database create the schema once.
 #[tokio::test]
 async fn postgres_concurrent_first_connections_migrate_once() {
