@@ -64,19 +64,17 @@ pub(super) async fn run(
     })
     .await;
     // Every one is done: its answer, in the order sent.
-    all.iter_mut()
-        .map(|one| {
-            Pin::new(one).take_output().unwrap_or_else(|| {
-                Err(StateError::Backend {
-                    store: store.to_owned(),
-                    operation,
-                    detail: "a statement of the transaction has no answer; this is a bug in \
-                             orderport, please report it"
-                        .into(),
-                })
+    all.iter_mut().try_for_each(|one| {
+        Pin::new(one).take_output().unwrap_or_else(|| {
+            Err(StateError::Backend {
+                store: store.to_owned(),
+                operation,
+                detail: "a statement of the transaction has no answer; this is a bug in \
+                         orderport, please report it"
+                    .into(),
             })
         })
-        .collect()
+    })
 }
 
 #[cfg(all(test, feature = "state-suite"))]
