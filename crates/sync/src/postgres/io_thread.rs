@@ -2,11 +2,10 @@
 //!
 //! A tokio-postgres connection is a task that reads the server's replies and hands them to the
 //! waiting calls. On the host's runtime it waits in line behind whatever else is ready there:
-//! in a sync, the pages being parsed for every store in flight, and each reply waited twice
-//! (for the connection task, then for the caller). So every
-//! [`super::PostgresState`] runs its connections on a single-threaded runtime of its own
-//! thread (`orderport-postgres`), which does nothing else; the thread ends when the state's
-//! last clone is dropped.
+//! in a sync, the pages being parsed for every store in flight; each reply waited twice (for
+//! the connection task, then for the caller). So every [`super::PostgresState`] runs its
+//! connections on a single-threaded runtime of its own thread (`orderport-postgres`), which
+//! does nothing else; the thread ends when the state's last clone is dropped.
 
 use std::sync::Arc;
 

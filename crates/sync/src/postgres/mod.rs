@@ -10,9 +10,10 @@
 //!   them (PostgreSQL's own timestamps keep microseconds). Times past 2262 are stored as 2262.
 //! - The schema is versioned in `orderport_migrations`; migrations run once, under an
 //!   advisory lock, when a worker connects; a database of a newer version is refused.
-//! - A page commit is one pipeline of prepared statements, then `COMMIT` (`pipeline`); the
-//!   connections' I/O runs on a thread of the state's own; the state analyzes the tables it
-//!   grows, so plans keep up with a first sync (`statistics`).
+//! - A page commit is one round trip: `BEGIN`, its prepared statements and `COMMIT` as one
+//!   pipeline, its checks made by the server (`pipeline`); the connections' I/O runs on a
+//!   thread of the state's own; the state analyzes the tables it grows, so plans keep up with
+//!   a first sync (`statistics`).
 //!
 //! Connections use no TLS: use a local server, a private network or an SSH tunnel.
 
