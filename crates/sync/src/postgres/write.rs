@@ -12,8 +12,8 @@ use super::codec::{ns, Ctx};
 use super::pipeline::{run, Step};
 use super::platform::mark_columns;
 use crate::codec::{
-    changed_since_read, order_key, quarantine_entry, ship_conflict, unstored_event_order, KeyRef,
-    WALK_RETENTION_DAYS,
+    changed_since_read, key_ref, order_key, quarantine_entry, ship_conflict, unstored_event_order,
+    KeyRef, WALK_RETENTION_DAYS,
 };
 use crate::error::StateError;
 use crate::event::NewEvent;
@@ -224,6 +224,24 @@ async fn page_steps<'a>(
     Ok(steps)
 }
 
+/// Rows' order keys as the three column arrays a statement unnests: store ids, external ids
+/// and channels, in the rows' order.
+fn key_columns<'a>(
+    keys: impl ExactSizeIterator<Item = KeyRef<'a>>,
+) -> (Vec<&'a str>, Vec<&'a str>, Vec<&'a str>) {
+    let mut columns = (
+        Vec::with_capacity(keys.len()),
+        Vec::with_capacity(keys.len()),
+        Vec::with_capacity(keys.len()),
+    );
+    for (channel, store_id, external_id) in keys {
+        columns.0.push(store_id);
+        columns.1.push(external_id);
+        columns.2.push(channel);
+    }
+    columns
+}
+
 /// The check that what the engine read of the orders the page replaces is what is stored
 /// ([`CHECK_REPLACED`], row locks held to the commit); `None` for a page that replaces none.
 async fn check_replaced<'a>(
@@ -239,10 +257,8 @@ async fn check_replaced<'a>(
     if replaced.is_empty() {
         return Ok(None);
     }
-    let column = |f: fn(&'a OrderWrite) -> &'a str| replaced.iter().map(|(w, _)| f(w)).collect();
-    let store_ids: Vec<&str> = column(|w| &w.order.store_id);
-    let external_ids: Vec<&str> = column(|w| &w.order.external_id);
-    let channels: Vec<&str> = column(|w| &w.order.channel);
+    let (store_ids, external_ids, channels) =
+        key_columns(replaced.iter().map(|(w, _)| order_key(&w.order)));
     let statuses: Vec<&str> = replaced.iter().map(|(_, e)| e.0.as_str()).collect();
     let (marks, untils): (Vec<Option<&str>>, Vec<Option<i64>>) =
         replaced.iter().map(|(_, e)| mark_columns(e.1)).unzip();
@@ -317,10 +333,9 @@ async fn upsert_orders<'a>(
             }
         }
     }
+    let (store_ids, external_ids, channels) =
+        key_columns(rows.iter().map(|(w, _)| order_key(&w.order)));
     let column = |f: fn(&'a OrderWrite) -> &'a str| rows.iter().map(|(w, _)| f(w)).collect();
-    let store_ids: Vec<&str> = column(|w| &w.order.store_id);
-    let external_ids: Vec<&str> = column(|w| &w.order.external_id);
-    let channels: Vec<&str> = column(|w| &w.order.channel);
     let numbers: Vec<&str> = column(|w| &w.order.order_number);
     let names: Vec<&str> = column(|w| &w.order.store_name);
     let statuses: Vec<&str> = column(|w| w.order.status.as_str());
@@ -400,10 +415,8 @@ async fn append_events<'a>(
     if events.is_empty() {
         return Ok(None);
     }
+    let (store_ids, external_ids, channels) = key_columns(events.iter().map(|e| key_ref(&e.key)));
     let column = |f: fn(&'a NewEvent) -> &'a str| events.iter().map(f).collect();
-    let store_ids: Vec<&str> = column(|e| &e.key.store_id);
-    let external_ids: Vec<&str> = column(|e| &e.key.external_id);
-    let channels: Vec<&str> = column(|e| &e.key.channel);
     let to: Vec<&str> = column(|e| e.to.as_str());
     let raw: Vec<&str> = column(|e| &e.raw_status);
     let from: Vec<Option<&str>> = events
