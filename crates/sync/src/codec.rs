@@ -216,6 +216,17 @@ pub(crate) fn changed_since_read(store: &str, external_id: &str, what: &str) -> 
     }
 }
 
+/// The refusal of a page committed as [`PageCommit::assumes_blank`](crate::PageCommit) when
+/// `what` (an order of the page, or a shipment) was stored since the run found the store blank.
+pub(crate) fn no_longer_blank(store: &str, what: &str) -> StateError {
+    StateError::Conflict {
+        store: store.to_owned(),
+        detail: format!(
+            "{what} was stored since the run found the store blank, so the page's orders must be looked up; nothing was written, try again"
+        ),
+    }
+}
+
 pub(crate) fn ship_conflict(store: &str, external_id: &str, expect: CanonicalStatus) -> StateError {
     StateError::Conflict {
         store: store.to_owned(),

@@ -17,6 +17,7 @@ use crate::error::{PlatformError, StateError, SyncError};
 use crate::event::NewEvent;
 use crate::platform::{PlatformAction, PlatformMark, PlatformOutcome};
 use crate::report::RunReport;
+use crate::run_ids::{IdSet, ListedIds, WrittenIds};
 use crate::settings::{hex, StoreSync};
 use crate::state::{
     Known, Lease, LeaseGrant, OrderLookup, OrderWrite, PageCommit, PlatformWrite, QuarantineWrite,
@@ -45,10 +46,6 @@ const WALK_LOOKBACK_DAYS: i64 = 7;
 /// Order Time: one more second each side), so a walk lists orders up to about two precision
 /// units outside its window; three leave room.
 const COVER_UNITS: i32 = 3;
-
-/// At most this many order ids are remembered per run for the shifted-walk check of the
-/// overlap (see [`ListedIds`]); past it, every order there counts as listed.
-const LISTED_LIMIT: usize = 200_000;
 
 /// The walks a run has made, and the one in progress: each range the run walks slice by slice
 /// (its own range, then each re-fetch) and how many of its slices have started. Kept as
@@ -119,7 +116,7 @@ impl RejectedSeen {
     /// Notes `id` listed in slice `here` of window `window`; returns the window of an earlier
     /// slice of the same range that listed it too.
     fn note(&mut self, id: &str, here: (usize, u64), window: TimeWindow) -> Option<TimeWindow> {
-        let key = ListedIds::key(id);
+        let key = IdSet::key(id);
         let moved = self
             .at
             .get(&key)
@@ -129,59 +126,6 @@ impl RejectedSeen {
             self.at.insert(key, (here.0, here.1, window));
         }
         moved
-    }
-}
-
-/// The ids of the orders this run's walks listed with a modification time at or before
-/// `until` (the watermark the run started from, plus the cover margin): the overlap, where an
-/// order may have been stored by an earlier run rather than listed by this one. Hashed, and
-/// bounded by [`LISTED_LIMIT`]: past it, every order counts as listed, which only costs
-/// re-fetches.
-#[derive(Debug)]
-struct ListedIds {
-    until: Option<DateTime<Utc>>,
-    ids: std::collections::HashSet<u64>,
-    saturated: bool,
-}
-
-impl ListedIds {
-    fn new(until: Option<DateTime<Utc>>) -> Self {
-        Self {
-            until,
-            ids: std::collections::HashSet::new(),
-            saturated: false,
-        }
-    }
-
-    fn key(external_id: &str) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        external_id.hash(&mut h);
-        h.finish()
-    }
-
-    /// Whether this run may have listed the order when its modification time was `at`:
-    /// certainly after `until` (no earlier run stored orders there), else if its id was seen.
-    fn may_have_listed(&self, external_id: &str, at: DateTime<Utc>) -> bool {
-        match self.until {
-            Some(until) if at <= until => {
-                self.saturated || self.ids.contains(&Self::key(external_id))
-            }
-            _ => true,
-        }
-    }
-
-    /// Notes an order listed at `at`.
-    fn note(&mut self, external_id: &str, at: DateTime<Utc>) {
-        if self.saturated || self.until.is_none_or(|until| at > until) {
-            return;
-        }
-        if self.ids.len() >= LISTED_LIMIT {
-            self.saturated = true;
-            self.ids = std::collections::HashSet::new();
-            return;
-        }
-        self.ids.insert(Self::key(external_id));
     }
 }
 
@@ -226,6 +170,9 @@ struct Run<'a> {
     queued: Vec<TimeWindow>,
     /// The first run's upper bound (see [`crate::Cursor::backfill_until`]).
     backfill_until: Option<DateTime<Utc>>,
+    /// Set when the store was blank as the run began ([`State::is_blank`]): the orders the
+    /// run has written since, the only ones a lookup could find.
+    written_since_blank: Option<WrittenIds>,
     report: RunReport,
 }
 
@@ -463,6 +410,7 @@ impl SyncEngine {
             rejected_seen: RejectedSeen::default(),
             queued: Vec::new(),
             backfill_until: None,
+            written_since_blank: None,
             report: RunReport {
                 store_id: store_id.clone(),
                 store_name: profile.name.clone(),
@@ -672,7 +620,39 @@ impl SyncEngine {
             .map_or(EARLIEST, |since| since.max(EARLIEST));
         run.walks = self.state.walks(&store_id, since).await?;
 
-        if let Some((lower, upper)) = run_range(cursor.watermark, now, &settings) {
+        // Asked last, so that nothing above stores an order: from here only this run does.
+        if self.state.is_blank(&store_id).await? {
+            run.written_since_blank = Some(WrittenIds::default());
+        }
+        let walked = match self.walk_all(run, cursor.watermark, now).await {
+            // A page committed without its lookups was refused: the store stopped being blank
+            // (a label recorded meanwhile for an order not stored yet) or an order changed
+            // under this run. Nothing of that page was written; walk on from the cursor,
+            // looking every page up. Re-fetch windows queued by the refused page were rolled
+            // back with it, so none counts as queued any more.
+            Err(SyncError::State(StateError::Conflict { detail, .. }))
+                if run.written_since_blank.take().is_some() =>
+            {
+                tracing::info!(store = %store_id, %detail, "a page committed without lookups was refused; walking on from the cursor with lookups");
+                run.queued.clear();
+                let cursor = self.state.cursor(&store_id).await?;
+                self.walk_all(run, cursor.watermark, now).await?
+            }
+            other => other?,
+        };
+        self.finish(run, !walked).await
+    }
+
+    /// Walks the run's range from `watermark`, slice by slice, then every pending re-fetch.
+    /// Returns false when cancelled.
+    async fn walk_all(
+        &self,
+        run: &mut Run<'_>,
+        watermark: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, SyncError> {
+        let settings = run.store.settings;
+        if let Some((lower, upper)) = run_range(watermark, now, &settings) {
             run.this_run.begin(lower, upper, settings.slice);
             for slice in slices(lower, upper, settings.slice) {
                 run.this_run.start_slice();
@@ -680,7 +660,7 @@ impl SyncEngine {
                     .walk(run, slice, SliceDone::Advance(slice.to()))
                     .await?
                 {
-                    return self.finish(run, true).await;
+                    return Ok(false);
                 }
                 run.report.slices += 1;
             }
@@ -689,7 +669,7 @@ impl SyncEngine {
         // Re-fetches queued before this run or by it (quarantine, shifted walks). Those this
         // run queues from here on wait for the next run.
         run.queued.clear();
-        for refetch in self.state.refetches(&store_id).await? {
+        for refetch in self.state.refetches(&run.report.store_id).await? {
             let w = refetch.window;
             run.this_run.begin(w.from(), w.to(), settings.slice);
             let parts: Vec<TimeWindow> = if w.from() == w.to() {
@@ -704,12 +684,12 @@ impl SyncEngine {
                     end: slice.to(),
                 };
                 if !self.walk(run, slice, done).await? {
-                    return self.finish(run, true).await;
+                    return Ok(false);
                 }
                 run.report.refetch_slices += 1;
             }
         }
-        self.finish(run, false).await
+        Ok(true)
     }
 
     /// How far outside a walk's window an order's modification time may be and still be
@@ -905,8 +885,18 @@ impl SyncEngine {
                 order_number: o.order_number.clone(),
             })
             .collect();
+        // A store blank as the run began holds only what this run wrote since: a page of
+        // other orders needs no lookup, and its commit checks that assumption.
+        let assumes_blank = !accepted.is_empty()
+            && run.written_since_blank.as_ref().is_some_and(|written| {
+                accepted
+                    .iter()
+                    .all(|o| !written.may_have_written(&o.external_id))
+            });
         let known = if lookups.is_empty() {
             Vec::new()
+        } else if assumes_blank {
+            vec![Known::default(); lookups.len()]
         } else {
             self.state.lookup(channel_id, &store_id, &lookups).await?
         };
@@ -920,6 +910,7 @@ impl SyncEngine {
             release: lookups,
             backfill: run.backfill_until.is_some_and(|until| window.to() <= until),
             backfill_until: run.backfill_until,
+            assumes_blank,
             ..PageCommit::default()
         };
         let mut refetch = Vec::new();
@@ -992,6 +983,11 @@ impl SyncEngine {
         }
         for (id, at) in &listed {
             run.listed.note(id, *at);
+        }
+        if let Some(written) = run.written_since_blank.as_mut() {
+            for w in &commit.orders {
+                written.note(&w.order.external_id);
+            }
         }
         if let Some(here) = run.this_run.current() {
             for r in &rejected {

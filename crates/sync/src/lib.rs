@@ -60,6 +60,7 @@ pub mod platform;
 pub mod postgres;
 pub mod read;
 pub mod report;
+mod run_ids;
 pub mod scheduler;
 pub mod settings;
 pub mod shipment;

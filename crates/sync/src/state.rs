@@ -185,6 +185,14 @@ pub struct PageCommit {
     pub backfill: bool,
     /// The first run's upper bound, stored with the first watermark (kept once set).
     pub backfill_until: Option<DateTime<Utc>>,
+    /// Set when the engine did not look this page's orders up ([`State::lookup`]) because the
+    /// store was blank when the run began ([`State::is_blank`]) and the run has not written
+    /// them since: every order's `replaces` is `None` and no event carries a label. The commit
+    /// is refused with [`StateError::Conflict`] (nothing written) unless, in its transaction,
+    /// none of the page's orders is stored and the store has no shipment; the engine then
+    /// looks the page up and commits it again. Only a state whose `is_blank` can say `true`
+    /// ever sees it set.
+    pub assumes_blank: bool,
 }
 
 /// A shipment the host pushed, to record; and, where the engine decided that it ships the
@@ -314,6 +322,19 @@ pub trait State: Send + Sync {
 
     /// Writes one page atomically (see the trait's contract).
     async fn commit_page(&self, lease: &Lease, commit: PageCommit) -> Result<(), StateError>;
+
+    /// Whether nothing a [`State::lookup`] of the store could find is stored: no order and no
+    /// shipment of `store_id`, in any channel. The engine asks once per run, after taking the
+    /// lease; when `true`, it commits the pages of orders it has not written in that run
+    /// without looking them up, with [`PageCommit::assumes_blank`] set, which the commit must
+    /// then check. A first sync makes one round trip per page instead of two.
+    ///
+    /// The default says `false`: the engine looks every page up, and a state that keeps this
+    /// default never sees `assumes_blank` set.
+    async fn is_blank(&self, store_id: &str) -> Result<bool, StateError> {
+        let _ = store_id;
+        Ok(false)
+    }
 
     /// The store's pending re-fetch windows, oldest first.
     async fn refetches(&self, store_id: &str) -> Result<Vec<Refetch>, StateError>;

@@ -192,6 +192,10 @@ impl State for StateStore {
         each!(self, s => s.commit_page(lease, commit).await)
     }
 
+    async fn is_blank(&self, store_id: &str) -> Result<bool, StateError> {
+        each!(self, s => s.is_blank(store_id).await)
+    }
+
     async fn refetches(&self, store_id: &str) -> Result<Vec<Refetch>, StateError> {
         each!(self, s => s.refetches(store_id).await)
     }

@@ -191,6 +191,7 @@ pub async fn run_all(state: &dyn State) -> Result<(), StateError> {
     platform_marks(state).await?;
     cursor_never_moves_back(state).await?;
     repeated_order(state).await?;
+    blank_stores(state).await?;
     Ok(())
 }
 
@@ -1614,5 +1615,101 @@ pub async fn platform_marks(state: &dyn State) -> Result<(), StateError> {
         state.lapsed_holds(store, until).await?.is_empty(),
         "{store}: a cleared hold does not lapse"
     );
+    Ok(())
+}
+
+/// [`State::is_blank`] and pages committed as [`PageCommit::assumes_blank`], for a state that
+/// can say a store is blank (one that keeps the trait's default `false` passes at once: the
+/// engine never sends it such a page).
+///
+/// A store with nothing stored is blank; one with an order, or with only a shipment, is not.
+/// A page that assumes the store blank lands when it is; it is refused with
+/// [`StateError::Conflict`], writing nothing, when the store has a shipment, or when one of
+/// the page's orders is stored.
+pub async fn blank_stores(state: &dyn State) -> Result<(), StateError> {
+    let store = "suite-blank";
+    let t = t0();
+    if !state.is_blank(store).await? {
+        return Ok(());
+    }
+    let lease = lease(state, store, "w1", t).await?;
+    let a = order(store, "a", CanonicalStatus::AwaitingShipment, t);
+    let b = order(store, "b", CanonicalStatus::Shipped, t);
+    let assuming = |orders: &[Order]| PageCommit {
+        assumes_blank: true,
+        ..page_of(orders)
+    };
+    state
+        .commit_page(&lease, assuming(std::slice::from_ref(&a)))
+        .await?;
+    assert!(
+        !state.is_blank(store).await?,
+        "{store}: a store with an order stored is not blank"
+    );
+    let known = state.lookup(CHANNEL, store, &lookups(&[&a])).await?;
+    assert!(
+        known.first().is_some_and(|k| k.stored.is_some()),
+        "{store}: a page assuming a blank store must land when the store is blank"
+    );
+
+    // One of the page's orders is stored: refused whole.
+    let refused = state
+        .commit_page(&lease, assuming(&[b.clone(), a.clone()]))
+        .await;
+    assert!(
+        matches!(&refused, Err(StateError::Conflict { detail, .. }) if detail.contains("order a")),
+        "{store}: a page assuming a blank store with an order of it stored must be refused with Conflict naming the order, got {refused:?}"
+    );
+    let known = state.lookup(CHANNEL, store, &lookups(&[&b])).await?;
+    assert!(
+        known.first().is_some_and(|k| k.stored.is_none()),
+        "{store}: a refused page (an order stored) left its orders behind"
+    );
+
+    // Only a shipment, recorded for an order not stored yet: not blank, and refused.
+    let shipped = "suite-blank-shipped";
+    let c = order(shipped, "c", CanonicalStatus::Shipped, t);
+    let update = label(
+        OrderRef {
+            external_id: Some("c".into()),
+            order_number: "#c".into(),
+        },
+        t,
+    );
+    let lease = self::lease(state, shipped, "w1", t).await?;
+    state
+        .record_shipment(ShipmentRecord {
+            store_id: shipped,
+            update: &update,
+            at: t,
+            ship: None,
+            coverage: None,
+        })
+        .await?;
+    assert!(
+        !state.is_blank(shipped).await?,
+        "{shipped}: a store with a shipment recorded is not blank (a lookup finds its label)"
+    );
+    let refused = state
+        .commit_page(&lease, assuming(std::slice::from_ref(&c)))
+        .await;
+    assert!(
+        matches!(&refused, Err(StateError::Conflict { detail, .. }) if detail.contains("shipment")),
+        "{shipped}: a page assuming a blank store with a shipment recorded must be refused with Conflict naming the shipment, got {refused:?}"
+    );
+    let known = state.lookup(CHANNEL, shipped, &lookups(&[&c])).await?;
+    assert!(
+        known.first().is_some_and(|k| k.stored.is_none()),
+        "{shipped}: a refused page (a shipment) left its orders behind"
+    );
+    assert!(
+        state
+            .pending_events("suite-sink", Some(shipped), 0, 100)
+            .await?
+            .is_empty(),
+        "{shipped}: a refused page (a shipment) left its events behind"
+    );
+    // Without the assumption the same page lands (the engine looked it up).
+    state.commit_page(&lease, page_of(&[c])).await?;
     Ok(())
 }

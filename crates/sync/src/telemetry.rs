@@ -202,6 +202,10 @@ impl State for TimedState {
         timed("commit_page", self.inner.commit_page(lease, commit)).await
     }
 
+    async fn is_blank(&self, store_id: &str) -> Result<bool, StateError> {
+        timed("is_blank", self.inner.is_blank(store_id)).await
+    }
+
     async fn refetches(&self, store_id: &str) -> Result<Vec<Refetch>, StateError> {
         timed("refetches", self.inner.refetches(store_id)).await
     }

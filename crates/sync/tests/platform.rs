@@ -299,9 +299,8 @@ async fn a_page_decided_before_a_concurrent_hold_is_refused_and_the_hold_stands(
         at: h.clock.now(),
     };
     let racing = SyncEngine::new(Arc::new(ActionBeforeCommit {
-        inner: h.state.clone(),
         pending: Mutex::new(Some(hold)),
-        pending_label: Mutex::new(None),
+        ..ActionBeforeCommit::new(h.state.clone())
     }))
     .with_clock(Arc::new(h.clock.clone()));
     report(&h, &ch, "a", "paid", "edited in the channel");

@@ -210,9 +210,8 @@ async fn a_part_recorded_concurrently_is_counted_and_the_order_ships_once() {
     let now = h.clock.now();
     let other = part("a", "1Z-OTHER", &[("MUG", 2)], now);
     let racing = SyncEngine::new(Arc::new(ActionBeforeCommit {
-        inner: h.state.clone(),
-        pending: Mutex::new(None),
         pending_label: Mutex::new(Some(("store-1".into(), other))),
+        ..ActionBeforeCommit::new(h.state.clone())
     }))
     .with_clock(Arc::new(h.clock.clone()));
     // This engine counts no labels, so it sees its TEE part as leaving 2 MUG unlabelled.

@@ -59,7 +59,19 @@ both!(
     cursor_never_moves_back,
     repeated_order,
     read_model,
+    blank_stores,
 );
+
+/// `blank_stores` passes at once for a state that never says a store is blank: both of
+/// orderport's backends must say it, or their first syncs would look every page up.
+#[tokio::test]
+async fn both_backends_say_a_new_store_is_blank() {
+    use orderport_sync::State;
+    let (_dir, sqlite) = sqlite();
+    assert!(sqlite.is_blank("new-store").await.unwrap());
+    let (_db, pg) = postgres("blank").await;
+    assert!(pg.is_blank("new-store").await.unwrap());
+}
 
 #[tokio::test]
 async fn sqlite_every_check_on_one_state() {

@@ -250,6 +250,20 @@ impl State for PostgresState {
         Ok(())
     }
 
+    async fn is_blank(&self, store_id: &str) -> Result<bool, StateError> {
+        let row = self
+            .client(store_id)
+            .await?
+            .query_one(
+                "SELECT NOT EXISTS (SELECT 1 FROM orders WHERE store_id = $1)
+                    AND NOT EXISTS (SELECT 1 FROM shipments WHERE store_id = $1)",
+                &[&store_id],
+            )
+            .await
+            .ctx(store_id, "check whether the store is blank")?;
+        Ok(row.get(0))
+    }
+
     async fn refetches(&self, store_id: &str) -> Result<Vec<Refetch>, StateError> {
         let rows = self
             .client(store_id)

@@ -12,8 +12,8 @@ use super::codec::{ns, Ctx};
 use super::pipeline::{run, Step};
 use super::platform::mark_columns;
 use crate::codec::{
-    changed_since_read, key_ref, order_key, quarantine_entry, ship_conflict, unstored_event_order,
-    KeyRef, WALK_RETENTION_DAYS,
+    changed_since_read, key_ref, no_longer_blank, order_key, quarantine_entry, ship_conflict,
+    unstored_event_order, KeyRef, WALK_RETENTION_DAYS,
 };
 use crate::error::StateError;
 use crate::event::NewEvent;
@@ -30,6 +30,25 @@ fn lease_lost(lease: &Lease) -> StateError {
         store: lease.store_id.clone(),
     }
 }
+
+/// For a page committed as [`PageCommit::assumes_blank`], the server refusing it
+/// (`orderport_refuse`, naming what it found) when the store has a shipment, or when an order of
+/// the page is stored: `$1` the store, `$2` and `$3` the page's external ids and channels.
+const CHECK_BLANK: &str = "
+    SELECT orderport_refuse('the store is no longer blank', found)
+    FROM (
+        SELECT 'a shipment' AS found
+        WHERE EXISTS (SELECT 1 FROM shipments WHERE store_id = $1)
+        UNION ALL
+        (SELECT 'order ' || x.external_id
+         FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS x (external_id, channel, i)
+         WHERE EXISTS (SELECT 1 FROM orders
+                       WHERE store_id = $1 AND external_id = x.external_id
+                         AND channel = x.channel)
+         ORDER BY x.i
+         LIMIT 1)
+        LIMIT 1
+    ) f";
 
 /// Checks the token [`LOCK_LEASE`] read (`None`: the lease is another owner's, or gone):
 /// [`StateError::LeaseLost`] unless it is still `lease`'s.
@@ -214,6 +233,9 @@ async fn page_steps<'a>(
     if let Some(step) = check_replaced(c, store, page).await? {
         steps.push(step);
     }
+    if let Some(step) = check_blank(c, store, page).await? {
+        steps.push(step);
+    }
     if let Some(step) = upsert_orders(c, store, page, packed, now).await? {
         steps.push(step);
     }
@@ -283,6 +305,31 @@ async fn check_replaced<'a>(
             changed_since_read(store, id, "the page")
         })
         .map(drop)
+    })))
+}
+
+/// The check that a page committed as [`PageCommit::assumes_blank`] may be
+/// ([`CHECK_BLANK`]); `None` for any other page.
+async fn check_blank<'a>(
+    c: &'a ClientWrapper,
+    store: &'a str,
+    page: &'a PageCommit,
+) -> Result<Option<Step<'a>>, StateError> {
+    if !page.assumes_blank {
+        return Ok(None);
+    }
+    let (_, external_ids, channels) = key_columns(page.orders.iter().map(|w| order_key(&w.order)));
+    let stmt = c
+        .prepare_cached(CHECK_BLANK)
+        .await
+        .ctx(store, "check the store is blank")?;
+    Ok(Some(Box::pin(async move {
+        c.execute(&stmt, &[&store, &external_ids, &channels])
+            .await
+            .ctx_refused(store, "check the store is blank", |found| {
+                no_longer_blank(store, found)
+            })
+            .map(drop)
     })))
 }
 

@@ -227,6 +227,20 @@ impl State for SqliteState {
         .await
     }
 
+    async fn is_blank(&self, store_id: &str) -> Result<bool, StateError> {
+        let store = store_id.to_owned();
+        self.read(store_id, move |c| {
+            c.query_row(
+                "SELECT NOT EXISTS (SELECT 1 FROM orders WHERE store_id = ?1)
+                    AND NOT EXISTS (SELECT 1 FROM shipments WHERE store_id = ?1)",
+                params![store],
+                |r| r.get(0),
+            )
+            .ctx(&store, "check whether the store is blank")
+        })
+        .await
+    }
+
     async fn refetches(&self, store_id: &str) -> Result<Vec<Refetch>, StateError> {
         let store = store_id.to_owned();
         self.read(store_id, move |c| {

@@ -10,7 +10,8 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use super::codec::Ctx;
 use super::platform::{check_unchanged, mark_columns};
 use crate::codec::{
-    key_ref, order_key, quarantine_entry, ship_conflict, ts, KeyRef, WALK_RETENTION_DAYS,
+    key_ref, no_longer_blank, order_key, quarantine_entry, ship_conflict, ts, KeyRef,
+    WALK_RETENTION_DAYS,
 };
 use crate::error::StateError;
 use crate::event::NewEvent;
@@ -136,6 +137,37 @@ pub(super) fn check_lease(tx: &Transaction<'_>, lease: &Lease) -> Result<(), Sta
     }
 }
 
+/// Refuses a page committed as [`PageCommit::assumes_blank`] when the store has a shipment or
+/// one of the page's orders is stored.
+fn check_blank(tx: &Transaction<'_>, store: &str, page: &PageCommit) -> Result<(), StateError> {
+    let shipped: bool = tx
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM shipments WHERE store_id = ?1)",
+            params![store],
+            |r| r.get(0),
+        )
+        .ctx(store, "check the store is blank")?;
+    if shipped {
+        return Err(no_longer_blank(store, "a shipment"));
+    }
+    let mut stored = tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM orders
+                 WHERE channel = ?1 AND store_id = ?2 AND external_id = ?3)",
+        )
+        .ctx(store, "check the store is blank")?;
+    for w in &page.orders {
+        let o = &w.order;
+        let found: bool = stored
+            .query_row(params![o.channel, o.store_id, o.external_id], |r| r.get(0))
+            .ctx(store, "check the store is blank")?;
+        if found {
+            return Err(no_longer_blank(store, &format!("order {}", o.external_id)));
+        }
+    }
+    Ok(())
+}
+
 /// Writes a page, its orders packed by [`crate::packed::pack_page`], after checking the
 /// lease's fencing token.
 pub(super) fn commit(
@@ -148,6 +180,9 @@ pub(super) fn commit(
     check_packed(store, page, packed)?;
     let now = ts(Utc::now());
     check_lease(tx, lease)?;
+    if page.assumes_blank {
+        check_blank(tx, store, page)?;
+    }
     {
         let mut upsert = tx
             .prepare_cached(

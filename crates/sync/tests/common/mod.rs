@@ -422,11 +422,30 @@ impl SellingChannel for Stalling {
 
 /// A SQLite state that lands another process's write just before the engine's own, after the
 /// engine read what it decides on: a platform write before the next page commit (`pending`),
-/// a label for part of an order before the next shipment write (`pending_label`).
+/// a label for part of an order before the next shipment write (`pending_label`), a shipment
+/// before the next page commit (`pending_shipment`). It counts the lookups asked and the
+/// page commits refused with `Conflict`.
 pub struct ActionBeforeCommit {
     pub inner: Arc<SqliteState>,
     pub pending: Mutex<Option<orderport_sync::PlatformWrite>>,
     pub pending_label: Mutex<Option<(String, ShipmentUpdate)>>,
+    pub pending_shipment: Mutex<Option<(String, ShipmentUpdate)>>,
+    pub lookups: AtomicUsize,
+    pub refused: AtomicUsize,
+}
+
+impl ActionBeforeCommit {
+    /// Over `inner`, nothing pending, nothing counted.
+    pub fn new(inner: Arc<SqliteState>) -> Self {
+        Self {
+            inner,
+            pending: Mutex::new(None),
+            pending_label: Mutex::new(None),
+            pending_shipment: Mutex::new(None),
+            lookups: AtomicUsize::new(0),
+            refused: AtomicUsize::new(0),
+        }
+    }
 }
 
 #[async_trait]
@@ -466,6 +485,7 @@ impl orderport_sync::State for ActionBeforeCommit {
         store_id: &str,
         orders: &[orderport_sync::OrderLookup],
     ) -> Result<Vec<orderport_sync::Known>, orderport_sync::StateError> {
+        self.lookups.fetch_add(1, Ordering::SeqCst);
         self.inner.lookup(channel, store_id, orders).await
     }
     async fn commit_page(
@@ -477,7 +497,26 @@ impl orderport_sync::State for ActionBeforeCommit {
         if let Some(write) = pending {
             self.inner.record_platform(write).await?;
         }
-        self.inner.commit_page(lease, commit).await
+        let pending = self.pending_shipment.lock().unwrap().take();
+        if let Some((store_id, update)) = pending {
+            self.inner
+                .record_shipment(orderport_sync::ShipmentRecord {
+                    store_id: &store_id,
+                    update: &update,
+                    at: Utc::now(),
+                    ship: None,
+                    coverage: None,
+                })
+                .await?;
+        }
+        let result = self.inner.commit_page(lease, commit).await;
+        if matches!(result, Err(orderport_sync::StateError::Conflict { .. })) {
+            self.refused.fetch_add(1, Ordering::SeqCst);
+        }
+        result
+    }
+    async fn is_blank(&self, store_id: &str) -> Result<bool, orderport_sync::StateError> {
+        self.inner.is_blank(store_id).await
     }
     async fn refetches(
         &self,
