@@ -190,8 +190,8 @@ pub struct PageCommit {
     /// them since: every order's `replaces` is `None` and no event carries a label. The commit
     /// is refused with [`StateError::Conflict`] (nothing written) unless, in its transaction,
     /// none of the page's orders is stored and the store has no shipment; the engine then
-    /// looks the page up and commits it again. Only a state whose `is_blank` can say `true`
-    /// ever sees it set.
+    /// walks on from the store's cursor, looking every page up. Only a state whose `is_blank`
+    /// can say `true` ever sees it set.
     pub assumes_blank: bool,
 }
 
