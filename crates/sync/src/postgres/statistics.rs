@@ -56,14 +56,37 @@ impl Growth {
     }
 }
 
-/// Analyzes the tables a sync grows. `ANALYZE` by a role that does not own them is a warning
-/// from the server, not an error: nothing is analyzed and the sync goes on.
+/// [`analyze`]'s statement: `ANALYZE orders, events` unless `orders` has grown by less than half
+/// since its last `ANALYZE`, by its size on disk against the pages that `ANALYZE` counted
+/// (`relpages`, 0 before the first). The size is the file's, current whoever wrote it; the
+/// server's activity counts (`n_mod_since_analyze`) lag by up to a second of each connection's
+/// writes, which is most of a first sync's early thresholds.
+pub(super) const ANALYZE_IF_GROWN: &str = "
+DO $$
+BEGIN
+    IF (SELECT pg_relation_size(c.oid) / current_setting('block_size')::bigint
+               >= c.relpages::bigint * 3 / 2
+        FROM pg_class c WHERE c.oid = 'orders'::regclass) THEN
+        ANALYZE orders, events;
+    END IF;
+END
+$$";
+
+/// Analyzes the tables a sync grows, when they grew by half since their last `ANALYZE`.
+///
+/// Each state counts its own writes ([`Growth`]), so several workers on one database would each
+/// analyze at their own thresholds: four workers analyzed four times per doubling of the table,
+/// 5% of every CPU sample of a four-worker first sync on two cores (docs/performance.md). The
+/// table's size settles it: a worker whose threshold comes just after another's `ANALYZE` finds
+/// the table grown by less than half and skips, and so does a restarted worker on a database
+/// that is not growing much. `ANALYZE` by a role that does not own the tables is a warning from
+/// the server, not an error: nothing is analyzed and the sync goes on.
 pub(super) async fn analyze(
     client: &tokio_postgres::Client,
     store: &str,
 ) -> Result<(), StateError> {
     client
-        .batch_execute("ANALYZE orders, events")
+        .batch_execute(ANALYZE_IF_GROWN)
         .await
         .ctx(store, "analyze the grown tables")
 }
@@ -150,5 +173,74 @@ mod tests {
         assert_eq!(analyzed().await, (-1.0, -1.0), "600 orders: not yet");
         state.commit_page(&lease, page(600)).await.unwrap();
         assert_eq!(analyzed().await, (1200.0, 1200.0), "1,200 orders: analyzed");
+    }
+
+    /// Another worker's state on the same database, passing its own first threshold just after
+    /// the tables were analyzed, does not analyze them again; one that finds them grown by
+    /// half does.
+    #[cfg(feature = "state-suite")]
+    #[tokio::test]
+    async fn a_second_worker_skips_an_analyze_the_tables_do_not_need() {
+        use crate::state::State;
+        use crate::suite;
+        use orderport_core::CanonicalStatus;
+
+        let (db, first, client) = super::super::query_plans::without_autovacuum("analyze2").await;
+        let second = super::super::PostgresState::connect(db.url())
+            .await
+            .unwrap();
+        let analyzed = || async {
+            let row = client
+                .query_one(
+                    "SELECT reltuples FROM pg_class WHERE relname = 'orders'",
+                    &[],
+                )
+                .await
+                .unwrap();
+            row.get::<_, f32>(0)
+        };
+        let page = |store: &str, from: usize, n: usize| {
+            let orders: Vec<_> = (from..from + n)
+                .map(|i| {
+                    suite::order(
+                        store,
+                        &format!("A{i}"),
+                        CanonicalStatus::AwaitingShipment,
+                        suite::t0(),
+                    )
+                })
+                .collect();
+            suite::page_of(&orders)
+        };
+        // The first worker writes 4,000 orders: analyzed at 1,000 and 4,000.
+        let lease = suite::lease(&first, "s1", "w1", suite::t0()).await.unwrap();
+        first
+            .commit_page(&lease, page("s1", 0, 1_000))
+            .await
+            .unwrap();
+        first
+            .commit_page(&lease, page("s1", 1_000, 3_000))
+            .await
+            .unwrap();
+        assert_eq!(analyzed().await, 4_000.0);
+        // The second passes its first threshold with 1,200 more: 30%, skipped.
+        let lease = suite::lease(&second, "s2", "w2", suite::t0())
+            .await
+            .unwrap();
+        second
+            .commit_page(&lease, page("s2", 0, 1_200))
+            .await
+            .unwrap();
+        assert_eq!(
+            analyzed().await,
+            4_000.0,
+            "the tables grew by 30% since their ANALYZE: not analyzed again"
+        );
+        // Its next threshold (2,400 of its own) finds them grown by 60%: analyzed.
+        second
+            .commit_page(&lease, page("s2", 1_200, 1_200))
+            .await
+            .unwrap();
+        assert_eq!(analyzed().await, 6_400.0);
     }
 }
