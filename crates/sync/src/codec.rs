@@ -222,7 +222,7 @@ pub(crate) fn no_longer_blank(store: &str, what: &str) -> StateError {
     StateError::Conflict {
         store: store.to_owned(),
         detail: format!(
-            "{what} was stored since the run found the store blank, so the page's orders must be looked up; nothing was written, try again"
+            "{what} was stored since the run found the store blank, so the page's orders must be looked up"
         ),
     }
 }

@@ -348,4 +348,15 @@ mod tests {
         assert_eq!(shown_db("postgres://a:b@h/d"), "postgres://a:***@h/d");
         assert_eq!(shown_db("state:b@x.db"), "state:b@x.db");
     }
+
+    /// A method the trait gives a default for is forwarded too: without `is_blank`, the CLI's
+    /// first syncs would look every page up.
+    #[tokio::test]
+    async fn is_blank_is_forwarded_to_the_backend() {
+        #![allow(clippy::unwrap_used)]
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let store = StateStore::open(path.to_str().unwrap()).await.unwrap();
+        assert!(store.is_blank("new-store").await.unwrap());
+    }
 }
