@@ -211,7 +211,7 @@ pub(crate) fn changed_since_read(store: &str, external_id: &str, what: &str) -> 
     StateError::Conflict {
         store: store.to_owned(),
         detail: format!(
-            "order {external_id} changed while {what} was written (a label or a platform action in between); nothing was written, try again"
+            "order {external_id} changed while {what} was written (a label or a platform action in between)"
         ),
     }
 }
