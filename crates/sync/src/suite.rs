@@ -176,6 +176,31 @@ fn lookups(orders: &[&Order]) -> Vec<OrderLookup> {
         .collect()
 }
 
+/// Whether each of `orders` of `store` is stored, by [`State::lookup`].
+async fn stored(
+    state: &dyn State,
+    store: &str,
+    orders: &[&Order],
+) -> Result<Vec<bool>, StateError> {
+    let known = state.lookup(CHANNEL, store, &lookups(orders)).await?;
+    Ok(known.iter().map(|k| k.stored.is_some()).collect())
+}
+
+/// `update` of `store` recorded at `at`, shipping no order.
+fn recorded<'a>(
+    store: &'a str,
+    update: &'a ShipmentUpdate,
+    at: DateTime<Utc>,
+) -> ShipmentRecord<'a> {
+    ShipmentRecord {
+        store_id: store,
+        update,
+        at,
+        ship: None,
+        coverage: None,
+    }
+}
+
 /// Runs every check that needs only a fresh state, on one state (they use distinct stores).
 pub async fn run_all(state: &dyn State) -> Result<(), StateError> {
     atomicity(state).await?;
@@ -228,9 +253,9 @@ pub async fn atomicity(state: &dyn State) -> Result<(), StateError> {
         "{store}: a page with an event for an order not stored must fail, naming the order, got {failed:?}"
     );
     let nothing = |what: &str| format!("{store}: a failed page left {what} behind");
-    let known = state.lookup(CHANNEL, store, &lookups(&[&a, &b])).await?;
-    assert!(
-        known.iter().all(|k| k.stored.is_none()),
+    assert_eq!(
+        stored(state, store, &[&a, &b]).await?,
+        [false, false],
         "{}",
         nothing("orders")
     );
@@ -274,9 +299,9 @@ pub async fn atomicity(state: &dyn State) -> Result<(), StateError> {
         matches!(stale, Err(StateError::LeaseLost { .. })),
         "{store}: a page with a stale token must fail with LeaseLost, got {stale:?}"
     );
-    let known = state.lookup(CHANNEL, store, &lookups(&[&a, &b])).await?;
-    assert!(
-        known.iter().all(|k| k.stored.is_none()),
+    assert_eq!(
+        stored(state, store, &[&a, &b]).await?,
+        [false, false],
         "{}",
         nothing("orders (stale token)")
     );
@@ -839,15 +864,7 @@ pub async fn shipments(state: &dyn State) -> Result<(), StateError> {
         "{store}: the conflicting order was not changed"
     );
     // A shipment without an order to ship is recorded by number.
-    let id = state
-        .record_shipment(ShipmentRecord {
-            store_id: store,
-            update: &update_b,
-            at: t,
-            ship: None,
-            coverage: None,
-        })
-        .await?;
+    let id = state.record_shipment(recorded(store, &update_b, t)).await?;
     assert_eq!(id, None);
     let known = state.lookup(CHANNEL, store, &lookups(&[&b])).await?;
     assert!(
@@ -1646,9 +1663,9 @@ pub async fn blank_stores(state: &dyn State) -> Result<(), StateError> {
         !state.is_blank(store).await?,
         "{store}: a store with an order stored is not blank"
     );
-    let known = state.lookup(CHANNEL, store, &lookups(&[&a])).await?;
-    assert!(
-        known.first().is_some_and(|k| k.stored.is_some()),
+    assert_eq!(
+        stored(state, store, &[&a]).await?,
+        [true],
         "{store}: a page assuming a blank store must land when the store is blank"
     );
 
@@ -1660,9 +1677,9 @@ pub async fn blank_stores(state: &dyn State) -> Result<(), StateError> {
         matches!(&refused, Err(StateError::Conflict { detail, .. }) if detail.contains("order a")),
         "{store}: a page assuming a blank store with an order of it stored must be refused with Conflict naming the order, got {refused:?}"
     );
-    let known = state.lookup(CHANNEL, store, &lookups(&[&b])).await?;
-    assert!(
-        known.first().is_some_and(|k| k.stored.is_none()),
+    assert_eq!(
+        stored(state, store, &[&b]).await?,
+        [false],
         "{store}: a refused page (an order stored) left its orders behind"
     );
 
@@ -1677,15 +1694,7 @@ pub async fn blank_stores(state: &dyn State) -> Result<(), StateError> {
         t,
     );
     let lease = self::lease(state, shipped, "w1", t).await?;
-    state
-        .record_shipment(ShipmentRecord {
-            store_id: shipped,
-            update: &update,
-            at: t,
-            ship: None,
-            coverage: None,
-        })
-        .await?;
+    state.record_shipment(recorded(shipped, &update, t)).await?;
     assert!(
         !state.is_blank(shipped).await?,
         "{shipped}: a store with a shipment recorded is not blank (a lookup finds its label)"
@@ -1697,9 +1706,9 @@ pub async fn blank_stores(state: &dyn State) -> Result<(), StateError> {
         matches!(&refused, Err(StateError::Conflict { detail, .. }) if detail.contains("shipment")),
         "{shipped}: a page assuming a blank store with a shipment recorded must be refused with Conflict naming the shipment, got {refused:?}"
     );
-    let known = state.lookup(CHANNEL, shipped, &lookups(&[&c])).await?;
-    assert!(
-        known.first().is_some_and(|k| k.stored.is_none()),
+    assert_eq!(
+        stored(state, shipped, &[&c]).await?,
+        [false],
         "{shipped}: a refused page (a shipment) left its orders behind"
     );
     assert!(

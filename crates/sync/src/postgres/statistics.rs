@@ -96,6 +96,38 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
+    /// A page of `n` new orders of `store`, numbered from `from`.
+    #[cfg(feature = "state-suite")]
+    fn new_orders(store: &str, from: usize, n: usize) -> crate::state::PageCommit {
+        use crate::suite;
+        let orders: Vec<_> = (from..from + n)
+            .map(|i| {
+                suite::order(
+                    store,
+                    &format!("A{i}"),
+                    orderport_core::CanonicalStatus::AwaitingShipment,
+                    suite::t0(),
+                )
+            })
+            .collect();
+        suite::page_of(&orders)
+    }
+
+    /// `reltuples` of `orders` and `events`: -1 until a table's first ANALYZE, then its row
+    /// count.
+    #[cfg(feature = "state-suite")]
+    async fn analyzed(client: &tokio_postgres::Client) -> (f32, f32) {
+        let row = client
+            .query_one(
+                "SELECT (SELECT reltuples FROM pg_class WHERE relname = 'orders'),
+                        (SELECT reltuples FROM pg_class WHERE relname = 'events')",
+                &[],
+            )
+            .await
+            .unwrap();
+        (row.get(0), row.get(1))
+    }
+
     #[test]
     fn analyzes_at_the_threshold_then_at_each_doubling() {
         let growth = Growth::new(1_000);
@@ -135,44 +167,28 @@ mod tests {
     async fn page_commits_analyze_the_tables_they_grew() {
         use crate::state::State;
         use crate::suite;
-        use orderport_core::CanonicalStatus;
 
         let (_db, state, client) = super::super::query_plans::without_autovacuum("analyze").await;
-        // `reltuples` is -1 until a table's first ANALYZE, then its row count.
-        let analyzed = || async {
-            let row = client
-                .query_one(
-                    "SELECT (SELECT reltuples FROM pg_class WHERE relname = 'orders'),
-                            (SELECT reltuples FROM pg_class WHERE relname = 'events')",
-                    &[],
-                )
-                .await
-                .unwrap();
-            (row.get::<_, f32>(0), row.get::<_, f32>(1))
-        };
         assert_eq!(
-            analyzed().await,
+            analyzed(&client).await,
             (-1.0, -1.0),
             "a new database is not analyzed"
         );
         let lease = suite::lease(&state, "s1", "w1", suite::t0()).await.unwrap();
-        let page = |from: usize| {
-            let orders: Vec<_> = (from..from + 600)
-                .map(|i| {
-                    suite::order(
-                        "s1",
-                        &format!("A{i}"),
-                        CanonicalStatus::AwaitingShipment,
-                        suite::t0(),
-                    )
-                })
-                .collect();
-            suite::page_of(&orders)
-        };
-        state.commit_page(&lease, page(0)).await.unwrap();
-        assert_eq!(analyzed().await, (-1.0, -1.0), "600 orders: not yet");
-        state.commit_page(&lease, page(600)).await.unwrap();
-        assert_eq!(analyzed().await, (1200.0, 1200.0), "1,200 orders: analyzed");
+        state
+            .commit_page(&lease, new_orders("s1", 0, 600))
+            .await
+            .unwrap();
+        assert_eq!(analyzed(&client).await, (-1.0, -1.0), "600 orders: not yet");
+        state
+            .commit_page(&lease, new_orders("s1", 600, 600))
+            .await
+            .unwrap();
+        assert_eq!(
+            analyzed(&client).await,
+            (1200.0, 1200.0),
+            "1,200 orders: analyzed"
+        );
     }
 
     /// Another worker's state on the same database, passing its own first threshold just after
@@ -183,64 +199,40 @@ mod tests {
     async fn a_second_worker_skips_an_analyze_the_tables_do_not_need() {
         use crate::state::State;
         use crate::suite;
-        use orderport_core::CanonicalStatus;
 
         let (db, first, client) = super::super::query_plans::without_autovacuum("analyze2").await;
         let second = super::super::PostgresState::connect(db.url())
             .await
             .unwrap();
-        let analyzed = || async {
-            let row = client
-                .query_one(
-                    "SELECT reltuples FROM pg_class WHERE relname = 'orders'",
-                    &[],
-                )
-                .await
-                .unwrap();
-            row.get::<_, f32>(0)
-        };
-        let page = |store: &str, from: usize, n: usize| {
-            let orders: Vec<_> = (from..from + n)
-                .map(|i| {
-                    suite::order(
-                        store,
-                        &format!("A{i}"),
-                        CanonicalStatus::AwaitingShipment,
-                        suite::t0(),
-                    )
-                })
-                .collect();
-            suite::page_of(&orders)
-        };
         // The first worker writes 4,000 orders: analyzed at 1,000 and 4,000.
         let lease = suite::lease(&first, "s1", "w1", suite::t0()).await.unwrap();
         first
-            .commit_page(&lease, page("s1", 0, 1_000))
+            .commit_page(&lease, new_orders("s1", 0, 1_000))
             .await
             .unwrap();
         first
-            .commit_page(&lease, page("s1", 1_000, 3_000))
+            .commit_page(&lease, new_orders("s1", 1_000, 3_000))
             .await
             .unwrap();
-        assert_eq!(analyzed().await, 4_000.0);
+        assert_eq!(analyzed(&client).await, (4_000.0, 4_000.0));
         // The second passes its first threshold with 1,200 more: 30%, skipped.
         let lease = suite::lease(&second, "s2", "w2", suite::t0())
             .await
             .unwrap();
         second
-            .commit_page(&lease, page("s2", 0, 1_200))
+            .commit_page(&lease, new_orders("s2", 0, 1_200))
             .await
             .unwrap();
         assert_eq!(
-            analyzed().await,
-            4_000.0,
+            analyzed(&client).await,
+            (4_000.0, 4_000.0),
             "the tables grew by 30% since their ANALYZE: not analyzed again"
         );
         // Its next threshold (2,400 of its own) finds them grown by 60%: analyzed.
         second
-            .commit_page(&lease, page("s2", 1_200, 1_200))
+            .commit_page(&lease, new_orders("s2", 1_200, 1_200))
             .await
             .unwrap();
-        assert_eq!(analyzed().await, 6_400.0);
+        assert_eq!(analyzed(&client).await, (6_400.0, 6_400.0));
     }
 }

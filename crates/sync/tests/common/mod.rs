@@ -446,6 +446,29 @@ impl ActionBeforeCommit {
             refused: AtomicUsize::new(0),
         }
     }
+
+    /// Lands the pending shipment taken from `slot`, if any, as another process would: recorded
+    /// at `at`, shipping no order.
+    async fn land(
+        &self,
+        slot: &Mutex<Option<(String, ShipmentUpdate)>>,
+        at: DateTime<Utc>,
+    ) -> Result<(), orderport_sync::StateError> {
+        use orderport_sync::State as _;
+        let pending = slot.lock().unwrap().take();
+        if let Some((store_id, update)) = pending {
+            self.inner
+                .record_shipment(orderport_sync::ShipmentRecord {
+                    store_id: &store_id,
+                    update: &update,
+                    at,
+                    ship: None,
+                    coverage: None,
+                })
+                .await?;
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -497,18 +520,7 @@ impl orderport_sync::State for ActionBeforeCommit {
         if let Some(write) = pending {
             self.inner.record_platform(write).await?;
         }
-        let pending = self.pending_shipment.lock().unwrap().take();
-        if let Some((store_id, update)) = pending {
-            self.inner
-                .record_shipment(orderport_sync::ShipmentRecord {
-                    store_id: &store_id,
-                    update: &update,
-                    at: Utc::now(),
-                    ship: None,
-                    coverage: None,
-                })
-                .await?;
-        }
+        self.land(&self.pending_shipment, Utc::now()).await?;
         let result = self.inner.commit_page(lease, commit).await;
         if matches!(result, Err(orderport_sync::StateError::Conflict { .. })) {
             self.refused.fetch_add(1, Ordering::SeqCst);
@@ -577,18 +589,7 @@ impl orderport_sync::State for ActionBeforeCommit {
         &self,
         shipment: orderport_sync::ShipmentRecord<'_>,
     ) -> Result<Option<i64>, orderport_sync::StateError> {
-        let pending = self.pending_label.lock().unwrap().take();
-        if let Some((store_id, update)) = pending {
-            self.inner
-                .record_shipment(orderport_sync::ShipmentRecord {
-                    store_id: &store_id,
-                    update: &update,
-                    at: shipment.at,
-                    ship: None,
-                    coverage: None,
-                })
-                .await?;
-        }
+        self.land(&self.pending_label, shipment.at).await?;
         self.inner.record_shipment(shipment).await
     }
     async fn pending_events(
