@@ -152,7 +152,7 @@ async fn postgres_a_version_3_database_is_migrated_and_refuses_stale_pages() {
     client
         .batch_execute(
             "DROP FUNCTION orderport_refuse(text, text);
-             DELETE FROM orderport_migrations WHERE version = 4;",
+             DELETE FROM orderport_migrations WHERE version >= 4;",
         )
         .await
         .unwrap();
@@ -162,10 +162,142 @@ async fn postgres_a_version_3_database_is_migrated_and_refuses_stale_pages() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(version, 4, "migrated to version 4");
+    assert_eq!(
+        version,
+        orderport_sync::postgres::SCHEMA_VERSION,
+        "migrated"
+    );
     suite::fencing(&state).await.unwrap();
     suite::atomicity(&state).await.unwrap();
     suite::platform_marks(&state).await.unwrap();
+}
+
+/// The key columns whose collation is not `C`, as `table.column`, and whether `events` still
+/// has a foreign key.
+async fn collated_keys_and_event_key(client: &tokio_postgres::Client) -> (Vec<String>, bool) {
+    let rows = client
+        .query(
+            "SELECT c.table_name || '.' || c.column_name FROM information_schema.columns c
+             WHERE c.table_schema = current_schema() AND c.data_type = 'text'
+               AND (c.table_name, c.column_name) IN (
+                   ('leases', 'store_id'), ('cursors', 'store_id'), ('orders', 'store_id'),
+                   ('orders', 'external_id'), ('orders', 'channel'), ('orders', 'order_number'),
+                   ('events', 'store_id'), ('deliveries', 'sink'), ('quarantine', 'store_id'),
+                   ('quarantine', 'qkey'), ('shipments', 'store_id'),
+                   ('shipments', 'external_id'), ('shipments', 'order_number'),
+                   ('refetch', 'store_id'), ('walks', 'store_id'))
+               AND c.collation_name IS DISTINCT FROM 'C'
+             ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    let fk: bool = client
+        .query_one(
+            "SELECT EXISTS (SELECT FROM pg_constraint
+                            WHERE conrelid = 'events'::regclass AND contype = 'f')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    (rows.iter().map(|r| r.get(0)).collect(), fk)
+}
+
+/// A database of schema version 4 holding orders (keys under the database's collation, an
+/// event's foreign key to its order) is migrated when a worker connects: every key column then
+/// compares as bytes, the event's key is gone, the orders and events are kept, and the tables
+/// are analyzed again (changing a column's collation drops its statistics).
+#[tokio::test]
+async fn postgres_a_version_4_database_is_migrated_to_byte_keys_without_the_event_key() {
+    use orderport_core::CanonicalStatus;
+    use orderport_sync::{OrderLookup, State};
+    let (db, state) = postgres("v4").await;
+    let (client, connection) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    assert_eq!(
+        collated_keys_and_event_key(&client).await,
+        (vec![], false),
+        "a new database has version 5's schema"
+    );
+    // Back to version 4's schema, then a page stored in it.
+    client
+        .batch_execute(
+            "ALTER TABLE events ADD CONSTRAINT events_order_seq_fkey
+                 FOREIGN KEY (order_seq) REFERENCES orders (seq);
+             ALTER TABLE orders ALTER COLUMN store_id TYPE text COLLATE \"default\",
+                 ALTER COLUMN external_id TYPE text COLLATE \"default\",
+                 ALTER COLUMN channel TYPE text COLLATE \"default\",
+                 ALTER COLUMN order_number TYPE text COLLATE \"default\";
+             ALTER TABLE events ALTER COLUMN store_id TYPE text COLLATE \"default\";
+             ALTER TABLE quarantine ALTER COLUMN qkey TYPE text COLLATE \"default\";
+             DELETE FROM orderport_migrations WHERE version = 5;",
+        )
+        .await
+        .unwrap();
+    let (collated, fk) = collated_keys_and_event_key(&client).await;
+    assert!(fk && collated.len() == 6, "{collated:?}");
+    let now = suite::t0();
+    let lease = suite::lease(&state, "v4-store", "w1", now).await.unwrap();
+    let orders: Vec<_> = ["a", "b", "c"]
+        .iter()
+        .map(|id| suite::order("v4-store", id, CanonicalStatus::AwaitingShipment, now))
+        .collect();
+    state
+        .commit_page(&lease, suite::page_of(&orders))
+        .await
+        .unwrap();
+    drop(state);
+    let stats: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_stats WHERE tablename = 'orders' AND attname = 'external_id'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(stats, 0, "no statistics before the migration");
+
+    let state = PostgresState::connect(db.url()).await.unwrap();
+    assert_eq!(collated_keys_and_event_key(&client).await, (vec![], false));
+    let version: i64 = client
+        .query_one("SELECT max(version) FROM orderport_migrations", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(version, orderport_sync::postgres::SCHEMA_VERSION);
+    let known = state
+        .lookup(
+            &orders[0].channel,
+            "v4-store",
+            &orders
+                .iter()
+                .map(|o| OrderLookup {
+                    external_id: o.external_id.clone(),
+                    order_number: o.order_number.clone(),
+                })
+                .collect::<Vec<_>>(),
+        )
+        .await
+        .unwrap();
+    assert!(known.iter().all(|k| k.stored.is_some()), "{known:?}");
+    let (events, analyzed): (i64, i64) = client
+        .query_one(
+            "SELECT (SELECT count(*) FROM events),
+                    (SELECT count(*) FROM pg_stats
+                     WHERE tablename = 'orders' AND attname = 'external_id')",
+            &[],
+        )
+        .await
+        .map(|r| (r.get(0), r.get(1)))
+        .unwrap();
+    assert_eq!(
+        (events, analyzed),
+        (3, 1),
+        "events kept, orders analyzed again"
+    );
 }
 
 /// Workers connecting at once to a new database create the schema once.
