@@ -252,6 +252,18 @@ pub async fn atomicity(state: &dyn State) -> Result<(), StateError> {
         matches!(&failed, Err(e) if e.to_string().contains("ghost")),
         "{store}: a page with an event for an order not stored must fail, naming the order, got {failed:?}"
     );
+    // The same page assuming a blank store (the store is one): refused the same way.
+    if state.is_blank(store).await? {
+        let blank = PageCommit {
+            assumes_blank: true,
+            ..page.clone()
+        };
+        let failed = state.commit_page(&lease, blank).await;
+        assert!(
+            matches!(&failed, Err(e) if e.to_string().contains("ghost")),
+            "{store}: a page assuming a blank store with an event for an order not stored must fail, naming the order, got {failed:?}"
+        );
+    }
     let nothing = |what: &str| format!("{store}: a failed page left {what} behind");
     assert_eq!(
         stored(state, store, &[&a, &b]).await?,
@@ -1062,9 +1074,23 @@ pub async fn cursor_never_moves_back(state: &dyn State) -> Result<(), StateError
 }
 
 /// A page that writes one order twice keeps its last write (as two pages would), stores the
-/// order once, and keeps the events of both writes; the page's other orders are stored too.
+/// order once, and keeps the events of both writes, in the page's order; an event the page
+/// repeats is stored once; the page's other orders are stored too. The same again for a page
+/// assuming a blank store ([`PageCommit::assumes_blank`]), when the state says one is.
 pub async fn repeated_order(state: &dyn State) -> Result<(), StateError> {
-    let store = "suite-repeated";
+    repeated_order_in(state, "suite-repeated", false).await?;
+    if state.is_blank("suite-repeated-blank").await? {
+        repeated_order_in(state, "suite-repeated-blank", true).await?;
+    }
+    Ok(())
+}
+
+/// [`repeated_order`] on `store`, its page assuming a blank store or not.
+async fn repeated_order_in(
+    state: &dyn State,
+    store: &str,
+    assumes_blank: bool,
+) -> Result<(), StateError> {
     let t = t0();
     let lease = lease(state, store, "w1", t).await?;
     let first = order(store, "a", CanonicalStatus::AwaitingPayment, t);
@@ -1080,7 +1106,9 @@ pub async fn repeated_order(state: &dyn State) -> Result<(), StateError> {
         event(&first, None),
         event(&other, None),
         event(&last, Some(first.status)),
+        event(&other, None),
     ];
+    page.assumes_blank = assumes_blank;
     state.commit_page(&lease, page).await?;
     let known = state
         .lookup(CHANNEL, store, &lookups(&[&last, &other]))
@@ -1116,15 +1144,18 @@ pub async fn repeated_order(state: &dyn State) -> Result<(), StateError> {
     let events = state
         .pending_events("suite-sink", Some(store), 0, 100)
         .await?;
-    let of_a: Vec<_> = events
+    let stored_events: Vec<_> = events
         .iter()
-        .filter(|e| e.event.key.external_id == "a")
-        .map(|e| (e.event.from, e.event.to))
+        .map(|e| (e.event.key.external_id.as_str(), e.event.from, e.event.to))
         .collect();
     assert_eq!(
-        of_a,
-        vec![(None, first.status), (Some(first.status), last.status)],
-        "{store}: both of the order's events, in the page's order"
+        stored_events,
+        vec![
+            ("a", None, first.status),
+            ("b", None, other.status),
+            ("a", Some(first.status), last.status)
+        ],
+        "{store}: both of the order's events and the other's once, in the page's order"
     );
     Ok(())
 }
