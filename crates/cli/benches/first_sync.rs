@@ -50,6 +50,7 @@ use std::time::{Duration as StdDuration, Instant};
 use clap::Parser;
 use orderport_sim::chrono::{DateTime, Duration, Utc};
 use orderport_sim::{ChannelSim, Faults, Flavor, GeneratorConfig, SimClock, Tz};
+use orderport_sync::suite::cpu;
 use orderport_sync::suite::pg::TestDatabase;
 use serde_json::Value;
 
@@ -643,8 +644,8 @@ fn run(
     }
 
     let requests_before = sim.requests();
-    let cpu_before = self_cpu();
-    let server_before = backend.postgres.then(server_cpu);
+    let cpu_before = cpu::process();
+    let server_before = backend.postgres.then(cpu::postgres_server);
     let started = Instant::now();
     let (tx, rx) = mpsc::channel();
     let mut workers: Vec<Worker> = (0..backend.workers)
@@ -701,7 +702,7 @@ fn run(
     let wall = started.elapsed();
     let requests = sim.requests() - requests_before;
     // The server's CPU over the same span as the wall time.
-    let server_cpu = server_before.map(|before| server_cpu().saturating_sub(before));
+    let server_cpu = server_before.map(|before| cpu::postgres_server().saturating_sub(before));
 
     // Each worker's metrics and peak memory while it runs, then its CPU once stopped.
     let mut costs: Vec<WorkerCost> = workers
@@ -720,7 +721,7 @@ fn run(
             Err(why) => fail(&mut workers, format!("{backend}: {why}")),
         }
     }
-    let sim_cpu = self_cpu().saturating_sub(cpu_before);
+    let sim_cpu = cpu::process().saturating_sub(cpu_before);
 
     // The state against what the simulators served.
     let stored = if backend.postgres {
@@ -802,51 +803,6 @@ fn stop(worker: &mut Worker) -> Result<StdDuration, String> {
             + StdDuration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
     };
     Ok(time(usage.ru_utime) + time(usage.ru_stime))
-}
-
-/// This process's CPU time (the simulators and the bench's threads).
-fn self_cpu() -> StdDuration {
-    // SAFETY: `rusage` is plain data that getrusage fills.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
-    let time = |t: libc::timeval| {
-        StdDuration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
-            + StdDuration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
-    };
-    time(usage.ru_utime) + time(usage.ru_stime)
-}
-
-/// The user + system time of every process named `postgres` (the server on this machine and its
-/// connections' processes) and of the children they reaped, from /proc. The postmaster reaps
-/// every process it starts (a connection's, an autovacuum worker's), so the time of one that
-/// exits between two readings moves into its reaped children's and stays counted.
-fn server_cpu() -> StdDuration {
-    // SAFETY: sysconf only reads a constant of the system.
-    let ticks = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) })
-        .unwrap_or(100)
-        .max(1);
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return StdDuration::ZERO;
-    };
-    let total: u64 = entries
-        .flatten()
-        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
-        .filter_map(|stat| {
-            // `pid (comm) state ppid …`: the name may hold spaces, so split after its `)`.
-            let (head, rest) = stat.rsplit_once(')')?;
-            if !head.ends_with("(postgres") {
-                return None;
-            }
-            let fields: Vec<&str> = rest.split_whitespace().collect();
-            // utime, stime, cutime and cstime are the stat's 14th to 17th fields, the 12th to
-            // 15th after `)`.
-            let ticks: Option<Vec<u64>> = (11..15)
-                .map(|i| fields.get(i).and_then(|f| f.parse().ok()))
-                .collect();
-            Some(ticks?.iter().sum::<u64>())
-        })
-        .sum();
-    StdDuration::from_millis(total * 1000 / ticks)
 }
 
 /// The peak resident memory of a running process: `VmHWM` of its /proc status. (`ru_maxrss`

@@ -1753,3 +1753,58 @@ pub async fn blank_stores(state: &dyn State) -> Result<(), StateError> {
     state.commit_page(&lease, page_of(&[c])).await?;
     Ok(())
 }
+
+/// CPU time, for benchmarks that compare the state's cost side by side (Linux: from /proc and
+/// `getrusage`; zero elsewhere).
+pub mod cpu {
+    use std::time::Duration;
+
+    /// This process's user + system time (every thread's).
+    pub fn process() -> Duration {
+        // SAFETY: `rusage` is plain data that getrusage fills.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: a valid pointer to a `rusage` this function owns.
+        if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+            return Duration::ZERO;
+        }
+        let time = |t: libc::timeval| {
+            Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
+                + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
+        };
+        time(usage.ru_utime) + time(usage.ru_stime)
+    }
+
+    /// The user + system time of every process named `postgres` on this machine (the server
+    /// and its connections' processes) and of the children they reaped, from /proc. The
+    /// postmaster reaps every process it starts (a connection's, an autovacuum worker's), so
+    /// the time of one that exits between two readings moves into its reaped children's and
+    /// stays counted.
+    pub fn postgres_server() -> Duration {
+        // SAFETY: sysconf only reads a constant of the system.
+        let ticks = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) })
+            .unwrap_or(100)
+            .max(1);
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return Duration::ZERO;
+        };
+        let total: u64 = entries
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+            .filter_map(|stat| {
+                // `pid (comm) state ppid …`: the name may hold spaces, so split after its `)`.
+                let (head, rest) = stat.rsplit_once(')')?;
+                if !head.ends_with("(postgres") {
+                    return None;
+                }
+                let fields: Vec<&str> = rest.split_whitespace().collect();
+                // utime, stime, cutime and cstime are the stat's 14th to 17th fields, the 12th
+                // to 15th after `)`.
+                let ticks: Option<Vec<u64>> = (11..15)
+                    .map(|i| fields.get(i).and_then(|f| f.parse().ok()))
+                    .collect();
+                Some(ticks?.iter().sum::<u64>())
+            })
+            .sum();
+        Duration::from_millis(total * 1000 / ticks)
+    }
+}
