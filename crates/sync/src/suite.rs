@@ -1754,8 +1754,9 @@ pub async fn blank_stores(state: &dyn State) -> Result<(), StateError> {
     Ok(())
 }
 
-/// CPU time, for benchmarks that compare the state's cost side by side (Linux: from /proc and
-/// `getrusage`; zero elsewhere).
+/// CPU time, for benchmarks that compare the state's cost side by side (Unix: `getrusage`; the
+/// server's from /proc, so Linux only: zero elsewhere).
+#[cfg(unix)]
 pub mod cpu {
     use std::time::Duration;
 
