@@ -222,7 +222,8 @@ async fn postgres_a_version_4_database_is_migrated_to_byte_keys_without_the_even
         (vec![], false),
         "a new database has version 5's schema"
     );
-    // Back to version 4's schema, then a page stored in it.
+    // Back to version 4's schema (its foreign key, and six of its key columns under the
+    // database's collation: enough to see the migration change them), then a page stored in it.
     client
         .batch_execute(
             "ALTER TABLE events ADD CONSTRAINT events_order_seq_fkey
