@@ -123,6 +123,21 @@ ALTER TABLE orders ADD COLUMN hold_until_ns bigint;
 CREATE INDEX orders_on_hold ON orders (store_id, hold_until_ns) WHERE platform = 'hold';
 "#;
 
+/// The step ending a migration that drops or changes statistics: `ANALYZE` the tables a sync
+/// grows, when the database holds orders (an empty one is not analyzed: statistics of empty
+/// tables would plan for empty tables until the next `ANALYZE`, [`super::statistics`]).
+macro_rules! analyze_if_data {
+    () => {
+        r#"
+DO $$ BEGIN
+    IF EXISTS (SELECT FROM orders) THEN
+        ANALYZE orders, events, shipments;
+    END IF;
+END $$;
+"#
+    };
+}
+
 /// Version 3: the planner is told that a store has many orders, events and shipments.
 ///
 /// `ANALYZE` estimates how many rows a store has from a sample; run while every store had one
@@ -132,19 +147,16 @@ CREATE INDEX orders_on_hold ON orders (store_id, hold_until_ns) WHERE platform =
 /// quadratic in the store's size. A negative `n_distinct` is a fraction of the rows: one store
 /// per thousand rows, whatever the sample says. Too many rows per store costs the statements
 /// here nothing (each reads by a full key or by `store_id` in index order); too few cost a scan
-/// of the store per key. A database migrated with data is analyzed at once, to apply it; an
-/// empty one is not (statistics of empty tables would plan for empty tables until the next
-/// `ANALYZE`: see [`super::statistics`]).
-const V3: &str = r#"
+/// of the store per key. A database migrated with data is analyzed at once, to apply it
+/// (`analyze_if_data!`).
+const V3: &str = concat!(
+    r#"
 ALTER TABLE orders ALTER COLUMN store_id SET (n_distinct = -0.001);
 ALTER TABLE events ALTER COLUMN store_id SET (n_distinct = -0.001);
 ALTER TABLE shipments ALTER COLUMN store_id SET (n_distinct = -0.001);
-DO $$ BEGIN
-    IF EXISTS (SELECT FROM orders) THEN
-        ANALYZE orders, events, shipments;
-    END IF;
-END $$;
-"#;
+"#,
+    analyze_if_data!()
+);
 
 /// Version 4: `orderport_refuse(what, subject)`, which fails the statement calling it (and so
 /// the transaction) with SQLSTATE [`super::codec::REFUSED`], `subject` as the error's detail.
@@ -171,8 +183,9 @@ $$;
 /// - Every key column compares as bytes (`COLLATE "C"`), as SQLite's do: the database's
 ///   default collation compared each key through the C library's locale functions, at every
 ///   index step. Changing a column's collation rebuilds its indexes and drops its statistics,
-///   so a database migrated with data is analyzed again (as version 3 does).
-const V5: &str = r#"
+///   so a database migrated with data is analyzed again (`analyze_if_data!`, as version 3).
+const V5: &str = concat!(
+    r#"
 ALTER TABLE events DROP CONSTRAINT IF EXISTS events_order_seq_fkey;
 ALTER TABLE leases ALTER COLUMN store_id TYPE text COLLATE "C";
 ALTER TABLE cursors ALTER COLUMN store_id TYPE text COLLATE "C";
@@ -189,12 +202,9 @@ ALTER TABLE shipments ALTER COLUMN store_id TYPE text COLLATE "C",
     ALTER COLUMN order_number TYPE text COLLATE "C";
 ALTER TABLE refetch ALTER COLUMN store_id TYPE text COLLATE "C";
 ALTER TABLE walks ALTER COLUMN store_id TYPE text COLLATE "C";
-DO $$ BEGIN
-    IF EXISTS (SELECT FROM orders) THEN
-        ANALYZE orders, events, shipments;
-    END IF;
-END $$;
-"#;
+"#,
+    analyze_if_data!()
+);
 
 /// Every migration, in order: version `i + 1` is `MIGRATIONS[i]`.
 const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
