@@ -137,10 +137,7 @@ async fn run(config: Config, o: &Options) -> Figures {
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
             let state = PostgresState::connect(db.url()).await.unwrap();
-            let (client, connection) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
-                .await
-                .unwrap();
-            tokio::spawn(connection);
+            let client = db.client().await.unwrap();
             // Nothing of the configuration before is left to flush.
             client.batch_execute("CHECKPOINT").await.unwrap();
             database = Some(db);

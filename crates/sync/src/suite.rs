@@ -1382,6 +1382,16 @@ pub mod pg {
         pub fn name(&self) -> &str {
             &self.name
         }
+
+        /// A client of its own on it (its connection driven by a task on the current
+        /// runtime), for what a test reads or changes behind the state's back.
+        pub async fn client(&self) -> Result<tokio_postgres::Client, String> {
+            let (client, connection) = tokio_postgres::connect(&self.url, NoTls)
+                .await
+                .map_err(|e| format!("connecting to test database {}: {e}", self.name))?;
+            tokio::spawn(connection);
+            Ok(client)
+        }
     }
 
     impl Drop for TestDatabase {

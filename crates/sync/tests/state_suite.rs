@@ -116,10 +116,7 @@ async fn postgres_reopen_keeps_data() {
 #[tokio::test]
 async fn postgres_a_newer_schema_is_refused() {
     let (db, _state) = postgres("newer").await;
-    let (client, connection) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let client = db.client().await.unwrap();
     client
         .batch_execute("INSERT INTO orderport_migrations (version) VALUES (99)")
         .await
@@ -145,10 +142,7 @@ async fn postgres_a_newer_schema_is_refused() {
 async fn postgres_a_version_3_database_is_migrated_and_refuses_stale_pages() {
     let (db, state) = postgres("v3").await;
     drop(state);
-    let (client, connection) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let client = db.client().await.unwrap();
     client
         .batch_execute(
             "DROP FUNCTION orderport_refuse(text, text);
@@ -213,10 +207,7 @@ async fn postgres_a_version_4_database_is_migrated_to_byte_keys_without_the_even
     use orderport_core::CanonicalStatus;
     use orderport_sync::{OrderLookup, State};
     let (db, state) = postgres("v4").await;
-    let (client, connection) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let client = db.client().await.unwrap();
     assert_eq!(
         collated_keys_and_event_key(&client).await,
         (vec![], false),
@@ -311,10 +302,7 @@ async fn postgres_concurrent_first_connections_migrate_once() {
     for state in futures::future::join_all(opens).await {
         state.unwrap();
     }
-    let (client, connection) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let client = db.client().await.unwrap();
     let versions: i64 = client
         .query_one("SELECT count(*) FROM orderport_migrations", &[])
         .await
@@ -334,10 +322,7 @@ async fn postgres_read_only_refuses_an_empty_database_and_writes_nothing() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("orderport sync"), "{err}");
-    let (client, connection) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let client = db.client().await.unwrap();
     let tables: i64 = client
         .query_one(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",

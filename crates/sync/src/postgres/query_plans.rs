@@ -4,7 +4,6 @@
 
 use serde_json::Value;
 use tokio_postgres::types::{FromSql, Type};
-use tokio_postgres::NoTls;
 
 use super::backend::LOOKUP;
 use super::write::APPEND_EVENTS;
@@ -62,8 +61,7 @@ pub(super) async fn without_autovacuum(
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let state = PostgresState::connect(db.url()).await.unwrap();
-    let (client, connection) = tokio_postgres::connect(db.url(), NoTls).await.unwrap();
-    tokio::spawn(connection);
+    let client = db.client().await.unwrap();
     client
         .batch_execute(
             "ALTER TABLE orders SET (autovacuum_enabled = off);
