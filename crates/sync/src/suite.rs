@@ -217,6 +217,7 @@ pub async fn run_all(state: &dyn State) -> Result<(), StateError> {
     cursor_never_moves_back(state).await?;
     repeated_order(state).await?;
     blank_stores(state).await?;
+    concurrent_pages(state).await?;
     Ok(())
 }
 
@@ -1761,6 +1762,166 @@ pub async fn blank_stores(state: &dyn State) -> Result<(), StateError> {
     );
     // Without the assumption the same page lands (the engine looked it up).
     state.commit_page(&lease, page_of(&[c])).await?;
+    Ok(())
+}
+
+/// What [`concurrent_pages`] commits for one store, and what must come of it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Fate {
+    /// A valid page: its orders, events and cursor land.
+    Lands,
+    /// Written with a token an expiry and a takeover made stale: [`StateError::LeaseLost`].
+    StaleLease,
+    /// Assumes a blank store that has an order: [`StateError::Conflict`].
+    NotBlank,
+    /// An event whose order is neither stored nor in the page: an error.
+    UnstoredEvent,
+}
+
+/// Pages of many stores committed at once (as a worker's runs commit theirs) each land or
+/// fail for their own reason, whatever else is committed beside them: a stale lease, a store
+/// no longer blank or an event without its order fails that page alone, leaving nothing of
+/// it, and every other page lands whole (orders, events with their backfill flag, cursor). A
+/// state that commits concurrent pages together (PostgreSQL's group commit) must not let one
+/// page's refusal take the others with it.
+pub async fn concurrent_pages(state: &dyn State) -> Result<(), StateError> {
+    const STORES: usize = 24;
+    let t = t0();
+    let end = t + Duration::hours(1);
+    let fate = |i: usize| match i % 6 {
+        1 => Fate::StaleLease,
+        3 => Fate::NotBlank,
+        5 => Fate::UnstoredEvent,
+        _ => Fate::Lands,
+    };
+    let mut commits = Vec::with_capacity(STORES);
+    for i in 0..STORES {
+        let store = format!("suite-concurrent-{i:02}");
+        let lease = lease(state, &store, "w1", t).await?;
+        let orders: Vec<Order> = (0..3)
+            .map(|k| {
+                order(
+                    &store,
+                    &format!("o{k}"),
+                    CanonicalStatus::AwaitingShipment,
+                    t,
+                )
+            })
+            .collect();
+        let rejected = |fingerprint: &str| QuarantineWrite {
+            rejection: rejection(&store, "bad"),
+            window: window(t, end),
+            fingerprint: fingerprint.into(),
+        };
+        let mut page = PageCommit {
+            // The same order rejected twice in the page: the last write counts.
+            quarantine: vec![rejected("f-first"), rejected("f-last")],
+            done: Some(SliceDone::Advance(end)),
+            walk: Some(WalkRecord {
+                window: window(t, end),
+                started_at: t,
+                finished_at: end,
+            }),
+            backfill: true,
+            backfill_until: Some(end),
+            ..page_of(&orders)
+        };
+        match fate(i) {
+            Fate::Lands => {}
+            Fate::StaleLease => {
+                let later = t + ttl() + Duration::seconds(1);
+                self::lease(state, &store, "w2", later).await?;
+            }
+            Fate::NotBlank => {
+                let earlier = order(&store, "earlier", CanonicalStatus::AwaitingShipment, t);
+                state.commit_page(&lease, page_of(&[earlier])).await?;
+                page.assumes_blank = true;
+                page.orders.push(write(order(
+                    &store,
+                    "earlier",
+                    CanonicalStatus::AwaitingShipment,
+                    t,
+                )));
+            }
+            Fate::UnstoredEvent => {
+                let ghost = order(&store, "ghost", CanonicalStatus::AwaitingShipment, t);
+                page.events.push(event(&ghost, None));
+            }
+        }
+        commits.push((store, lease, page, orders));
+    }
+    let outcomes = futures::future::join_all(
+        commits
+            .iter()
+            .map(|(_, lease, page, _)| state.commit_page(lease, page.clone())),
+    )
+    .await;
+    for (i, ((store, lease, _, orders), outcome)) in commits.iter().zip(outcomes).enumerate() {
+        let fate = fate(i);
+        let ok = match (fate, &outcome) {
+            (Fate::Lands, Ok(())) => true,
+            (Fate::StaleLease, Err(StateError::LeaseLost { store: lost })) => lost == store,
+            (Fate::NotBlank, Err(StateError::Conflict { .. })) => true,
+            (Fate::UnstoredEvent, Err(e)) => e.to_string().contains("ghost"),
+            _ => false,
+        };
+        assert!(
+            ok,
+            "{store}: committed beside {} other pages, a page that {fate:?} came out {outcome:?}",
+            STORES - 1
+        );
+        let refs: Vec<&Order> = orders.iter().collect();
+        let lands = fate == Fate::Lands;
+        assert_eq!(
+            stored(state, store, &refs).await?,
+            vec![lands; refs.len()],
+            "{store}: a page that {fate:?}, committed beside others: its orders stored?"
+        );
+        let events = state
+            .pending_events("suite-sink", Some(store), 0, 100)
+            .await?;
+        let expected = match fate {
+            Fate::Lands => 3,
+            // The order committed before, alone, with its event.
+            Fate::NotBlank => 1,
+            Fate::StaleLease | Fate::UnstoredEvent => 0,
+        };
+        assert_eq!(
+            events.len(),
+            expected,
+            "{store}: a page that {fate:?}, committed beside others: events in the outbox"
+        );
+        assert!(
+            events
+                .iter()
+                .all(|e| e.event.backfill == (fate == Fate::Lands)),
+            "{store}: each event keeps its own page's backfill flag: {events:?}"
+        );
+        let cursor = state.cursor(store).await?;
+        assert_eq!(
+            cursor.watermark,
+            lands.then_some(end),
+            "{store}: a page that {fate:?}, committed beside others: its cursor"
+        );
+        assert_eq!(
+            state.walks(store, t - Duration::days(1)).await?.len(),
+            usize::from(lands),
+            "{store}: a page that {fate:?}, committed beside others: its walk"
+        );
+        if fate != Fate::StaleLease {
+            assert_eq!(
+                state.requeue_quarantine(lease, "f-last").await?,
+                0,
+                "{store}: the page's last quarantine write must count"
+            );
+            assert_eq!(
+                state.requeue_quarantine(lease, "f-other").await?,
+                usize::from(lands),
+                "{store}: a page that {fate:?}, committed beside others: one rejected order \
+                 quarantined once?"
+            );
+        }
+    }
     Ok(())
 }
 

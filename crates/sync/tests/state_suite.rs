@@ -60,6 +60,7 @@ both!(
     repeated_order,
     read_model,
     blank_stores,
+    concurrent_pages,
 );
 
 /// `blank_stores` passes at once for a state that never says a store is blank: both of

@@ -6,9 +6,9 @@ use chrono::{DateTime, Duration, Utc};
 use orderport_core::{Order, OrderRef, ShipmentUpdate};
 
 use super::codec::{at, ns, Ctx};
+use super::page_commit::Member;
 use super::platform::{find_marked, lapsed_holds, read_mark, record_platform};
-use super::statistics::analyze;
-use super::write::{check_lease, commit, ship};
+use super::write::{check_lease, ship};
 use super::PostgresState;
 use crate::codec::{
     decode_label, decode_order, decode_shipment, label_conflict, parse_status, shipment_json,
@@ -235,19 +235,14 @@ impl State for PostgresState {
     }
 
     async fn commit_page(&self, lease: &Lease, page: PageCommit) -> Result<(), StateError> {
-        let store = lease.store_id.as_str();
-        // Packed before a connection is taken: it needs none.
-        let packed = pack_page(store, &page)?;
-        let client = self.client(store).await?;
-        let client = commit(client, lease, &page, &packed).await?;
-        let orders = u64::try_from(page.orders.len()).unwrap_or(u64::MAX);
-        if self.growth.record(orders) {
-            // The page is committed: a failed ANALYZE leaves the statistics to autovacuum.
-            if let Err(e) = analyze(&client, store).await {
-                tracing::warn!(store, error = %e, "the grown tables were not analyzed");
-            }
-        }
-        Ok(())
+        // Packed by the caller, before it queues the page: it needs no connection.
+        let packed = pack_page(&lease.store_id, &page)?;
+        self.commit_in_group(Member {
+            lease: lease.clone(),
+            page,
+            packed,
+        })
+        .await
     }
 
     async fn is_blank(&self, store_id: &str) -> Result<bool, StateError> {

@@ -52,6 +52,15 @@ impl IoThread {
             _stop: stop,
         })
     }
+
+    /// Runs `task` on the thread (a task of the state's own, such as a group commit). Once
+    /// the thread has ended (it cannot while this `IoThread` is held), `task` is dropped.
+    pub(super) fn spawn<F>(&self, task: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        drop(self.handle.spawn(task));
+    }
 }
 
 /// Connects on the connections' thread: the socket and the connection task live there.

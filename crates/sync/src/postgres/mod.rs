@@ -10,16 +10,22 @@
 //!   them (PostgreSQL's own timestamps keep microseconds). Times past 2262 are stored as 2262.
 //! - The schema is versioned in `orderport_migrations`; migrations run once, under an
 //!   advisory lock, when a worker connects; a database of a newer version is refused.
-//! - A page commit is one round trip: `BEGIN`, its prepared statements and `COMMIT` as one
-//!   pipeline, its checks made by the server (`pipeline`); the connections' I/O runs on a
-//!   thread of the state's own; the state analyzes the tables it grows, so plans keep up with
-//!   a first sync (`statistics`).
+//! - Page commits that wait together are committed together (`commit_queue`): one
+//!   transaction for a group of pages of distinct stores, each statement taking every page's
+//!   rows (`page_commit`), each page checked against its own lease; a group that fails is
+//!   committed again page by page, so each page fails only for its own reason.
+//! - A group's commit is one round trip: `BEGIN`, its prepared statements and `COMMIT` as one
+//!   pipeline, its checks made by the server (`pipeline`); the connections' I/O and the group
+//!   commits run on a thread of the state's own; the state analyzes the tables it grows, so
+//!   plans keep up with a first sync (`statistics`).
 //!
 //! Connections use no TLS: use a local server, a private network or an SSH tunnel.
 
 mod backend;
 mod codec;
+mod commit_queue;
 mod io_thread;
+mod page_commit;
 mod pipeline;
 mod platform;
 mod read;
@@ -52,6 +58,10 @@ pub struct PostgresState {
     target: String,
     /// The orders this state wrote, for `ANALYZE` as the tables grow ([`statistics`]).
     growth: Arc<statistics::Growth>,
+    /// The pages waiting to be committed, in groups ([`commit_queue`]).
+    commits: Arc<commit_queue::CommitQueue>,
+    /// The thread the connections and the group commits run on ([`io_thread`]).
+    io: Arc<io_thread::IoThread>,
 }
 
 impl std::fmt::Debug for PostgresState {
@@ -142,7 +152,9 @@ impl PostgresState {
         let io = Arc::new(io_thread::IoThread::start()?);
         let manager = Manager::from_connect(
             target.config,
-            io_thread::Connector { io },
+            io_thread::Connector {
+                io: Arc::clone(&io),
+            },
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -159,6 +171,10 @@ impl PostgresState {
             pool,
             target: target.shown,
             growth: Arc::new(statistics::Growth::new(statistics::FIRST_ANALYZE_AFTER)),
+            commits: Arc::new(commit_queue::CommitQueue::new(
+                commit_queue::CommitQueue::drivers_for(size.max(2)),
+            )),
+            io,
         })
     }
 

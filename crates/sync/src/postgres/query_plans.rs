@@ -6,7 +6,7 @@ use serde_json::Value;
 use tokio_postgres::types::{FromSql, Type};
 
 use super::backend::LOOKUP;
-use super::write::APPEND_EVENTS;
+use super::page_commit::APPEND_EVENTS;
 use super::PostgresState;
 use crate::state::{OrderLookup, State};
 use crate::suite::pg::TestDatabase;
@@ -243,7 +243,6 @@ async fn append_events_plan(client: &tokio_postgres::Client) -> (f64, String) {
         .query(
             &explain,
             &[
-                &false,
                 &0i64,
                 &texts("big"),
                 &ids,
@@ -252,6 +251,7 @@ async fn append_events_plan(client: &tokio_postgres::Client) -> (f64, String) {
                 &texts("awaiting_shipment"),
                 &texts("paid"),
                 &at,
+                &vec![false; PAGE],
                 &vec![false; PAGE],
             ],
         )

@@ -1,0 +1,750 @@
+//! A group's page commits as one transaction: the pages of several stores, each checked
+//! against its lease's fencing token, written by the same few statements.
+//!
+//! A page of a first sync holds about twenty orders, and most of what a commit costs the server
+//! is per statement, not per row (docs/performance.md, "Group commit"): so the pages that wait
+//! together in a state's [`super::commit_queue`] are committed together, each statement taking
+//! every page's rows at once (`unnest` of one array per column). A group is atomic as a whole:
+//! when any of its checks fails, nothing of it is written, and the queue commits each page of
+//! it alone to find out which one failed and why. A group of one page is a page commit as
+//! [`crate::State::commit_page`] describes it.
+
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use deadpool_postgres::{ClientWrapper, Object};
+use orderport_core::CanonicalStatus;
+
+use super::codec::{ns, Ctx};
+use super::pipeline::{run, Step};
+use super::platform::mark_columns;
+use crate::codec::{
+    changed_since_read, key_ref, no_longer_blank, order_key, quarantine_entry,
+    unstored_event_order, KeyRef, WALK_RETENTION_DAYS,
+};
+use crate::error::StateError;
+use crate::event::NewEvent;
+use crate::packed::check_packed;
+use crate::state::{Lease, OrderWrite, PageCommit, QuarantineWrite, SliceDone, WalkRecord};
+
+/// One page of a group: the lease it is written under and its orders packed by
+/// [`crate::packed::pack_page`].
+#[derive(Debug)]
+pub(super) struct Member {
+    /// The lease the page is written under: its fencing token is checked.
+    pub(super) lease: Lease,
+    /// The page.
+    pub(super) page: PageCommit,
+    /// Its orders, packed, in the page's order.
+    pub(super) packed: Vec<Vec<u8>>,
+}
+
+impl Member {
+    /// The store the page belongs to.
+    pub(super) fn store(&self) -> &str {
+        &self.lease.store_id
+    }
+}
+
+/// Locks the lease row of each store for the rest of the transaction and refuses the group
+/// (`orderport_refuse`, naming the first store in the order given) unless each is still the
+/// owner's with the token given: `$1`…`$3` the stores, owners and tokens. The rows are locked
+/// in the order given, which [`commit`] makes the stores' (byte-wise) order, so two groups
+/// never wait for each other's lease rows in a cycle.
+const CHECK_LEASES: &str = "
+    SELECT orderport_refuse('the lease is no longer this worker''s', x.store_id)
+    FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY
+         AS x (store_id, owner, token, i)
+    LEFT JOIN LATERAL (
+        SELECT token FROM leases WHERE store_id = x.store_id AND owner = x.owner FOR UPDATE
+    ) l ON true
+    WHERE l.token IS DISTINCT FROM x.token";
+
+/// Locks the rows of the orders the pages replace and refuses the group (`orderport_refuse`,
+/// naming the first, in the order given) unless each still has the status and mark the
+/// engine read (an order no longer stored is refused too): `$1`…`$3` the keys, `$4`…`$6` the
+/// status, mark and hold's end expected.
+const CHECK_REPLACED: &str = "
+    SELECT orderport_refuse('an order changed since the engine read it', r.external_id)
+    FROM (
+        SELECT x.external_id
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])
+             WITH ORDINALITY AS x (store_id, external_id, channel, status, platform,
+                                   hold_until_ns, i)
+        LEFT JOIN LATERAL (
+            SELECT status, platform, hold_until_ns FROM orders
+            WHERE store_id = x.store_id AND external_id = x.external_id
+              AND channel = x.channel
+            FOR UPDATE
+        ) o ON true
+        WHERE o.status IS DISTINCT FROM x.status OR o.platform IS DISTINCT FROM x.platform
+           OR o.hold_until_ns IS DISTINCT FROM x.hold_until_ns
+        ORDER BY x.i
+        LIMIT 1
+    ) r";
+
+/// For the pages committed as [`PageCommit::assumes_blank`], the server refusing the group
+/// (`orderport_refuse`, naming what it found) when one of their stores has a shipment, or an
+/// order of theirs is stored: `$1` those stores, `$2`…`$4` their orders' keys.
+const CHECK_BLANK: &str = "
+    SELECT orderport_refuse('the store is no longer blank', found)
+    FROM (
+        (SELECT 'a shipment' AS found
+         FROM unnest($1::text[]) AS s (store_id)
+         WHERE EXISTS (SELECT 1 FROM shipments WHERE store_id = s.store_id)
+         LIMIT 1)
+        UNION ALL
+        (SELECT 'order ' || x.external_id
+         FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY
+              AS x (store_id, external_id, channel, i)
+         WHERE EXISTS (SELECT 1 FROM orders
+                       WHERE store_id = x.store_id AND external_id = x.external_id
+                         AND channel = x.channel)
+         ORDER BY x.i
+         LIMIT 1)
+        LIMIT 1
+    ) f";
+
+/// The statement upserting the pages' orders, in the order given (`seq` is assigned in that
+/// order): `$1` now, then one array per column.
+const UPSERT_ORDERS: &str = "
+    INSERT INTO orders (store_id, external_id, channel, order_number, store_name, status,
+        modified_ns, content_hash, order_packed, platform, hold_until_ns, first_seen_ns,
+        updated_ns)
+    SELECT u.store_id, u.external_id, u.channel, u.order_number, u.store_name, u.status,
+        u.modified_ns, u.content_hash, u.order_packed, u.platform, u.hold_until_ns, $1, $1
+    FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                $8::bigint[], $9::text[], $10::bytea[], $11::text[], $12::bigint[])
+         WITH ORDINALITY AS u (store_id, external_id, channel, order_number, store_name,
+                               status, modified_ns, content_hash, order_packed, platform,
+                               hold_until_ns, i)
+    ORDER BY u.i
+    ON CONFLICT (store_id, external_id, channel) DO UPDATE SET
+        order_number = excluded.order_number, store_name = excluded.store_name,
+        status = excluded.status, modified_ns = excluded.modified_ns,
+        content_hash = excluded.content_hash, order_packed = excluded.order_packed,
+        platform = excluded.platform, hold_until_ns = excluded.hold_until_ns,
+        updated_ns = excluded.updated_ns";
+
+/// The statement appending the pages' events in the order given, each to its order found by
+/// key (`seq` from a row this transaction wrote, or one stored before); an event already in
+/// the outbox (same order, status and time) is not written twice. The server refuses
+/// (`orderport_refuse`) a group with an event whose order is not stored, naming the first:
+/// the group is rolled back, its events with it. `$1` now, then one array per column (the
+/// last, whether the event's page is a first sync's).
+pub(super) const APPEND_EVENTS: &str = "
+    WITH e AS (
+        SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                             $7::text[], $8::bigint[], $9::bool[], $10::bool[])
+            WITH ORDINALITY
+            AS e (store_id, external_id, channel, from_status, to_status, raw_status, at_ns,
+                  label, backfill, i)
+    ), keyed AS (
+        SELECT e.*, o.seq FROM e
+        LEFT JOIN LATERAL (
+            SELECT seq FROM orders
+            WHERE store_id = e.store_id AND external_id = e.external_id AND channel = e.channel
+            LIMIT 1
+        ) o ON true
+    ), appended AS (
+        INSERT INTO events (order_seq, store_id, from_status, to_status, raw_status, at_ns,
+            label, backfill, recorded_ns)
+        SELECT seq, store_id, from_status, to_status, raw_status, at_ns, label, backfill, $1
+        FROM keyed WHERE seq IS NOT NULL
+        ORDER BY i
+        ON CONFLICT (order_seq, to_status, at_ns) DO NOTHING
+    )
+    SELECT orderport_refuse('an event names an order neither stored nor in the page',
+                            u.external_id)
+    FROM (SELECT external_id FROM keyed WHERE seq IS NULL ORDER BY i LIMIT 1) u";
+
+/// The statement moving the stores' watermarks to the ends of their slices (`GREATEST`: a
+/// watermark never moves back) and keeping each one's first backfill bound: `$1` now, `$2`…`$4`
+/// the stores (each once), the ends and the bounds.
+const ADVANCE_CURSORS: &str = "
+    INSERT INTO cursors (store_id, watermark_ns, updated_ns, backfill_until_ns)
+    SELECT x.store_id, x.watermark_ns, $1, x.backfill_until_ns
+    FROM unnest($2::text[], $3::bigint[], $4::bigint[])
+         AS x (store_id, watermark_ns, backfill_until_ns)
+    ON CONFLICT (store_id) DO UPDATE SET
+        watermark_ns = GREATEST(cursors.watermark_ns, excluded.watermark_ns),
+        updated_ns = excluded.updated_ns,
+        backfill_until_ns = COALESCE(cursors.backfill_until_ns, excluded.backfill_until_ns)";
+
+/// Commits `group` (pages of distinct stores) in one transaction on `client`, and gives the
+/// connection back. The pages are written in their stores' byte-wise order, whatever order the
+/// group is in (see [`CHECK_LEASES`]).
+///
+/// One pipeline of prepared statements from `BEGIN` to `COMMIT` ([`run`]): one round trip.
+/// In the order sent: the checks, made by the server (each lease's fencing token under its row
+/// lock, the replaced orders as the engine read them under their row locks, and the blank
+/// stores still blank); every page's orders in one statement; each page's quarantine and
+/// re-fetch windows, the cursors, each page's re-fetch end and walk; every page's events,
+/// which find their orders by key (the server refusing an event for an order not stored). A
+/// refusal rolls everything back.
+///
+/// An error of a group of one page names what failed ([`StateError::LeaseLost`],
+/// [`StateError::Conflict`]); one of a larger group says only that the group was not
+/// committed, its subject any of its pages'.
+pub(super) async fn commit(client: Object, group: &mut [Member]) -> Result<Object, StateError> {
+    group.sort_by(|a, b| a.store().cmp(b.store()));
+    for (i, m) in group.iter().enumerate() {
+        check_packed(m.store(), &m.page, &m.packed)?;
+        if i > 0 && group[i - 1].store() == m.store() {
+            return Err(StateError::Backend {
+                store: m.store().to_owned(),
+                operation: "commit a page",
+                detail: "two pages of the store in one group; this is a bug in orderport, \
+                         please report it"
+                    .into(),
+            });
+        }
+    }
+    let lead = lead(group).to_owned();
+    let now = ns(Utc::now());
+    // Every statement is prepared before `BEGIN` is sent (a round trip only the first time on
+    // a connection), so that the steps are sent back to back.
+    let steps = group_steps(&client, group, now).await?;
+    run(&client, &lead, "commit a page", steps).await?;
+    Ok(client)
+}
+
+/// The steps of a group's commit, in the order they must run (see [`commit`]).
+async fn group_steps<'a>(
+    c: &'a ClientWrapper,
+    group: &'a [Member],
+    now: i64,
+) -> Result<Vec<Step<'a>>, StateError> {
+    let mut steps: Vec<Step<'a>> = vec![check_leases(c, group).await?];
+    if let Some(step) = check_replaced(c, group).await? {
+        steps.push(step);
+    }
+    if let Some(step) = check_blank(c, group).await? {
+        steps.push(step);
+    }
+    if let Some(step) = upsert_orders(c, group, now).await? {
+        steps.push(step);
+    }
+    for m in group {
+        steps.extend(rare_writes(c, m.store(), &m.page).await?);
+    }
+    if let Some(step) = quarantine(c, group, now).await? {
+        steps.push(step);
+    }
+    if let Some(step) = advance_cursors(c, group, now).await? {
+        steps.push(step);
+    }
+    for m in group {
+        steps.extend(refetch_ends(c, m.store(), &m.page).await?);
+    }
+    steps.extend(record_walks(c, group).await?);
+    if let Some(step) = append_events(c, group, now).await? {
+        steps.push(step);
+    }
+    Ok(steps)
+}
+
+/// The store an error of a group's statement is reported for: its only page's, or (a larger
+/// group's error being only that it was not committed) its first page's.
+fn lead(group: &[Member]) -> &str {
+    group.first().map_or("*", Member::store)
+}
+
+/// The lease check ([`CHECK_LEASES`]); a refusal is [`StateError::LeaseLost`] for the store
+/// the server named.
+async fn check_leases<'a>(
+    c: &'a ClientWrapper,
+    group: &'a [Member],
+) -> Result<Step<'a>, StateError> {
+    let store = lead(group);
+    let stores: Vec<&str> = group.iter().map(Member::store).collect();
+    let owners: Vec<&str> = group.iter().map(|m| m.lease.owner.as_str()).collect();
+    let tokens: Vec<i64> = group.iter().map(|m| m.lease.token).collect();
+    let stmt = c
+        .prepare_cached(CHECK_LEASES)
+        .await
+        .ctx(store, "check the lease")?;
+    Ok(Box::pin(async move {
+        c.execute(&stmt, &[&stores, &owners, &tokens])
+            .await
+            .ctx_refused(store, "check the lease", |named| StateError::LeaseLost {
+                store: if named.is_empty() { store } else { named }.to_owned(),
+            })
+            .map(drop)
+    }))
+}
+
+/// Rows' order keys as the three column arrays a statement unnests: store ids, external ids
+/// and channels, in the rows' order.
+fn key_columns<'a>(
+    keys: impl Iterator<Item = KeyRef<'a>>,
+) -> (Vec<&'a str>, Vec<&'a str>, Vec<&'a str>) {
+    let mut columns = (Vec::new(), Vec::new(), Vec::new());
+    for (channel, store_id, external_id) in keys {
+        columns.0.push(store_id);
+        columns.1.push(external_id);
+        columns.2.push(channel);
+    }
+    columns
+}
+
+/// The check that what the engine read of the orders the pages replace is what is stored
+/// ([`CHECK_REPLACED`], row locks held to the commit); `None` for a group that replaces none.
+async fn check_replaced<'a>(
+    c: &'a ClientWrapper,
+    group: &'a [Member],
+) -> Result<Option<Step<'a>>, StateError> {
+    let store = lead(group);
+    let replaced: Vec<(&'a OrderWrite, (CanonicalStatus, _))> = group
+        .iter()
+        .flat_map(|m| &m.page.orders)
+        .filter_map(|w| Some((w, w.replaces?)))
+        .collect();
+    if replaced.is_empty() {
+        return Ok(None);
+    }
+    let (store_ids, external_ids, channels) =
+        key_columns(replaced.iter().map(|(w, _)| order_key(&w.order)));
+    let statuses: Vec<&str> = replaced.iter().map(|(_, e)| e.0.as_str()).collect();
+    let (marks, untils): (Vec<Option<&str>>, Vec<Option<i64>>) =
+        replaced.iter().map(|(_, e)| mark_columns(e.1)).unzip();
+    let stmt = c
+        .prepare_cached(CHECK_REPLACED)
+        .await
+        .ctx(store, "check the order")?;
+    Ok(Some(Box::pin(async move {
+        c.execute(
+            &stmt,
+            &[
+                &store_ids,
+                &external_ids,
+                &channels,
+                &statuses,
+                &marks,
+                &untils,
+            ],
+        )
+        .await
+        .ctx_refused(store, "check the order", |id| {
+            changed_since_read(store, id, "the page")
+        })
+        .map(drop)
+    })))
+}
+
+/// The check that the pages committed as [`PageCommit::assumes_blank`] may be
+/// ([`CHECK_BLANK`]); `None` for a group without any.
+async fn check_blank<'a>(
+    c: &'a ClientWrapper,
+    group: &'a [Member],
+) -> Result<Option<Step<'a>>, StateError> {
+    let store = lead(group);
+    let blank: Vec<&'a Member> = group.iter().filter(|m| m.page.assumes_blank).collect();
+    if blank.is_empty() {
+        return Ok(None);
+    }
+    let stores: Vec<&str> = blank.iter().map(|m| m.store()).collect();
+    let (store_ids, external_ids, channels) = key_columns(
+        blank
+            .iter()
+            .flat_map(|m| m.page.orders.iter().map(|w| order_key(&w.order))),
+    );
+    let stmt = c
+        .prepare_cached(CHECK_BLANK)
+        .await
+        .ctx(store, "check the store is blank")?;
+    Ok(Some(Box::pin(async move {
+        c.execute(&stmt, &[&stores, &store_ids, &external_ids, &channels])
+            .await
+            .ctx_refused(store, "check the store is blank", |found| {
+                no_longer_blank(store, found)
+            })
+            .map(drop)
+    })))
+}
+
+/// Every page's orders as one statement ([`UPSERT_ORDERS`]); `None` for a group without any.
+///
+/// An order a page writes twice is written once, with its last write's content, where it
+/// first appears: what writing each in turn would leave (one statement may not update a row
+/// twice). The pages' stores are distinct, so no two pages write the same order.
+async fn upsert_orders<'a>(
+    c: &'a ClientWrapper,
+    group: &'a [Member],
+    now: i64,
+) -> Result<Option<Step<'a>>, StateError> {
+    let store = lead(group);
+    let mut rows: Vec<(&'a OrderWrite, &'a [u8])> = Vec::new();
+    let mut slots: HashMap<KeyRef<'a>, usize> = HashMap::new();
+    for m in group {
+        for (w, p) in m.page.orders.iter().zip(&m.packed) {
+            match slots.entry(order_key(&w.order)) {
+                Entry::Occupied(slot) => rows[*slot.get()] = (w, p),
+                Entry::Vacant(slot) => {
+                    slot.insert(rows.len());
+                    rows.push((w, p));
+                }
+            }
+        }
+    }
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let (store_ids, external_ids, channels) =
+        key_columns(rows.iter().map(|(w, _)| order_key(&w.order)));
+    let column = |f: fn(&'a OrderWrite) -> &'a str| rows.iter().map(|(w, _)| f(w)).collect();
+    let numbers: Vec<&str> = column(|w| &w.order.order_number);
+    let names: Vec<&str> = column(|w| &w.order.store_name);
+    let statuses: Vec<&str> = column(|w| w.order.status.as_str());
+    let hashes: Vec<&str> = column(|w| &w.content_hash);
+    let modified: Vec<i64> = rows.iter().map(|(w, _)| ns(w.order.modified_at)).collect();
+    let bodies: Vec<&[u8]> = rows.iter().map(|(_, p)| *p).collect();
+    let (marks, untils): (Vec<Option<&str>>, Vec<Option<i64>>) =
+        rows.iter().map(|(w, _)| mark_columns(w.platform)).unzip();
+    let stmt = c
+        .prepare_cached(UPSERT_ORDERS)
+        .await
+        .ctx(store, "upsert orders")?;
+    Ok(Some(Box::pin(async move {
+        c.execute(
+            &stmt,
+            &[
+                &now,
+                &store_ids,
+                &external_ids,
+                &channels,
+                &numbers,
+                &names,
+                &statuses,
+                &modified,
+                &hashes,
+                &bodies,
+                &marks,
+                &untils,
+            ],
+        )
+        .await
+        .ctx(store, "upsert orders")
+        .map(drop)
+    })))
+}
+
+/// Every page's events as one statement ([`APPEND_EVENTS`]); `None` for a group without any.
+/// A group with an event for an order that is not stored is refused whole.
+async fn append_events<'a>(
+    c: &'a ClientWrapper,
+    group: &'a [Member],
+    now: i64,
+) -> Result<Option<Step<'a>>, StateError> {
+    let store = lead(group);
+    let events: Vec<(&'a NewEvent, bool)> = group
+        .iter()
+        .flat_map(|m| m.page.events.iter().map(|e| (e, m.page.backfill)))
+        .collect();
+    if events.is_empty() {
+        return Ok(None);
+    }
+    let (store_ids, external_ids, channels) =
+        key_columns(events.iter().map(|(e, _)| key_ref(&e.key)));
+    let column = |f: fn(&'a NewEvent) -> &'a str| events.iter().map(|(e, _)| f(e)).collect();
+    let to: Vec<&str> = column(|e| e.to.as_str());
+    let raw: Vec<&str> = column(|e| &e.raw_status);
+    let from: Vec<Option<&str>> = events
+        .iter()
+        .map(|(e, _)| e.from.map(CanonicalStatus::as_str))
+        .collect();
+    let at: Vec<i64> = events.iter().map(|(e, _)| ns(e.at)).collect();
+    let label: Vec<bool> = events.iter().map(|(e, _)| e.label).collect();
+    let backfill: Vec<bool> = events.iter().map(|(_, b)| *b).collect();
+    let stmt = c
+        .prepare_cached(APPEND_EVENTS)
+        .await
+        .ctx(store, "append events")?;
+    Ok(Some(Box::pin(async move {
+        c.execute(
+            &stmt,
+            &[
+                &now,
+                &store_ids,
+                &external_ids,
+                &channels,
+                &from,
+                &to,
+                &raw,
+                &at,
+                &label,
+                &backfill,
+            ],
+        )
+        .await
+        .ctx_refused(store, "append events", |id| unstored_event_order(store, id))
+        .map(drop)
+    })))
+}
+
+/// The watermarks of the pages that end a slice of their store's cursor
+/// ([`SliceDone::Advance`]) as one statement ([`ADVANCE_CURSORS`]); `None` for a group
+/// without any.
+async fn advance_cursors<'a>(
+    c: &'a ClientWrapper,
+    group: &'a [Member],
+    now: i64,
+) -> Result<Option<Step<'a>>, StateError> {
+    let store = lead(group);
+    let mut stores: Vec<&'a str> = Vec::new();
+    let mut ends: Vec<i64> = Vec::new();
+    let mut untils: Vec<Option<i64>> = Vec::new();
+    for m in group {
+        if let Some(SliceDone::Advance(end)) = m.page.done {
+            stores.push(m.store());
+            ends.push(ns(end));
+            untils.push(m.page.backfill_until.map(ns));
+        }
+    }
+    if stores.is_empty() {
+        return Ok(None);
+    }
+    let stmt = c
+        .prepare_cached(ADVANCE_CURSORS)
+        .await
+        .ctx(store, "advance the watermark")?;
+    Ok(Some(Box::pin(async move {
+        c.execute(&stmt, &[&now, &stores, &ends, &untils])
+            .await
+            .ctx(store, "advance the watermark")
+            .map(drop)
+    })))
+}
+
+/// The statement quarantining the pages' rejected orders (inserted, or their reasons, window,
+/// fingerprint and last sight updated): `$1` now, then one array per column.
+const QUARANTINE: &str = "
+    INSERT INTO quarantine (store_id, qkey, external_id, order_number, reasons, window_from,
+        window_to, fingerprint, first_seen_ns, last_seen_ns)
+    SELECT x.store_id, x.qkey, x.external_id, x.order_number, x.reasons, x.window_from,
+        x.window_to, x.fingerprint, $1, $1
+    FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[],
+                $8::bigint[], $9::text[]) WITH ORDINALITY
+         AS x (store_id, qkey, external_id, order_number, reasons, window_from, window_to,
+               fingerprint, i)
+    ORDER BY x.i
+    ON CONFLICT (store_id, qkey) DO UPDATE SET
+        external_id = excluded.external_id, order_number = excluded.order_number,
+        reasons = excluded.reasons, window_from = excluded.window_from,
+        window_to = excluded.window_to, fingerprint = excluded.fingerprint,
+        last_seen_ns = excluded.last_seen_ns";
+
+/// Every page's rejected orders as one statement ([`QUARANTINE`]); `None` for a group without
+/// any. An entry a page writes twice (same store and key) is written once, with its last
+/// write's content, as writing each in turn would leave it.
+async fn quarantine<'a>(
+    c: &'a ClientWrapper,
+    group: &'a [Member],
+    now: i64,
+) -> Result<Option<Step<'a>>, StateError> {
+    let store = lead(group);
+    let mut rows: Vec<(&'a str, String, String, &'a QuarantineWrite)> = Vec::new();
+    let mut slots: HashMap<(&'a str, String), usize> = HashMap::new();
+    for m in group {
+        for q in &m.page.quarantine {
+            let (key, reasons) = quarantine_entry(m.store(), &q.rejection)?;
+            let row = (m.store(), key.clone(), reasons, q);
+            match slots.entry((m.store(), key)) {
+                Entry::Occupied(slot) => rows[*slot.get()] = row,
+                Entry::Vacant(slot) => {
+                    slot.insert(rows.len());
+                    rows.push(row);
+                }
+            }
+        }
+    }
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let stores: Vec<&str> = rows.iter().map(|r| r.0).collect();
+    let ids: Vec<Option<&str>> = rows
+        .iter()
+        .map(|r| r.3.rejection.external_id.as_deref())
+        .collect();
+    let numbers: Vec<Option<&str>> = rows
+        .iter()
+        .map(|r| r.3.rejection.order_number.as_deref())
+        .collect();
+    let from: Vec<i64> = rows.iter().map(|r| ns(r.3.window.from())).collect();
+    let to: Vec<i64> = rows.iter().map(|r| ns(r.3.window.to())).collect();
+    let fingerprints: Vec<&str> = rows.iter().map(|r| r.3.fingerprint.as_str()).collect();
+    let (keys, reasons): (Vec<String>, Vec<String>) = rows.into_iter().map(|r| (r.1, r.2)).unzip();
+    let stmt = c
+        .prepare_cached(QUARANTINE)
+        .await
+        .ctx(store, "quarantine orders")?;
+    Ok(Some(Box::pin(async move {
+        c.execute(
+            &stmt,
+            &[
+                &now,
+                &stores,
+                &keys,
+                &ids,
+                &numbers,
+                &reasons,
+                &from,
+                &to,
+                &fingerprints,
+            ],
+        )
+        .await
+        .ctx(store, "quarantine orders")
+        .map(drop)
+    })))
+}
+
+/// The statement recording the walks that the pages finish: one array per column.
+const RECORD_WALKS: &str = "
+    INSERT INTO walks (store_id, from_ns, to_ns, started_ns, finished_ns)
+    SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])";
+
+/// The statement pruning the walks of stores `$1` that finished before `$2`.
+const PRUNE_WALKS: &str = "DELETE FROM walks WHERE store_id = ANY($1::text[]) AND finished_ns < $2";
+
+/// The walks the pages finish, recorded, then the walks of their stores older than the
+/// retention pruned: two statements for the group; none for a group without a walk.
+///
+/// One bound prunes every store of the group: the retention counted back from the earliest
+/// walk finished, so a store keeps at least [`WALK_RETENTION_DAYS`] of walks (a few seconds
+/// more at most, pruned by its next walk). For a group of one page, it is that page's bound.
+async fn record_walks<'a>(
+    c: &'a ClientWrapper,
+    group: &'a [Member],
+) -> Result<Vec<Step<'a>>, StateError> {
+    let store = lead(group);
+    let walks: Vec<(&'a str, &WalkRecord)> = group
+        .iter()
+        .filter_map(|m| Some((m.store(), m.page.walk.as_ref()?)))
+        .collect();
+    let Some(earliest) = walks.iter().map(|(_, w)| w.finished_at).min() else {
+        return Ok(Vec::new());
+    };
+    let stores: Vec<&str> = walks.iter().map(|(s, _)| *s).collect();
+    let column = |f: fn(&WalkRecord) -> DateTime<Utc>| -> Vec<i64> {
+        walks.iter().map(|(_, w)| ns(f(w))).collect()
+    };
+    let from = column(|w| w.window.from());
+    let to = column(|w| w.window.to());
+    let started = column(|w| w.started_at);
+    let finished = column(|w| w.finished_at);
+    let oldest = ns(earliest - Duration::days(WALK_RETENTION_DAYS));
+    let record = c
+        .prepare_cached(RECORD_WALKS)
+        .await
+        .ctx(store, "record a walk")?;
+    let prune = c
+        .prepare_cached(PRUNE_WALKS)
+        .await
+        .ctx(store, "prune walks")?;
+    let pruned = stores.clone();
+    Ok(vec![
+        Box::pin(async move {
+            c.execute(&record, &[&stores, &from, &to, &started, &finished])
+                .await
+                .ctx(store, "record a walk")
+                .map(drop)
+        }),
+        Box::pin(async move {
+            c.execute(&prune, &[&pruned, &oldest])
+                .await
+                .ctx(store, "prune walks")
+                .map(drop)
+        }),
+    ])
+}
+
+/// A page's rare writes, in order: orders released from quarantine (an order quarantined
+/// before and accepted now) and re-fetch windows queued. Rare next to the writes of every
+/// page, so one statement each, and each a probe of an index by its store, whatever the
+/// planner's statistics say. Prepared here, sent when polled.
+async fn rare_writes<'a>(
+    c: &'a ClientWrapper,
+    store: &'a str,
+    page: &'a PageCommit,
+) -> Result<Vec<Step<'a>>, StateError> {
+    let mut writes: Vec<Step<'a>> = Vec::new();
+    if !page.release.is_empty() {
+        let keys: Vec<String> = page
+            .release
+            .iter()
+            .flat_map(|r| {
+                [
+                    format!("id:{}", r.external_id),
+                    format!("number:{}", r.order_number),
+                ]
+            })
+            .collect();
+        let stmt = c
+            .prepare_cached("DELETE FROM quarantine WHERE store_id = $1 AND qkey = ANY($2::text[])")
+            .await
+            .ctx(store, "release quarantine")?;
+        writes.push(Box::pin(async move {
+            c.execute(&stmt, &[&store, &keys])
+                .await
+                .ctx(store, "release quarantine")
+                .map(drop)
+        }));
+    }
+    if !page.refetch.is_empty() {
+        let stmt = c
+            .prepare_cached(
+                "INSERT INTO refetch (store_id, from_ns, to_ns, reason) VALUES ($1, $2, $3, $4)",
+            )
+            .await
+            .ctx(store, "queue a re-fetch")?;
+        for (w, reason) in &page.refetch {
+            let (stmt, from, to) = (stmt.clone(), ns(w.from()), ns(w.to()));
+            writes.push(Box::pin(async move {
+                c.execute(&stmt, &[&store, &from, &to, reason])
+                    .await
+                    .ctx(store, "queue a re-fetch")
+                    .map(drop)
+            }));
+        }
+    }
+    Ok(writes)
+}
+
+/// The end of a page's slice that re-fetched a window: the window finished or shortened.
+/// Prepared here, sent when polled.
+async fn refetch_ends<'a>(
+    c: &'a ClientWrapper,
+    store: &'a str,
+    page: &'a PageCommit,
+) -> Result<Vec<Step<'a>>, StateError> {
+    let mut writes: Vec<Step<'a>> = Vec::new();
+    if let Some(SliceDone::Refetch { id, end }) = page.done {
+        let finish = c
+            .prepare_cached("DELETE FROM refetch WHERE id = $1 AND store_id = $2 AND to_ns <= $3")
+            .await
+            .ctx(store, "finish a re-fetch")?;
+        let advance = c
+            .prepare_cached(
+                "UPDATE refetch SET from_ns = GREATEST(from_ns, $3)
+                 WHERE id = $1 AND store_id = $2",
+            )
+            .await
+            .ctx(store, "advance a re-fetch")?;
+        let end = ns(end);
+        writes.push(Box::pin(async move {
+            c.execute(&finish, &[&id, &store, &end])
+                .await
+                .ctx(store, "finish a re-fetch")
+                .map(drop)
+        }));
+        writes.push(Box::pin(async move {
+            c.execute(&advance, &[&id, &store, &end])
+                .await
+                .ctx(store, "advance a re-fetch")
+                .map(drop)
+        }));
+    }
+    Ok(writes)
+}
