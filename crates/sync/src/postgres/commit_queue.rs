@@ -1,12 +1,13 @@
 //! Group commit: the pages that wait together are committed together.
 //!
 //! Every [`crate::State::commit_page`] of a [`PostgresState`] queues its page here and waits
-//! for its outcome. At most [`CommitQueue::drivers`] groups are in flight at once, each on a
-//! pooled connection; a page that arrives while one is free is committed at once, alone (no
-//! waiting for company), and the pages that arrive while all are busy wait together and go as
-//! one group (up to [`MAX_GROUP_PAGES`] pages or [`MAX_GROUP_ORDERS`] orders) when one is
-//! free. So a quiet worker commits each page as it comes, and a busy one commits many in one
-//! transaction, with [`super::page_commit`]'s statements taking every page's rows at once.
+//! for its outcome. At most [`GROUPS_IN_FLIGHT`] groups are in flight at once, each driven by a
+//! task on a pooled connection. A page that arrives while none is in flight is committed at
+//! once, alone (no waiting for company); the pages that arrive while one is in flight wait
+//! together and go as one group (up to [`MAX_GROUP_PAGES`] pages or [`MAX_GROUP_ORDERS`]
+//! orders, one page per store) when it ends. So a quiet worker commits each page as it comes,
+//! and a busy one commits many in one transaction, with [`super::page_commit`]'s statements
+//! taking every page's rows at once.
 //!
 //! A group is atomic as a whole. When it fails, its pages are committed again one by one, in
 //! the same task: each then commits, or fails for its own reason ([`StateError::LeaseLost`],
@@ -30,6 +31,17 @@ use super::page_commit::{self, Member};
 use super::statistics::analyze;
 use super::PostgresState;
 use crate::error::StateError;
+
+/// How many groups of one state are in flight at once.
+///
+/// One: the fewer in flight, the more pages wait together and the fewer transactions the
+/// server runs. A four-worker first sync of 1,002 stores on two cores (docs/performance.md,
+/// "Group commit") took 75.9, 75.4 and 65.1 s of the server's CPU with four, two and one in
+/// flight per worker, and its page commits 46.7, 47.3 and 40.8 ms. A group's transaction
+/// waits for row locks only while another transaction writes the same store (a takeover, a
+/// shipment being recorded), which is short. The other connections of the pool serve the
+/// leases, lookups and deliveries.
+pub(super) const GROUPS_IN_FLIGHT: usize = 1;
 
 /// The most pages one group holds.
 pub(super) const MAX_GROUP_PAGES: usize = 64;
@@ -64,12 +76,6 @@ impl CommitQueue {
             waiting: Mutex::new(VecDeque::new()),
             drivers: Arc::new(Semaphore::new(drivers.max(1))),
         }
-    }
-
-    /// How many groups of a state with `pool_size` connections may be in flight: a quarter of
-    /// the pool, the rest for leases, lookups and deliveries.
-    pub(super) fn drivers_for(pool_size: usize) -> usize {
-        (pool_size / 4).max(1)
     }
 
     /// The waiting pages, locked. A poisoned lock (a panic while it was held, which nothing
@@ -226,7 +232,7 @@ mod tests {
     use crate::state::{Lease, PageCommit, State};
     use crate::suite::{self, pg::TestDatabase};
 
-    /// A state whose pool of four connections lets one group be in flight at a time.
+    /// A state with one group in flight at a time ([`GROUPS_IN_FLIGHT`]).
     async fn one_driver(prefix: &str) -> (TestDatabase, PostgresState) {
         let db = TestDatabase::create(prefix)
             .await

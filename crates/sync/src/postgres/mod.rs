@@ -172,7 +172,7 @@ impl PostgresState {
             target: target.shown,
             growth: Arc::new(statistics::Growth::new(statistics::FIRST_ANALYZE_AFTER)),
             commits: Arc::new(commit_queue::CommitQueue::new(
-                commit_queue::CommitQueue::drivers_for(size.max(2)),
+                commit_queue::GROUPS_IN_FLIGHT,
             )),
             io,
         })
