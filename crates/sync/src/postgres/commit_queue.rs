@@ -196,8 +196,9 @@ impl PostgresState {
         }
     }
 
-    /// One transaction for `members` ([`page_commit::commit`]), then `ANALYZE` when the
-    /// tables have grown enough ([`super::statistics`]).
+    /// One transaction for `members` ([`page_commit::commit`]); then, when the tables have
+    /// grown enough ([`super::statistics`]), `ANALYZE` in a task of its own on the same
+    /// connection, so that the next groups need not wait for it.
     async fn commit_members(&self, members: &mut [Member]) -> Result<(), StateError> {
         let Some(store) = members.first().map(|m| m.store().to_owned()) else {
             return Ok(());
@@ -209,10 +210,17 @@ impl PostgresState {
             .growth
             .record(u64::try_from(orders).unwrap_or(u64::MAX))
         {
-            // The pages are committed: a failed ANALYZE leaves the statistics to autovacuum.
-            if let Err(e) = analyze(&client, &store).await {
-                tracing::warn!(store, error = %e, "the grown tables were not analyzed");
-            }
+            let analyses = Arc::clone(&self.analyses);
+            analyses.started();
+            self.io.spawn(async move {
+                // The pages are committed: a failed ANALYZE leaves the statistics to
+                // autovacuum.
+                if let Err(e) = analyze(&client, &store).await {
+                    tracing::warn!(store, error = %e, "the grown tables were not analyzed");
+                }
+                drop(client);
+                analyses.finished();
+            });
         }
         Ok(())
     }

@@ -58,6 +58,8 @@ pub struct PostgresState {
     target: String,
     /// The orders this state wrote, for `ANALYZE` as the tables grow ([`statistics`]).
     growth: Arc<statistics::Growth>,
+    /// The `ANALYZE`s running in tasks of their own ([`statistics`]).
+    analyses: Arc<statistics::Analyses>,
     /// The pages waiting to be committed, in groups ([`commit_queue`]).
     commits: Arc<commit_queue::CommitQueue>,
     /// The thread the connections and the group commits run on ([`io_thread`]).
@@ -171,6 +173,7 @@ impl PostgresState {
             pool,
             target: target.shown,
             growth: Arc::new(statistics::Growth::new(statistics::FIRST_ANALYZE_AFTER)),
+            analyses: Arc::default(),
             commits: Arc::new(commit_queue::CommitQueue::new(
                 commit_queue::GROUPS_IN_FLIGHT,
             )),

@@ -11,10 +11,12 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
+use std::hash::Hash;
 
 use chrono::{DateTime, Duration, Utc};
 use deadpool_postgres::{ClientWrapper, Object};
 use orderport_core::CanonicalStatus;
+use tokio_postgres::types::ToSql;
 
 use super::codec::{ns, Ctx};
 use super::pipeline::{run, Step};
@@ -179,10 +181,10 @@ const ADVANCE_CURSORS: &str = "
 /// One pipeline of prepared statements from `BEGIN` to `COMMIT` ([`run`]): one round trip.
 /// In the order sent: the checks, made by the server (each lease's fencing token under its row
 /// lock, the replaced orders as the engine read them under their row locks, and the blank
-/// stores still blank); every page's orders in one statement; each page's quarantine and
-/// re-fetch windows, the cursors, each page's re-fetch end and walk; every page's events,
-/// which find their orders by key (the server refusing an event for an order not stored). A
-/// refusal rolls everything back.
+/// stores still blank); every page's orders in one statement; each page's orders released
+/// from quarantine and re-fetch windows queued; the rejected orders; the cursors; each page's
+/// re-fetch window finished; the walks; every page's events, which find their orders by key
+/// (the server refusing an event for an order not stored). A refusal rolls everything back.
 ///
 /// An error of a group of one page names what failed ([`StateError::LeaseLost`],
 /// [`StateError::Conflict`]); one of a larger group says only that the group was not
@@ -251,28 +253,80 @@ fn lead(group: &[Member]) -> &str {
     group.first().map_or("*", Member::store)
 }
 
+/// A statement's parameters, owned by the step that sends them.
+type Params<'a> = Vec<Box<dyn ToSql + Sync + Send + 'a>>;
+
+/// One parameter of a statement.
+fn param<'a, T: ToSql + Sync + Send + 'a>(value: T) -> Box<dyn ToSql + Sync + Send + 'a> {
+    Box::new(value)
+}
+
+/// How a statement's refusal by the server (`orderport_refuse`) becomes an error: from the
+/// store an error is reported for and the subject the server named.
+type Refusal = fn(&str, &str) -> StateError;
+
+/// The step of `sql` with `params`: prepared now (a round trip only the first time on a
+/// connection), sent when first polled. Its errors are `operation`'s for `store`; a refusal is
+/// `refused`'s, where the statement may refuse.
+async fn step<'a>(
+    c: &'a ClientWrapper,
+    sql: &'static str,
+    params: Params<'a>,
+    (store, operation): (&'a str, &'static str),
+    refused: Option<Refusal>,
+) -> Result<Step<'a>, StateError> {
+    let stmt = c.prepare_cached(sql).await.ctx(store, operation)?;
+    Ok(Box::pin(async move {
+        let values: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect();
+        let sent = c.execute(&stmt, &values).await;
+        match refused {
+            Some(refusal) => sent.ctx_refused(store, operation, |subject| refusal(store, subject)),
+            None => sent.ctx(store, operation),
+        }
+        .map(drop)
+    }))
+}
+
 /// The lease check ([`CHECK_LEASES`]); a refusal is [`StateError::LeaseLost`] for the store
 /// the server named.
 async fn check_leases<'a>(
     c: &'a ClientWrapper,
     group: &'a [Member],
 ) -> Result<Step<'a>, StateError> {
-    let store = lead(group);
     let stores: Vec<&str> = group.iter().map(Member::store).collect();
     let owners: Vec<&str> = group.iter().map(|m| m.lease.owner.as_str()).collect();
     let tokens: Vec<i64> = group.iter().map(|m| m.lease.token).collect();
-    let stmt = c
-        .prepare_cached(CHECK_LEASES)
-        .await
-        .ctx(store, "check the lease")?;
-    Ok(Box::pin(async move {
-        c.execute(&stmt, &[&stores, &owners, &tokens])
-            .await
-            .ctx_refused(store, "check the lease", |named| StateError::LeaseLost {
-                store: if named.is_empty() { store } else { named }.to_owned(),
-            })
-            .map(drop)
-    }))
+    let params = vec![param(stores), param(owners), param(tokens)];
+    let lost: Refusal = |store, named| StateError::LeaseLost {
+        store: if named.is_empty() { store } else { named }.to_owned(),
+    };
+    step(
+        c,
+        CHECK_LEASES,
+        params,
+        (lead(group), "check the lease"),
+        Some(lost),
+    )
+    .await
+}
+
+/// Rows with a key each, each key once: its last row, where the key first appears. What
+/// writing each row in turn would leave, for a statement that writes them all at once (one
+/// statement may not update a row twice).
+fn last_per_key<K: Eq + Hash, V>(rows: impl IntoIterator<Item = (K, V)>) -> Vec<V> {
+    let mut last: Vec<V> = Vec::new();
+    let mut slots: HashMap<K, usize> = HashMap::new();
+    for (key, row) in rows {
+        match slots.entry(key) {
+            Entry::Occupied(slot) => last[*slot.get()] = row,
+            Entry::Vacant(slot) => {
+                slot.insert(last.len());
+                last.push(row);
+            }
+        }
+    }
+    last
 }
 
 /// Rows' order keys as the three column arrays a statement unnests: store ids, external ids
@@ -295,7 +349,6 @@ async fn check_replaced<'a>(
     c: &'a ClientWrapper,
     group: &'a [Member],
 ) -> Result<Option<Step<'a>>, StateError> {
-    let store = lead(group);
     let replaced: Vec<(&'a OrderWrite, (CanonicalStatus, _))> = group
         .iter()
         .flat_map(|m| &m.page.orders)
@@ -309,28 +362,19 @@ async fn check_replaced<'a>(
     let statuses: Vec<&str> = replaced.iter().map(|(_, e)| e.0.as_str()).collect();
     let (marks, untils): (Vec<Option<&str>>, Vec<Option<i64>>) =
         replaced.iter().map(|(_, e)| mark_columns(e.1)).unzip();
-    let stmt = c
-        .prepare_cached(CHECK_REPLACED)
+    let params = vec![
+        param(store_ids),
+        param(external_ids),
+        param(channels),
+        param(statuses),
+        param(marks),
+        param(untils),
+    ];
+    let changed: Refusal = |store, id| changed_since_read(store, id, "the page");
+    let what = (lead(group), "check the order");
+    step(c, CHECK_REPLACED, params, what, Some(changed))
         .await
-        .ctx(store, "check the order")?;
-    Ok(Some(Box::pin(async move {
-        c.execute(
-            &stmt,
-            &[
-                &store_ids,
-                &external_ids,
-                &channels,
-                &statuses,
-                &marks,
-                &untils,
-            ],
-        )
-        .await
-        .ctx_refused(store, "check the order", |id| {
-            changed_since_read(store, id, "the page")
-        })
-        .map(drop)
-    })))
+        .map(Some)
 }
 
 /// The check that the pages committed as [`PageCommit::assumes_blank`] may be
@@ -339,7 +383,6 @@ async fn check_blank<'a>(
     c: &'a ClientWrapper,
     group: &'a [Member],
 ) -> Result<Option<Step<'a>>, StateError> {
-    let store = lead(group);
     let blank: Vec<&'a Member> = group.iter().filter(|m| m.page.assumes_blank).collect();
     if blank.is_empty() {
         return Ok(None);
@@ -350,18 +393,16 @@ async fn check_blank<'a>(
             .iter()
             .flat_map(|m| m.page.orders.iter().map(|w| order_key(&w.order))),
     );
-    let stmt = c
-        .prepare_cached(CHECK_BLANK)
+    let params = vec![
+        param(stores),
+        param(store_ids),
+        param(external_ids),
+        param(channels),
+    ];
+    let what = (lead(group), "check the store is blank");
+    step(c, CHECK_BLANK, params, what, Some(no_longer_blank))
         .await
-        .ctx(store, "check the store is blank")?;
-    Ok(Some(Box::pin(async move {
-        c.execute(&stmt, &[&stores, &store_ids, &external_ids, &channels])
-            .await
-            .ctx_refused(store, "check the store is blank", |found| {
-                no_longer_blank(store, found)
-            })
-            .map(drop)
-    })))
+        .map(Some)
 }
 
 /// Every page's orders as one statement ([`UPSERT_ORDERS`]); `None` for a group without any.
@@ -374,60 +415,43 @@ async fn upsert_orders<'a>(
     group: &'a [Member],
     now: i64,
 ) -> Result<Option<Step<'a>>, StateError> {
-    let store = lead(group);
-    let mut rows: Vec<(&'a OrderWrite, &'a [u8])> = Vec::new();
-    let mut slots: HashMap<KeyRef<'a>, usize> = HashMap::new();
-    for m in group {
-        for (w, p) in m.page.orders.iter().zip(&m.packed) {
-            match slots.entry(order_key(&w.order)) {
-                Entry::Occupied(slot) => rows[*slot.get()] = (w, p),
-                Entry::Vacant(slot) => {
-                    slot.insert(rows.len());
-                    rows.push((w, p));
-                }
-            }
-        }
-    }
+    let rows: Vec<(&'a OrderWrite, &'a [u8])> = last_per_key(group.iter().flat_map(|m| {
+        m.page
+            .orders
+            .iter()
+            .zip(&m.packed)
+            .map(|(w, p)| (order_key(&w.order), (w, p.as_slice())))
+    }));
     if rows.is_empty() {
         return Ok(None);
     }
     let (store_ids, external_ids, channels) =
         key_columns(rows.iter().map(|(w, _)| order_key(&w.order)));
-    let column = |f: fn(&'a OrderWrite) -> &'a str| rows.iter().map(|(w, _)| f(w)).collect();
-    let numbers: Vec<&str> = column(|w| &w.order.order_number);
-    let names: Vec<&str> = column(|w| &w.order.store_name);
-    let statuses: Vec<&str> = column(|w| w.order.status.as_str());
-    let hashes: Vec<&str> = column(|w| &w.content_hash);
-    let modified: Vec<i64> = rows.iter().map(|(w, _)| ns(w.order.modified_at)).collect();
-    let bodies: Vec<&[u8]> = rows.iter().map(|(_, p)| *p).collect();
+    let column = |f: fn(&'a OrderWrite) -> &'a str| -> Vec<&'a str> {
+        rows.iter().map(|(w, _)| f(w)).collect()
+    };
     let (marks, untils): (Vec<Option<&str>>, Vec<Option<i64>>) =
         rows.iter().map(|(w, _)| mark_columns(w.platform)).unzip();
-    let stmt = c
-        .prepare_cached(UPSERT_ORDERS)
-        .await
-        .ctx(store, "upsert orders")?;
-    Ok(Some(Box::pin(async move {
-        c.execute(
-            &stmt,
-            &[
-                &now,
-                &store_ids,
-                &external_ids,
-                &channels,
-                &numbers,
-                &names,
-                &statuses,
-                &modified,
-                &hashes,
-                &bodies,
-                &marks,
-                &untils,
-            ],
-        )
-        .await
-        .ctx(store, "upsert orders")
-        .map(drop)
-    })))
+    let params = vec![
+        param(now),
+        param(store_ids),
+        param(external_ids),
+        param(channels),
+        param(column(|w| &w.order.order_number)),
+        param(column(|w| &w.order.store_name)),
+        param(column(|w| w.order.status.as_str())),
+        param(
+            rows.iter()
+                .map(|(w, _)| ns(w.order.modified_at))
+                .collect::<Vec<i64>>(),
+        ),
+        param(column(|w| &w.content_hash)),
+        param(rows.iter().map(|(_, p)| *p).collect::<Vec<&[u8]>>()),
+        param(marks),
+        param(untils),
+    ];
+    let what = (lead(group), "upsert orders");
+    step(c, UPSERT_ORDERS, params, what, None).await.map(Some)
 }
 
 /// Every page's events as one statement ([`APPEND_EVENTS`]); `None` for a group without any.
@@ -437,7 +461,6 @@ async fn append_events<'a>(
     group: &'a [Member],
     now: i64,
 ) -> Result<Option<Step<'a>>, StateError> {
-    let store = lead(group);
     let events: Vec<(&'a NewEvent, bool)> = group
         .iter()
         .flat_map(|m| m.page.events.iter().map(|e| (e, m.page.backfill)))
@@ -447,40 +470,30 @@ async fn append_events<'a>(
     }
     let (store_ids, external_ids, channels) =
         key_columns(events.iter().map(|(e, _)| key_ref(&e.key)));
-    let column = |f: fn(&'a NewEvent) -> &'a str| events.iter().map(|(e, _)| f(e)).collect();
-    let to: Vec<&str> = column(|e| e.to.as_str());
-    let raw: Vec<&str> = column(|e| &e.raw_status);
-    let from: Vec<Option<&str>> = events
-        .iter()
-        .map(|(e, _)| e.from.map(CanonicalStatus::as_str))
-        .collect();
-    let at: Vec<i64> = events.iter().map(|(e, _)| ns(e.at)).collect();
-    let label: Vec<bool> = events.iter().map(|(e, _)| e.label).collect();
-    let backfill: Vec<bool> = events.iter().map(|(_, b)| *b).collect();
-    let stmt = c
-        .prepare_cached(APPEND_EVENTS)
+    let column = |f: fn(&'a NewEvent) -> &'a str| -> Vec<&'a str> {
+        events.iter().map(|(e, _)| f(e)).collect()
+    };
+    let params = vec![
+        param(now),
+        param(store_ids),
+        param(external_ids),
+        param(channels),
+        param(
+            events
+                .iter()
+                .map(|(e, _)| e.from.map(CanonicalStatus::as_str))
+                .collect::<Vec<Option<&str>>>(),
+        ),
+        param(column(|e| e.to.as_str())),
+        param(column(|e| &e.raw_status)),
+        param(events.iter().map(|(e, _)| ns(e.at)).collect::<Vec<i64>>()),
+        param(events.iter().map(|(e, _)| e.label).collect::<Vec<bool>>()),
+        param(events.iter().map(|(_, b)| *b).collect::<Vec<bool>>()),
+    ];
+    let what = (lead(group), "append events");
+    step(c, APPEND_EVENTS, params, what, Some(unstored_event_order))
         .await
-        .ctx(store, "append events")?;
-    Ok(Some(Box::pin(async move {
-        c.execute(
-            &stmt,
-            &[
-                &now,
-                &store_ids,
-                &external_ids,
-                &channels,
-                &from,
-                &to,
-                &raw,
-                &at,
-                &label,
-                &backfill,
-            ],
-        )
-        .await
-        .ctx_refused(store, "append events", |id| unstored_event_order(store, id))
-        .map(drop)
-    })))
+        .map(Some)
 }
 
 /// The watermarks of the pages that end a slice of their store's cursor
@@ -491,7 +504,6 @@ async fn advance_cursors<'a>(
     group: &'a [Member],
     now: i64,
 ) -> Result<Option<Step<'a>>, StateError> {
-    let store = lead(group);
     let mut stores: Vec<&'a str> = Vec::new();
     let mut ends: Vec<i64> = Vec::new();
     let mut untils: Vec<Option<i64>> = Vec::new();
@@ -505,16 +517,9 @@ async fn advance_cursors<'a>(
     if stores.is_empty() {
         return Ok(None);
     }
-    let stmt = c
-        .prepare_cached(ADVANCE_CURSORS)
-        .await
-        .ctx(store, "advance the watermark")?;
-    Ok(Some(Box::pin(async move {
-        c.execute(&stmt, &[&now, &stores, &ends, &untils])
-            .await
-            .ctx(store, "advance the watermark")
-            .map(drop)
-    })))
+    let params = vec![param(now), param(stores), param(ends), param(untils)];
+    let what = (lead(group), "advance the watermark");
+    step(c, ADVANCE_CURSORS, params, what, None).await.map(Some)
 }
 
 /// The statement quarantining the pages' rejected orders (inserted, or their reasons, window,
@@ -543,22 +548,14 @@ async fn quarantine<'a>(
     group: &'a [Member],
     now: i64,
 ) -> Result<Option<Step<'a>>, StateError> {
-    let store = lead(group);
-    let mut rows: Vec<(&'a str, String, String, &'a QuarantineWrite)> = Vec::new();
-    let mut slots: HashMap<(&'a str, String), usize> = HashMap::new();
+    let mut entries = Vec::new();
     for m in group {
         for q in &m.page.quarantine {
             let (key, reasons) = quarantine_entry(m.store(), &q.rejection)?;
-            let row = (m.store(), key.clone(), reasons, q);
-            match slots.entry((m.store(), key)) {
-                Entry::Occupied(slot) => rows[*slot.get()] = row,
-                Entry::Vacant(slot) => {
-                    slot.insert(rows.len());
-                    rows.push(row);
-                }
-            }
+            entries.push(((m.store(), key.clone()), (m.store(), key, reasons, q)));
         }
     }
+    let rows: Vec<(&'a str, String, String, &'a QuarantineWrite)> = last_per_key(entries);
     if rows.is_empty() {
         return Ok(None);
     }
@@ -575,29 +572,19 @@ async fn quarantine<'a>(
     let to: Vec<i64> = rows.iter().map(|r| ns(r.3.window.to())).collect();
     let fingerprints: Vec<&str> = rows.iter().map(|r| r.3.fingerprint.as_str()).collect();
     let (keys, reasons): (Vec<String>, Vec<String>) = rows.into_iter().map(|r| (r.1, r.2)).unzip();
-    let stmt = c
-        .prepare_cached(QUARANTINE)
-        .await
-        .ctx(store, "quarantine orders")?;
-    Ok(Some(Box::pin(async move {
-        c.execute(
-            &stmt,
-            &[
-                &now,
-                &stores,
-                &keys,
-                &ids,
-                &numbers,
-                &reasons,
-                &from,
-                &to,
-                &fingerprints,
-            ],
-        )
-        .await
-        .ctx(store, "quarantine orders")
-        .map(drop)
-    })))
+    let params = vec![
+        param(now),
+        param(stores),
+        param(keys),
+        param(ids),
+        param(numbers),
+        param(reasons),
+        param(from),
+        param(to),
+        param(fingerprints),
+    ];
+    let what = (lead(group), "quarantine orders");
+    step(c, QUARANTINE, params, what, None).await.map(Some)
 }
 
 /// The statement recording the walks that the pages finish: one array per column.
@@ -618,7 +605,6 @@ async fn record_walks<'a>(
     c: &'a ClientWrapper,
     group: &'a [Member],
 ) -> Result<Vec<Step<'a>>, StateError> {
-    let store = lead(group);
     let walks: Vec<(&'a str, &WalkRecord)> = group
         .iter()
         .filter_map(|m| Some((m.store(), m.page.walk.as_ref()?)))
@@ -630,33 +616,19 @@ async fn record_walks<'a>(
     let column = |f: fn(&WalkRecord) -> DateTime<Utc>| -> Vec<i64> {
         walks.iter().map(|(_, w)| ns(f(w))).collect()
     };
-    let from = column(|w| w.window.from());
-    let to = column(|w| w.window.to());
-    let started = column(|w| w.started_at);
-    let finished = column(|w| w.finished_at);
+    let record = vec![
+        param(stores.clone()),
+        param(column(|w| w.window.from())),
+        param(column(|w| w.window.to())),
+        param(column(|w| w.started_at)),
+        param(column(|w| w.finished_at)),
+    ];
     let oldest = ns(earliest - Duration::days(WALK_RETENTION_DAYS));
-    let record = c
-        .prepare_cached(RECORD_WALKS)
-        .await
-        .ctx(store, "record a walk")?;
-    let prune = c
-        .prepare_cached(PRUNE_WALKS)
-        .await
-        .ctx(store, "prune walks")?;
-    let pruned = stores.clone();
+    let prune = vec![param(stores), param(oldest)];
+    let store = lead(group);
     Ok(vec![
-        Box::pin(async move {
-            c.execute(&record, &[&stores, &from, &to, &started, &finished])
-                .await
-                .ctx(store, "record a walk")
-                .map(drop)
-        }),
-        Box::pin(async move {
-            c.execute(&prune, &[&pruned, &oldest])
-                .await
-                .ctx(store, "prune walks")
-                .map(drop)
-        }),
+        step(c, RECORD_WALKS, record, (store, "record a walk"), None).await?,
+        step(c, PRUNE_WALKS, prune, (store, "prune walks"), None).await?,
     ])
 }
 
@@ -681,33 +653,19 @@ async fn rare_writes<'a>(
                 ]
             })
             .collect();
-        let stmt = c
-            .prepare_cached("DELETE FROM quarantine WHERE store_id = $1 AND qkey = ANY($2::text[])")
-            .await
-            .ctx(store, "release quarantine")?;
-        writes.push(Box::pin(async move {
-            c.execute(&stmt, &[&store, &keys])
-                .await
-                .ctx(store, "release quarantine")
-                .map(drop)
-        }));
+        let sql = "DELETE FROM quarantine WHERE store_id = $1 AND qkey = ANY($2::text[])";
+        let params = vec![param(store), param(keys)];
+        writes.push(step(c, sql, params, (store, "release quarantine"), None).await?);
     }
-    if !page.refetch.is_empty() {
-        let stmt = c
-            .prepare_cached(
-                "INSERT INTO refetch (store_id, from_ns, to_ns, reason) VALUES ($1, $2, $3, $4)",
-            )
-            .await
-            .ctx(store, "queue a re-fetch")?;
-        for (w, reason) in &page.refetch {
-            let (stmt, from, to) = (stmt.clone(), ns(w.from()), ns(w.to()));
-            writes.push(Box::pin(async move {
-                c.execute(&stmt, &[&store, &from, &to, reason])
-                    .await
-                    .ctx(store, "queue a re-fetch")
-                    .map(drop)
-            }));
-        }
+    for (w, reason) in &page.refetch {
+        let sql = "INSERT INTO refetch (store_id, from_ns, to_ns, reason) VALUES ($1, $2, $3, $4)";
+        let params = vec![
+            param(store),
+            param(ns(w.from())),
+            param(ns(w.to())),
+            param(reason.as_str()),
+        ];
+        writes.push(step(c, sql, params, (store, "queue a re-fetch"), None).await?);
     }
     Ok(writes)
 }
@@ -719,32 +677,28 @@ async fn refetch_ends<'a>(
     store: &'a str,
     page: &'a PageCommit,
 ) -> Result<Vec<Step<'a>>, StateError> {
-    let mut writes: Vec<Step<'a>> = Vec::new();
-    if let Some(SliceDone::Refetch { id, end }) = page.done {
-        let finish = c
-            .prepare_cached("DELETE FROM refetch WHERE id = $1 AND store_id = $2 AND to_ns <= $3")
-            .await
-            .ctx(store, "finish a re-fetch")?;
-        let advance = c
-            .prepare_cached(
-                "UPDATE refetch SET from_ns = GREATEST(from_ns, $3)
-                 WHERE id = $1 AND store_id = $2",
-            )
-            .await
-            .ctx(store, "advance a re-fetch")?;
-        let end = ns(end);
-        writes.push(Box::pin(async move {
-            c.execute(&finish, &[&id, &store, &end])
-                .await
-                .ctx(store, "finish a re-fetch")
-                .map(drop)
-        }));
-        writes.push(Box::pin(async move {
-            c.execute(&advance, &[&id, &store, &end])
-                .await
-                .ctx(store, "advance a re-fetch")
-                .map(drop)
-        }));
+    let Some(SliceDone::Refetch { id, end }) = page.done else {
+        return Ok(Vec::new());
+    };
+    let end = ns(end);
+    let finish = "DELETE FROM refetch WHERE id = $1 AND store_id = $2 AND to_ns <= $3";
+    let advance =
+        "UPDATE refetch SET from_ns = GREATEST(from_ns, $3) WHERE id = $1 AND store_id = $2";
+    let params = || vec![param(id), param(store), param(end)];
+    Ok(vec![
+        step(c, finish, params(), (store, "finish a re-fetch"), None).await?,
+        step(c, advance, params(), (store, "advance a re-fetch"), None).await?,
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::last_per_key;
+
+    #[test]
+    fn each_key_keeps_its_last_row_where_it_first_appears() {
+        let rows = [(1, 'a'), (2, 'b'), (1, 'c'), (3, 'd'), (2, 'e')];
+        assert_eq!(last_per_key(rows), ['c', 'e', 'd']);
+        assert!(last_per_key(Vec::<(u8, u8)>::new()).is_empty());
     }
-    Ok(writes)
 }

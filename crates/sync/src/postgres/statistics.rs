@@ -91,6 +91,42 @@ pub(super) async fn analyze(
         .ctx(store, "analyze the grown tables")
 }
 
+/// The `ANALYZE`s a state runs in tasks of their own ([`super::PostgresState`] starts one
+/// after the group commit whose orders passed a threshold, so that the next groups need not
+/// wait for it): how many are running, for tests to wait for them.
+#[derive(Debug, Default)]
+pub(super) struct Analyses {
+    running: std::sync::atomic::AtomicUsize,
+    finished: tokio::sync::Notify,
+}
+
+impl Analyses {
+    /// One more is running; call before starting its task.
+    pub(super) fn started(&self) {
+        self.running.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// One has finished; call at the end of its task.
+    pub(super) fn finished(&self) {
+        self.running.fetch_sub(1, Ordering::SeqCst);
+        self.finished.notify_waiters();
+    }
+
+    /// Waits until none is running.
+    #[cfg(test)]
+    pub(super) async fn settled(&self) {
+        loop {
+            let finished = self.finished.notified();
+            tokio::pin!(finished);
+            finished.as_mut().enable();
+            if self.running.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            finished.await;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -179,16 +215,49 @@ mod tests {
             .commit_page(&lease, new_orders("s1", 0, 600))
             .await
             .unwrap();
+        state.analyses.settled().await;
         assert_eq!(analyzed(&client).await, (-1.0, -1.0), "600 orders: not yet");
         state
             .commit_page(&lease, new_orders("s1", 600, 600))
             .await
             .unwrap();
+        state.analyses.settled().await;
         assert_eq!(
             analyzed(&client).await,
             (1200.0, 1200.0),
             "1,200 orders: analyzed"
         );
+    }
+
+    /// The `ANALYZE` a commit starts does not hold that commit's page, nor the next: with
+    /// `ANALYZE` blocked (another transaction holds the lock it needs, which writes do not),
+    /// page commits still return, and the tables are analyzed once the lock is released.
+    #[cfg(feature = "state-suite")]
+    #[tokio::test]
+    async fn page_commits_do_not_wait_for_the_analyze_they_start() {
+        use crate::state::State;
+        use crate::suite;
+        use std::time::Duration;
+
+        let (db, state, client) =
+            super::super::query_plans::without_autovacuum("analyze_aside").await;
+        let blocker = db.client().await.unwrap();
+        blocker
+            .batch_execute("BEGIN; LOCK TABLE orders IN SHARE UPDATE EXCLUSIVE MODE")
+            .await
+            .unwrap();
+        let lease = suite::lease(&state, "s1", "w1", suite::t0()).await.unwrap();
+        for (from, n) in [(0, 1_200), (1_200, 10)] {
+            let commit = state.commit_page(&lease, new_orders("s1", from, n));
+            tokio::time::timeout(Duration::from_secs(10), commit)
+                .await
+                .unwrap_or_else(|_| panic!("the commit of orders {from}.. waited for ANALYZE"))
+                .unwrap();
+        }
+        assert_eq!(analyzed(&client).await, (-1.0, -1.0), "ANALYZE still waits");
+        blocker.batch_execute("COMMIT").await.unwrap();
+        state.analyses.settled().await;
+        assert_eq!(analyzed(&client).await, (1210.0, 1210.0));
     }
 
     /// Another worker's state on the same database, passing its own first threshold just after
@@ -210,10 +279,12 @@ mod tests {
             .commit_page(&lease, new_orders("s1", 0, 1_000))
             .await
             .unwrap();
+        first.analyses.settled().await;
         first
             .commit_page(&lease, new_orders("s1", 1_000, 3_000))
             .await
             .unwrap();
+        first.analyses.settled().await;
         assert_eq!(analyzed(&client).await, (4_000.0, 4_000.0));
         // The second passes its first threshold with 1,200 more: 30%, skipped.
         let lease = suite::lease(&second, "s2", "w2", suite::t0())
@@ -223,6 +294,7 @@ mod tests {
             .commit_page(&lease, new_orders("s2", 0, 1_200))
             .await
             .unwrap();
+        second.analyses.settled().await;
         assert_eq!(
             analyzed(&client).await,
             (4_000.0, 4_000.0),
@@ -233,6 +305,7 @@ mod tests {
             .commit_page(&lease, new_orders("s2", 1_200, 1_200))
             .await
             .unwrap();
+        second.analyses.settled().await;
         assert_eq!(analyzed(&client).await, (6_400.0, 6_400.0));
     }
 }
