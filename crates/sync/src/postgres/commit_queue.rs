@@ -22,7 +22,7 @@
 //! stops waiting (its future dropped) leaves its page to be committed, or not, as any
 //! `COMMIT` without an answer.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
@@ -103,7 +103,6 @@ impl CommitQueue {
     fn next_group(&self) -> Vec<Waiting> {
         let mut waiting = self.waiting();
         let mut group: Vec<Waiting> = Vec::new();
-        let mut stores: HashSet<String> = HashSet::new();
         let mut orders = 0;
         let mut i = 0;
         while i < waiting.len() && group.len() < MAX_GROUP_PAGES {
@@ -112,12 +111,12 @@ impl CommitQueue {
             if !group.is_empty() && orders + more > MAX_GROUP_ORDERS {
                 break;
             }
-            if stores.contains(w.member.store()) {
+            // At most 64 pages: a scan of the group costs less than a set of its stores.
+            if group.iter().any(|g| g.member.store() == w.member.store()) {
                 i += 1;
                 continue;
             }
             let Some(w) = waiting.remove(i) else { break };
-            stores.insert(w.member.store().to_owned());
             orders += more;
             group.push(w);
         }
@@ -168,13 +167,12 @@ impl PostgresState {
     /// Commits `group` in one transaction, then, if that failed and it holds more than one
     /// page, each page alone; gives each page's caller its outcome.
     async fn commit_group(&self, mut group: Vec<Waiting>) {
-        // In the stores' order, as the transaction writes them ([`page_commit::commit`]), so
-        // that each outcome stays beside its page.
+        // In the stores' order, as the transaction must write them ([`page_commit::commit`]).
         group.sort_by(|a, b| a.member.store().cmp(b.member.store()));
-        let (mut members, outcomes): (Vec<Member>, Vec<_>) =
+        let (members, outcomes): (Vec<Member>, Vec<_>) =
             group.into_iter().map(|w| (w.member, w.outcome)).unzip();
         // A caller that stopped waiting needs no answer: each `send` may fail.
-        match self.commit_members(&mut members).await {
+        match self.commit_members(&members).await {
             Ok(()) => {
                 for outcome in outcomes {
                     let _ = outcome.send(Ok(()));
@@ -188,9 +186,9 @@ impl PostgresState {
             Err(e) => {
                 tracing::debug!(pages = members.len(), error = %e,
                     "a group commit failed; committing its pages one by one");
-                for (member, outcome) in members.into_iter().zip(outcomes) {
-                    let mut alone = [member];
-                    let _ = outcome.send(self.commit_members(&mut alone).await);
+                for (member, outcome) in members.iter().zip(outcomes) {
+                    let alone = std::slice::from_ref(member);
+                    let _ = outcome.send(self.commit_members(alone).await);
                 }
             }
         }
@@ -199,7 +197,7 @@ impl PostgresState {
     /// One transaction for `members` ([`page_commit::commit`]); then, when the tables have
     /// grown enough ([`super::statistics`]), `ANALYZE` in a task of its own on the same
     /// connection, so that the next groups need not wait for it.
-    async fn commit_members(&self, members: &mut [Member]) -> Result<(), StateError> {
+    async fn commit_members(&self, members: &[Member]) -> Result<(), StateError> {
         let Some(store) = members.first().map(|m| m.store().to_owned()) else {
             return Ok(());
         };
@@ -265,7 +263,7 @@ mod tests {
         suite::order(store, id, CanonicalStatus::AwaitingShipment, suite::t0())
     }
 
-    /// `store`'s page of orders `ids`, committed in a task of its own.
+    /// `page` of the lease's store, committed in a task of its own.
     fn commit(
         state: &PostgresState,
         lease: &Lease,
@@ -533,6 +531,33 @@ mod tests {
             "a page waits: the driver must go on, or it is stranded"
         );
         assert_eq!(queue.next_group().len(), 1);
+    }
+
+    /// A group's pages go in their stores' order (the lease rows' lock order): a group out of
+    /// order, or with a store twice, is refused as a bug, before the server sees it.
+    #[tokio::test]
+    async fn a_group_out_of_store_order_is_refused() {
+        let (_db, state) = one_driver("group_commit_order").await;
+        let member = |store: &str| Member {
+            lease: Lease {
+                store_id: store.into(),
+                owner: "w".into(),
+                token: 1,
+                expires_at: suite::t0(),
+            },
+            page: PageCommit::default(),
+            packed: Vec::new(),
+        };
+        for stores in [["b", "a"], ["a", "a"]] {
+            let group = stores.map(member);
+            let client = state.client("a").await.unwrap();
+            let refused = page_commit::commit(client, &group).await;
+            assert!(
+                matches!(&refused, Err(StateError::Backend { detail, .. }) if detail.contains("bug")),
+                "{stores:?}: {:?}",
+                refused.err()
+            );
+        }
     }
 
     /// A caller that stops waiting (its task aborted) after its page was queued leaves the

@@ -174,9 +174,9 @@ const ADVANCE_CURSORS: &str = "
         updated_ns = excluded.updated_ns,
         backfill_until_ns = COALESCE(cursors.backfill_until_ns, excluded.backfill_until_ns)";
 
-/// Commits `group` (pages of distinct stores) in one transaction on `client`, and gives the
-/// connection back. The pages are written in their stores' byte-wise order, whatever order the
-/// group is in (see [`CHECK_LEASES`]).
+/// Commits `group` in one transaction on `client`, and gives the connection back. The pages
+/// must be of distinct stores, in the stores' byte-wise order (see [`CHECK_LEASES`]); a group
+/// that is not is refused before anything is sent.
 ///
 /// One pipeline of prepared statements from `BEGIN` to `COMMIT` ([`run`]): one round trip.
 /// In the order sent: the checks, made by the server (each lease's fencing token under its row
@@ -189,19 +189,18 @@ const ADVANCE_CURSORS: &str = "
 /// An error of a group of one page names what failed ([`StateError::LeaseLost`],
 /// [`StateError::Conflict`]); one of a larger group says only that the group was not
 /// committed, its subject any of its pages'.
-pub(super) async fn commit(client: Object, group: &mut [Member]) -> Result<Object, StateError> {
-    group.sort_by(|a, b| a.store().cmp(b.store()));
-    for (i, m) in group.iter().enumerate() {
+pub(super) async fn commit(client: Object, group: &[Member]) -> Result<Object, StateError> {
+    for m in group {
         check_packed(m.store(), &m.page, &m.packed)?;
-        if i > 0 && group[i - 1].store() == m.store() {
-            return Err(StateError::Backend {
-                store: m.store().to_owned(),
-                operation: "commit a page",
-                detail: "two pages of the store in one group; this is a bug in orderport, \
-                         please report it"
-                    .into(),
-            });
-        }
+    }
+    if let Some(pair) = group.windows(2).find(|p| p[0].store() >= p[1].store()) {
+        return Err(StateError::Backend {
+            store: pair[1].store().to_owned(),
+            operation: "commit a page",
+            detail: "a group's pages are not of distinct stores in order; this is a bug in \
+                     orderport, please report it"
+                .into(),
+        });
     }
     let lead = lead(group).to_owned();
     let now = ns(Utc::now());
