@@ -52,8 +52,14 @@ pub(super) const MAX_GROUP_ORDERS: usize = 4_000;
 /// A page waiting to be committed, and where its outcome goes.
 struct Waiting {
     member: Member,
-    outcome: oneshot::Sender<Result<(), StateError>>,
+    outcome: oneshot::Sender<Outcome>,
 }
+
+/// A page's outcome, and the page given back: its caller drops it, on the caller's thread.
+/// (Dropped on the connection thread, a group's orders were freed by another thread than
+/// the one that allocated them: the allocator's arenas then took about a tenth of a worker's
+/// CPU, docs/performance.md "Orders packed with entropy tables".)
+type Outcome = (Result<(), StateError>, Member);
 
 /// The pages waiting for a group, and the permits of the groups in flight.
 pub(super) struct CommitQueue {
@@ -136,15 +142,18 @@ impl PostgresState {
             let state = self.clone();
             self.io.spawn(async move { state.drive(permit).await });
         }
-        committed.await.unwrap_or_else(|_| {
-            Err(StateError::Backend {
-                store,
-                operation: "commit a page",
-                detail: "the state's connection thread stopped before the page's outcome was \
+        committed
+            .await
+            .map(|(outcome, _page)| outcome)
+            .unwrap_or_else(|_| {
+                Err(StateError::Backend {
+                    store,
+                    operation: "commit a page",
+                    detail: "the state's connection thread stopped before the page's outcome was \
                          known; look the page's orders up before writing them again"
-                    .into(),
+                        .into(),
+                })
             })
-        })
     }
 
     /// Commits groups while pages wait, holding `permit` (one of the groups in flight).
@@ -174,21 +183,21 @@ impl PostgresState {
         // A caller that stopped waiting needs no answer: each `send` may fail.
         match self.commit_members(&members).await {
             Ok(()) => {
-                for outcome in outcomes {
-                    let _ = outcome.send(Ok(()));
+                for (member, outcome) in members.into_iter().zip(outcomes) {
+                    let _ = outcome.send((Ok(()), member));
                 }
             }
             Err(e) if members.len() == 1 => {
-                if let Some(outcome) = outcomes.into_iter().next() {
-                    let _ = outcome.send(Err(e));
+                if let Some((member, outcome)) = members.into_iter().zip(outcomes).next() {
+                    let _ = outcome.send((Err(e), member));
                 }
             }
             Err(e) => {
                 tracing::debug!(pages = members.len(), error = %e,
                     "a group commit failed; committing its pages one by one");
-                for (member, outcome) in members.iter().zip(outcomes) {
-                    let alone = std::slice::from_ref(member);
-                    let _ = outcome.send(self.commit_members(alone).await);
+                for (member, outcome) in members.into_iter().zip(outcomes) {
+                    let alone = self.commit_members(std::slice::from_ref(&member)).await;
+                    let _ = outcome.send((alone, member));
                 }
             }
         }
