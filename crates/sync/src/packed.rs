@@ -202,6 +202,18 @@ pub(crate) fn unpack_order(store: &str, bytes: &[u8]) -> Result<String, StateErr
     })
 }
 
+/// An order packed as orderport wrote format 1 (up to SQLite schema 6 and PostgreSQL schema
+/// 5): for tests of states written by an earlier orderport.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) fn pack_format_1(json: &str) -> Vec<u8> {
+    let mut packer =
+        zstd::bulk::Compressor::with_dictionary(PACK_LEVEL, ORDER_DICTIONARY_V1).unwrap();
+    let mut packed = vec![PACKED_V1];
+    packed.extend(packer.compress(json.as_bytes()).unwrap());
+    packed
+}
+
 #[cfg(test)]
 mod packing {
     #![allow(clippy::unwrap_used)]
@@ -253,15 +265,6 @@ mod packing {
             .collect()
     }
 
-    /// An order packed as orderport wrote format 1.
-    fn pack_v1(json: &str) -> Vec<u8> {
-        let mut packer =
-            zstd::bulk::Compressor::with_dictionary(PACK_LEVEL, ORDER_DICTIONARY_V1).unwrap();
-        let mut packed = vec![PACKED_V1];
-        packed.extend(packer.compress(json.as_bytes()).unwrap());
-        packed
-    }
-
     #[test]
     fn orders_are_written_in_format_2_without_the_dictionary_id() {
         for json in other_orders() {
@@ -275,7 +278,7 @@ mod packing {
     #[test]
     fn format_1_orders_are_still_read_and_the_format_byte_names_the_dictionary() {
         for json in other_orders() {
-            let v1 = pack_v1(&json);
+            let v1 = pack_format_1(&json);
             assert_eq!(unpack_order("s", &v1).unwrap(), json);
             // Format 2's frames start from its dictionary's tables: read with format 1's
             // dictionary (no tables) they are refused, so each format must use its own.
@@ -298,7 +301,7 @@ mod packing {
         );
         let (v1, v2) = other_orders().iter().fold((0, 0), |(v1, v2), json| {
             (
-                v1 + pack_v1(json).len(),
+                v1 + pack_format_1(json).len(),
                 v2 + pack_order("s", json).unwrap().len(),
             )
         });

@@ -226,7 +226,7 @@ async fn postgres_a_version_4_database_is_migrated_to_byte_keys_without_the_even
                  ALTER COLUMN order_number TYPE text COLLATE \"default\";
              ALTER TABLE events ALTER COLUMN store_id TYPE text COLLATE \"default\";
              ALTER TABLE quarantine ALTER COLUMN qkey TYPE text COLLATE \"default\";
-             DELETE FROM orderport_migrations WHERE version = 5;",
+             DELETE FROM orderport_migrations WHERE version >= 5;",
         )
         .await
         .unwrap();
@@ -291,6 +291,95 @@ async fn postgres_a_version_4_database_is_migrated_to_byte_keys_without_the_even
         (3, 1),
         "events kept, orders analyzed again"
     );
+}
+
+/// An order packed as orderport wrote it before schema version 6: format byte 1, then zstd at
+/// level 3 with format 1's dictionary.
+fn packed_format_1(json: &str) -> Vec<u8> {
+    const DICTIONARY_V1: &[u8] = include_bytes!("../src/order_dictionary.json");
+    let mut packer = zstd::bulk::Compressor::with_dictionary(3, DICTIONARY_V1).unwrap();
+    let mut packed = vec![1];
+    packed.extend(packer.compress(json.as_bytes()).unwrap());
+    packed
+}
+
+/// A database of schema version 5 whose orders are packed in format 1 is migrated to version
+/// 6 without rewriting them: they read back as written, and the orders written from then on
+/// are packed in format 2 beside them.
+#[tokio::test]
+async fn postgres_a_version_5_database_keeps_its_format_1_orders_readable() {
+    use orderport_core::CanonicalStatus;
+    use orderport_sync::{State, StateRead};
+    let (db, state) = postgres("v5").await;
+    let client = db.client().await.unwrap();
+    let now = suite::t0();
+    let lease = suite::lease(&state, "v5-store", "w1", now).await.unwrap();
+    let old: Vec<_> = ["a", "b"]
+        .iter()
+        .map(|id| suite::order("v5-store", id, CanonicalStatus::AwaitingShipment, now))
+        .collect();
+    state
+        .commit_page(&lease, suite::page_of(&old))
+        .await
+        .unwrap();
+    drop(state);
+    // As the previous orderport left them: packed in format 1, at version 5.
+    for order in &old {
+        client
+            .execute(
+                "UPDATE orders SET order_packed = $2 WHERE external_id = $1",
+                &[
+                    &order.external_id,
+                    &packed_format_1(&serde_json::to_string(order).unwrap()),
+                ],
+            )
+            .await
+            .unwrap();
+    }
+    client
+        .batch_execute("DELETE FROM orderport_migrations WHERE version = 6")
+        .await
+        .unwrap();
+
+    let state = PostgresState::connect(db.url()).await.unwrap();
+    let version: i64 = client
+        .query_one("SELECT max(version) FROM orderport_migrations", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(version, orderport_sync::postgres::SCHEMA_VERSION);
+    // Version 5's orderport reads format 1 only: it must refuse a database that may hold
+    // format 2 (it refuses any version above its own).
+    assert!(version > 5, "version {version}");
+    let new = suite::order("v5-store", "c", CanonicalStatus::AwaitingShipment, now);
+    state
+        .commit_page(&lease, suite::page_of(std::slice::from_ref(&new)))
+        .await
+        .unwrap();
+    let read: Vec<serde_json::Value> = state
+        .orders_page(Some("v5-store"), 0, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| row.order)
+        .collect();
+    let written: Vec<serde_json::Value> = old
+        .iter()
+        .chain([&new])
+        .map(|o| serde_json::to_value(o).unwrap())
+        .collect();
+    assert_eq!(read, written);
+    let formats: Vec<i32> = client
+        .query(
+            "SELECT get_byte(order_packed, 0) FROM orders ORDER BY seq",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(formats, [1, 1, 2]);
 }
 
 /// Workers connecting at once to a new database create the schema once.

@@ -57,8 +57,8 @@ struct Waiting {
 
 /// A page's outcome, and the page given back: its caller drops it, on the caller's thread.
 /// (Dropped on the connection thread, a group's orders were freed by another thread than
-/// the one that allocated them: the allocator's arenas then took about a tenth of a worker's
-/// CPU, docs/performance.md "Orders packed with entropy tables".)
+/// the one that allocated them: glibc's `free` and `malloc_consolidate` there took about 5%
+/// of a worker's samples, docs/performance.md "Orders packed with entropy tables".)
 type Outcome = (Result<(), StateError>, Member);
 
 /// The pages waiting for a group, and the permits of the groups in flight.

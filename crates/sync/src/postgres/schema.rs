@@ -206,8 +206,17 @@ ALTER TABLE walks ALTER COLUMN store_id TYPE text COLLATE "C";
     analyze_if_data!()
 );
 
+/// Version 6: orders are written in packed format 2 ([`crate::packed`]: the dictionary with
+/// entropy tables). Format 1 is still read, so nothing is rewritten; the version tells an
+/// orderport that knows only format 1 (schema version 5) to refuse the database when it
+/// connects, instead of failing on the first order of format 2 it reads.
+const V6: &str = r#"
+COMMENT ON COLUMN orders.order_packed IS
+    'An order''s canonical JSON: a format byte (1 or 2), then zstd with that format''s dictionary (orderport_sync::packed).';
+"#;
+
 /// Every migration, in order: version `i + 1` is `MIGRATIONS[i]`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

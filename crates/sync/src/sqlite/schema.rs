@@ -100,7 +100,7 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1');
 "#;
 
 /// The schema version this code writes.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// The oldest schema version [`SqliteState::open_read_only`] can read (it cannot migrate).
 pub(super) const OLDEST_READABLE: i64 = 6;
@@ -193,6 +193,14 @@ ALTER TABLE orders ADD COLUMN platform TEXT;
 ALTER TABLE orders ADD COLUMN hold_until TEXT;
 CREATE INDEX orders_on_hold ON orders (store_id, hold_until) WHERE platform = 'hold';
 UPDATE meta SET value = '6' WHERE key = 'schema_version';
+"#;
+
+/// Version 6 → 7: orders are written in packed format 2 ([`crate::packed`]: the dictionary
+/// with entropy tables). Format 1 is still read, so nothing is rewritten; the version tells an
+/// orderport that knows only format 1 (schema version 6) to refuse the file when it opens it,
+/// instead of failing on the first order of format 2 it reads.
+pub(super) const MIGRATE_6_TO_7: &str = r#"
+UPDATE meta SET value = '7' WHERE key = 'schema_version';
 "#;
 
 /// A transaction that takes the write lock when it begins (`BEGIN IMMEDIATE`), waiting for it
@@ -327,6 +335,7 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StateError> {
             3 => tx.execute_batch(MIGRATE_3_TO_4),
             4 => Ok(migrate_4_to_5(&tx)?),
             5 => tx.execute_batch(MIGRATE_5_TO_6),
+            6 => tx.execute_batch(MIGRATE_6_TO_7),
             SCHEMA_VERSION => return Ok(()),
             other => return Err(newer_schema(other)),
         }

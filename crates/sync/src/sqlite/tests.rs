@@ -1,7 +1,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 use rusqlite::params;
 
-use super::schema::{MIGRATE_1_TO_2, MIGRATE_2_TO_3, MIGRATE_3_TO_4, SCHEMA};
+use super::schema::{
+    parse_version, MIGRATE_1_TO_2, MIGRATE_2_TO_3, MIGRATE_3_TO_4, MIGRATE_5_TO_6, SCHEMA,
+};
 use super::*;
 use crate::event::DeliveryMark;
 use crate::read::EventDelivery;
@@ -345,6 +347,83 @@ async fn a_version_4_database_packs_its_orders_and_reads_them_back() {
 }
 
 /// Store `s1`'s cursor at `at`, written straight on `writer` (no lease needed).
+/// A version 6 database (orders packed in format 1, as orderport wrote them until format 2)
+/// is migrated to version 7 without rewriting them: they read back exactly as written, and
+/// the orders written from then on are packed in format 2 beside them.
+#[tokio::test]
+async fn a_version_6_database_keeps_its_format_1_orders_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v6.db");
+    let ids: Vec<String> = (1..=3).map(|i| format!("o{i}")).collect();
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(SCHEMA).unwrap();
+        conn.execute_batch(MIGRATE_1_TO_2).unwrap();
+        conn.execute_batch(MIGRATE_2_TO_3).unwrap();
+        conn.execute_batch(MIGRATE_3_TO_4).unwrap();
+        for id in &ids {
+            put_order(&conn, id);
+        }
+        // Version 5 as the previous orderport migrated it: every order packed in format 1.
+        conn.execute_batch("ALTER TABLE orders ADD COLUMN order_packed BLOB")
+            .unwrap();
+        for id in &ids {
+            conn.execute(
+                "UPDATE orders SET order_packed = ?2 WHERE external_id = ?1",
+                params![id, crate::packed::pack_format_1(&order_json(id))],
+            )
+            .unwrap();
+        }
+        conn.execute_batch(
+            "ALTER TABLE orders DROP COLUMN order_json;
+             UPDATE meta SET value = '5' WHERE key = 'schema_version';",
+        )
+        .unwrap();
+        conn.execute_batch(MIGRATE_5_TO_6).unwrap();
+    }
+    let state = SqliteState::open(&path).unwrap();
+    let version = read_version(&state.writer.lock()).unwrap();
+    assert_eq!(version, SCHEMA_VERSION.to_string());
+    // Version 6's orderport reads format 1 only: it must refuse a file that may hold format 2
+    // (it refuses any version above its own).
+    assert!(parse_version(&version).unwrap() > 6, "version {version}");
+    let crate::state::LeaseGrant::Granted(lease) = state
+        .acquire_lease("s1", "w", chrono::Duration::minutes(1), chrono::Utc::now())
+        .await
+        .unwrap()
+    else {
+        panic!("a free lease was refused")
+    };
+    let mut page = crate::state::PageCommit::default();
+    let new_order: orderport_core::Order = serde_json::from_str(&order_json("o4")).unwrap();
+    page.orders.push(crate::state::OrderWrite {
+        json: order_json("o4"),
+        order: Box::new(new_order),
+        content_hash: "h".into(),
+        platform: None,
+        replaces: None,
+    });
+    state.commit_page(&lease, page).await.unwrap();
+
+    let rows = state.orders_page(None, 0, 10).await.unwrap();
+    let read: Vec<_> = rows.iter().map(|r| r.order.clone()).collect();
+    let written: Vec<serde_json::Value> = ["o1", "o2", "o3", "o4"]
+        .iter()
+        .map(|id| serde_json::from_str(&order_json(id)).unwrap())
+        .collect();
+    assert_eq!(read, written);
+    let formats: Vec<i64> = state
+        .writer
+        .lock()
+        .prepare("SELECT unicode(substr(order_packed, 1, 1)) FROM orders ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(formats, [1, 1, 1, 2]);
+}
+
 fn write_cursor(writer: &Connection, at: chrono::DateTime<chrono::Utc>) {
     writer
         .execute(
