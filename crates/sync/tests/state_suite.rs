@@ -136,6 +136,15 @@ async fn postgres_a_newer_schema_is_refused() {
     }
 }
 
+/// The newest schema version applied to the database `client` is connected to.
+async fn migrated_version(client: &tokio_postgres::Client) -> i64 {
+    client
+        .query_one("SELECT max(version) FROM orderport_migrations", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
 /// A database of schema version 3 (before `orderport_refuse`) is migrated when a worker
 /// connects, and the server then refuses its stale pages: the suite's fencing, atomicity and
 /// platform checks pass on it.
@@ -152,11 +161,7 @@ async fn postgres_a_version_3_database_is_migrated_and_refuses_stale_pages() {
         .await
         .unwrap();
     let state = PostgresState::connect(db.url()).await.unwrap();
-    let version: i64 = client
-        .query_one("SELECT max(version) FROM orderport_migrations", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let version = migrated_version(&client).await;
     assert_eq!(
         version,
         orderport_sync::postgres::SCHEMA_VERSION,
@@ -255,11 +260,7 @@ async fn postgres_a_version_4_database_is_migrated_to_byte_keys_without_the_even
 
     let state = PostgresState::connect(db.url()).await.unwrap();
     assert_eq!(collated_keys_and_event_key(&client).await, (vec![], false));
-    let version: i64 = client
-        .query_one("SELECT max(version) FROM orderport_migrations", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let version = migrated_version(&client).await;
     assert_eq!(version, orderport_sync::postgres::SCHEMA_VERSION);
     let known = state
         .lookup(
@@ -342,11 +343,7 @@ async fn postgres_a_version_5_database_keeps_its_format_1_orders_readable() {
         .unwrap();
 
     let state = PostgresState::connect(db.url()).await.unwrap();
-    let version: i64 = client
-        .query_one("SELECT max(version) FROM orderport_migrations", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let version = migrated_version(&client).await;
     assert_eq!(version, orderport_sync::postgres::SCHEMA_VERSION);
     // Version 5's orderport reads format 1 only: it must refuse a database that may hold
     // format 2 (it refuses any version above its own).

@@ -294,6 +294,20 @@ fn a_newer_schema_is_refused() {
     assert!(err.to_string().contains("schema version 9"), "{err}");
 }
 
+/// A database of schema version 4 at `path` holding the orders `ids` (as JSON text), as
+/// orderport wrote it then; the connection that made it.
+fn version_4_database(path: &std::path::Path, ids: &[String]) -> Connection {
+    let conn = Connection::open(path).unwrap();
+    conn.execute_batch(SCHEMA).unwrap();
+    conn.execute_batch(MIGRATE_1_TO_2).unwrap();
+    conn.execute_batch(MIGRATE_2_TO_3).unwrap();
+    conn.execute_batch(MIGRATE_3_TO_4).unwrap();
+    for id in ids {
+        put_order(&conn, id);
+    }
+    conn
+}
+
 /// A version 4 database (orders stored as JSON text) is migrated to version 5: every order is
 /// packed, reads back exactly as it was written, the text column is gone, and the packed
 /// column is smaller than the text it replaces.
@@ -302,16 +316,7 @@ async fn a_version_4_database_packs_its_orders_and_reads_them_back() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("v4.db");
     let ids: Vec<String> = (1..=5).map(|i| format!("o{i}")).collect();
-    {
-        let conn = Connection::open(&path).unwrap();
-        conn.execute_batch(SCHEMA).unwrap();
-        conn.execute_batch(MIGRATE_1_TO_2).unwrap();
-        conn.execute_batch(MIGRATE_2_TO_3).unwrap();
-        conn.execute_batch(MIGRATE_3_TO_4).unwrap();
-        for id in &ids {
-            put_order(&conn, id);
-        }
-    }
+    drop(version_4_database(&path, &ids));
     let state = SqliteState::open(&path).unwrap();
     let rows = state.orders_page(None, 0, 10).await.unwrap();
     assert_eq!(rows.len(), ids.len());
@@ -356,14 +361,7 @@ async fn a_version_6_database_keeps_its_format_1_orders_readable() {
     let path = dir.path().join("v6.db");
     let ids: Vec<String> = (1..=3).map(|i| format!("o{i}")).collect();
     {
-        let conn = Connection::open(&path).unwrap();
-        conn.execute_batch(SCHEMA).unwrap();
-        conn.execute_batch(MIGRATE_1_TO_2).unwrap();
-        conn.execute_batch(MIGRATE_2_TO_3).unwrap();
-        conn.execute_batch(MIGRATE_3_TO_4).unwrap();
-        for id in &ids {
-            put_order(&conn, id);
-        }
+        let conn = version_4_database(&path, &ids);
         // Version 5 as the previous orderport migrated it: every order packed in format 1.
         conn.execute_batch("ALTER TABLE orders ADD COLUMN order_packed BLOB")
             .unwrap();
