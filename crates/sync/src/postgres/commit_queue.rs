@@ -315,6 +315,22 @@ mod tests {
         .await;
     }
 
+    /// Lets the held driver go on (`blocker` commits), checks that its page and every
+    /// `waiting` one committed, and returns [`transactions`].
+    async fn commit_all(
+        db: &TestDatabase,
+        blocker: tokio_postgres::Client,
+        held: JoinHandle<Result<(), StateError>>,
+        waiting: Vec<JoinHandle<Result<(), StateError>>>,
+    ) -> BTreeMap<String, Vec<String>> {
+        blocker.batch_execute("COMMIT").await.unwrap();
+        held.await.unwrap().unwrap();
+        for w in waiting {
+            w.await.unwrap().unwrap();
+        }
+        transactions(db).await
+    }
+
     /// Each store's orders' transaction id (`xmin`): pages committed in one transaction share
     /// it.
     async fn transactions(db: &TestDatabase) -> BTreeMap<String, Vec<String>> {
@@ -348,12 +364,7 @@ mod tests {
             waiting.push(commit(&state, &lease, page(&lease, "o")));
         }
         queued(&state, 10).await;
-        blocker.batch_execute("COMMIT").await.unwrap();
-        held.await.unwrap().unwrap();
-        for w in waiting {
-            w.await.unwrap().unwrap();
-        }
-        let by_store = transactions(&db).await;
+        let by_store = commit_all(&db, blocker, held, waiting).await;
         let a = by_store["a"][0].clone();
         let waited: Vec<&String> = by_store
             .iter()
@@ -444,12 +455,7 @@ mod tests {
             }
         }
         queued(&state, pages + 1).await;
-        blocker.batch_execute("COMMIT").await.unwrap();
-        held.await.unwrap().unwrap();
-        for w in waiting {
-            w.await.unwrap().unwrap();
-        }
-        let by_store = transactions(&db).await;
+        let by_store = commit_all(&db, blocker, held, waiting).await;
         let mut rows_per_transaction: BTreeMap<&str, usize> = BTreeMap::new();
         for (store, xs) in by_store.iter().filter(|(s, _)| s.starts_with('b')) {
             for x in xs {
@@ -486,12 +492,7 @@ mod tests {
             waiting.push(commit(&state, &lease, suite::page_of(&orders)));
         }
         queued(&state, 3).await;
-        blocker.batch_execute("COMMIT").await.unwrap();
-        held.await.unwrap().unwrap();
-        for w in waiting {
-            w.await.unwrap().unwrap();
-        }
-        let by_store = transactions(&db).await;
+        let by_store = commit_all(&db, blocker, held, waiting).await;
         let x = |store: &str| by_store[store][0].clone();
         assert_eq!(x("b0"), x("b1"), "two pages within the limit share a group");
         assert_ne!(
