@@ -1725,6 +1725,54 @@ pub async fn blank_stores(state: &dyn State) -> Result<(), StateError> {
         "{store}: a refused page (an order stored) left its orders behind"
     );
 
+    // Events of orders not in the page: one stored before is found (its event written once
+    // however often the pages repeat it), one neither stored nor in the page refuses the page.
+    let mut shipped_a = a.clone();
+    shipped_a.status = CanonicalStatus::Shipped;
+    shipped_a.modified_at = t + Duration::minutes(5);
+    let a_ships = event(&shipped_a, Some(a.status));
+    for id in ["x", "y"] {
+        let new = order(store, id, CanonicalStatus::AwaitingShipment, t);
+        let page = PageCommit {
+            events: vec![event(&new, None), a_ships.clone()],
+            ..assuming(std::slice::from_ref(&new))
+        };
+        state.commit_page(&lease, page).await?;
+    }
+    let events: Vec<(String, Option<CanonicalStatus>)> = state
+        .pending_events("suite-sink", Some(store), 0, 100)
+        .await?
+        .into_iter()
+        .map(|e| (e.event.key.external_id, e.event.from))
+        .collect();
+    let want = |id: &str, from: Option<CanonicalStatus>| (id.to_owned(), from);
+    assert_eq!(
+        events,
+        [
+            want("a", None),
+            want("x", None),
+            want("a", Some(a.status)),
+            want("y", None)
+        ],
+        "{store}: pages assuming a blank store write their events, one of an order stored before once"
+    );
+    let z = order(store, "z", CanonicalStatus::AwaitingShipment, t);
+    let ghost = order(store, "ghost", CanonicalStatus::AwaitingShipment, t);
+    let page = PageCommit {
+        events: vec![event(&z, None), event(&ghost, None)],
+        ..assuming(std::slice::from_ref(&z))
+    };
+    let refused = state.commit_page(&lease, page).await;
+    assert!(
+        matches!(&refused, Err(e) if e.to_string().contains("ghost")),
+        "{store}: a page assuming a blank store with an event of an order neither stored nor in it must be refused naming the order, got {refused:?}"
+    );
+    assert_eq!(
+        stored(state, store, &[&z]).await?,
+        [false],
+        "{store}: a refused page (an event without its order) left its orders behind"
+    );
+
     // Only a shipment, recorded for an order not stored yet: not blank, and refused.
     let shipped = "suite-blank-shipped";
     let c = order(shipped, "c", CanonicalStatus::Shipped, t);

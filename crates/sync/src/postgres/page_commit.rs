@@ -10,7 +10,7 @@
 //! [`crate::State::commit_page`] describes it.
 
 use std::collections::hash_map::Entry;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 
 use chrono::{DateTime, Duration, Utc};
@@ -18,7 +18,7 @@ use deadpool_postgres::{ClientWrapper, Object};
 use orderport_core::CanonicalStatus;
 use tokio_postgres::types::ToSql;
 
-use super::codec::{ns, Ctx};
+use super::codec::{describe, ns, Ctx, REFUSED};
 use super::pipeline::{run, Step};
 use super::platform::mark_columns;
 use crate::codec::{
@@ -87,30 +87,22 @@ const CHECK_REPLACED: &str = "
     ) r";
 
 /// For the pages committed as [`PageCommit::assumes_blank`], the server refusing the group
-/// (`orderport_refuse`, naming what it found) when one of their stores has a shipment, or an
-/// order of theirs is stored: `$1` those stores, `$2`…`$4` their orders' keys.
+/// (`orderport_refuse`) when one of their stores has a shipment: `$1` those stores. That none
+/// of their orders is stored, the unique key of `orders` checks as [`INSERT_BLANK`] inserts
+/// them.
 const CHECK_BLANK: &str = "
-    SELECT orderport_refuse('the store is no longer blank', found)
-    FROM (
-        (SELECT 'a shipment' AS found
-         FROM unnest($1::text[]) AS s (store_id)
-         WHERE EXISTS (SELECT 1 FROM shipments WHERE store_id = s.store_id)
-         LIMIT 1)
-        UNION ALL
-        (SELECT 'order ' || x.external_id
-         FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY
-              AS x (store_id, external_id, channel, i)
-         WHERE EXISTS (SELECT 1 FROM orders
-                       WHERE store_id = x.store_id AND external_id = x.external_id
-                         AND channel = x.channel)
-         ORDER BY x.i
-         LIMIT 1)
-        LIMIT 1
-    ) f";
+    SELECT orderport_refuse('the store is no longer blank', 'a shipment')
+    FROM (SELECT 1
+          FROM unnest($1::text[]) AS s (store_id)
+          WHERE EXISTS (SELECT 1 FROM shipments WHERE store_id = s.store_id)
+          LIMIT 1) f";
 
-/// The statement upserting the pages' orders, in the order given (`seq` is assigned in that
-/// order): `$1` now, then one array per column.
-const UPSERT_ORDERS: &str = "
+/// Inserting orders, in the order given (`seq` is assigned in that order): `$1` now, then
+/// one array per column ([`order_columns`]). The start of [`UPSERT_ORDERS`] and
+/// [`INSERT_BLANK`].
+macro_rules! insert_orders {
+    () => {
+        "
     INSERT INTO orders (store_id, external_id, channel, order_number, store_name, status,
         modified_ns, content_hash, order_packed, platform, hold_until_ns, first_seen_ns,
         updated_ns)
@@ -121,21 +113,48 @@ const UPSERT_ORDERS: &str = "
          WITH ORDINALITY AS u (store_id, external_id, channel, order_number, store_name,
                                status, modified_ns, content_hash, order_packed, platform,
                                hold_until_ns, i)
-    ORDER BY u.i
+    ORDER BY u.i"
+    };
+}
+
+/// Inserting the events of `keyed` that have their order's `seq` and pass `$filter`, in the
+/// order given; `$1` is now. The end of [`APPEND_EVENTS`] and [`INSERT_BLANK`].
+macro_rules! insert_events {
+    ($filter:literal) => {
+        concat!(
+            "
+        INSERT INTO events (order_seq, store_id, from_status, to_status, raw_status, at_ns,
+            label, backfill, recorded_ns)
+        SELECT seq, store_id, from_status, to_status, raw_status, at_ns, label, backfill, $1
+        FROM keyed WHERE seq IS NOT NULL",
+            $filter,
+            "
+        ORDER BY i"
+        )
+    };
+}
+
+/// The statement upserting the general pages' orders, in the order given (`seq` is assigned
+/// in that order): `$1` now, then one array per column.
+const UPSERT_ORDERS: &str = concat!(
+    insert_orders!(),
+    "
     ON CONFLICT (store_id, external_id, channel) DO UPDATE SET
         order_number = excluded.order_number, store_name = excluded.store_name,
         status = excluded.status, modified_ns = excluded.modified_ns,
         content_hash = excluded.content_hash, order_packed = excluded.order_packed,
         platform = excluded.platform, hold_until_ns = excluded.hold_until_ns,
-        updated_ns = excluded.updated_ns";
+        updated_ns = excluded.updated_ns"
+);
 
-/// The statement appending the pages' events in the order given, each to its order found by
-/// key (`seq` from a row this transaction wrote, or one stored before); an event already in
-/// the outbox (same order, status and time) is not written twice. The server refuses
-/// (`orderport_refuse`) a group with an event whose order is not stored, naming the first:
-/// the group is rolled back, its events with it. `$1` now, then one array per column (the
-/// last, whether the event's page is a first sync's).
-pub(super) const APPEND_EVENTS: &str = "
+/// The statement appending the general pages' events in the order given, each to its order
+/// found by key (`seq` from a row this transaction wrote, or one stored before); an event
+/// already in the outbox (same order, status and time) is not written twice. The server
+/// refuses (`orderport_refuse`) a group with an event whose order is not stored, naming the
+/// first: the group is rolled back, its events with it. `$1` now, then one array per column
+/// ([`event_columns`]; the last, whether the event's page is a first sync's).
+pub(super) const APPEND_EVENTS: &str = concat!(
+    "
     WITH e AS (
         SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                              $7::text[], $8::bigint[], $9::bool[], $10::bool[])
@@ -149,17 +168,67 @@ pub(super) const APPEND_EVENTS: &str = "
             WHERE store_id = e.store_id AND external_id = e.external_id AND channel = e.channel
             LIMIT 1
         ) o ON true
-    ), appended AS (
-        INSERT INTO events (order_seq, store_id, from_status, to_status, raw_status, at_ns,
-            label, backfill, recorded_ns)
-        SELECT seq, store_id, from_status, to_status, raw_status, at_ns, label, backfill, $1
-        FROM keyed WHERE seq IS NOT NULL
-        ORDER BY i
+    ), appended AS (",
+    insert_events!(""),
+    "
         ON CONFLICT (order_seq, to_status, at_ns) DO NOTHING
     )
     SELECT orderport_refuse('an event names an order neither stored nor in the page',
                             u.external_id)
-    FROM (SELECT external_id FROM keyed WHERE seq IS NULL ORDER BY i LIMIT 1) u";
+    FROM (SELECT external_id FROM keyed WHERE seq IS NULL ORDER BY i LIMIT 1) u"
+);
+
+/// The statement writing the pages committed as [`PageCommit::assumes_blank`]: their orders
+/// inserted (`$1` now, `$2`…`$12` one array per column, as [`UPSERT_ORDERS`]), and their
+/// events (`$13`…`$21`, as [`APPEND_EVENTS`]'s `$2`…`$10`) appended with the `seq` of their
+/// orders as the insert returns them.
+///
+/// A first sync's pages are such pages, and what they assume makes most of a general commit's
+/// work needless: none of their orders is stored, so there is nothing to look up, lock or
+/// update, and no event of an order inserted now can be in the outbox already. So the orders
+/// are plainly inserted (an order stored since the run found the store blank fails the
+/// statement on the unique key of `orders`: the page is refused, [`blank_refusal`]), and the
+/// events find their orders among the rows inserted instead of looking each up in the index
+/// (docs/performance.md, "A blank store's page as one insert, again"). An event of an order
+/// not in its page is written as [`APPEND_EVENTS`] writes it: to the order stored before
+/// (unless the outbox has it), else refused, naming the order.
+const INSERT_BLANK: &str = concat!(
+    "
+    WITH inserted AS (",
+    insert_orders!(),
+    "
+        RETURNING seq, store_id, external_id, channel
+    ), keyed AS (
+        SELECT e.*, o.seq IS NOT NULL AS fresh,
+            COALESCE(o.seq, (SELECT seq FROM orders
+                             WHERE store_id = e.store_id AND external_id = e.external_id
+                               AND channel = e.channel
+                             LIMIT 1)) AS seq
+        FROM unnest($13::text[], $14::text[], $15::text[], $16::text[], $17::text[],
+                    $18::text[], $19::bigint[], $20::bool[], $21::bool[])
+             WITH ORDINALITY
+             AS e (store_id, external_id, channel, from_status, to_status, raw_status, at_ns,
+                   label, backfill, i)
+        LEFT JOIN inserted o ON o.store_id = e.store_id AND o.external_id = e.external_id
+                            AND o.channel = e.channel
+    ), appended AS (",
+    insert_events!(
+        "
+            AND (fresh OR NOT EXISTS (SELECT 1 FROM events x
+                                         WHERE x.order_seq = keyed.seq
+                                           AND x.to_status = keyed.to_status
+                                           AND x.at_ns = keyed.at_ns))"
+    ),
+    "
+    )
+    SELECT orderport_refuse('an event names an order neither stored nor in the page',
+                            u.external_id)
+    FROM (SELECT external_id FROM keyed WHERE seq IS NULL ORDER BY i LIMIT 1) u"
+);
+
+/// The unique key of `orders` (`UNIQUE (store_id, external_id, channel)` of schema version
+/// 1, named by PostgreSQL's default).
+const ORDERS_KEY: &str = "orders_store_id_external_id_channel_key";
 
 /// The statement moving the stores' watermarks to the ends of their slices (`GREATEST`: a
 /// watermark never moves back) and keeping each one's first backfill bound: `$1` now, `$2`…`$4`
@@ -180,11 +249,14 @@ const ADVANCE_CURSORS: &str = "
 ///
 /// One pipeline of prepared statements from `BEGIN` to `COMMIT` ([`run`]): one round trip.
 /// In the order sent: the checks, made by the server (each lease's fencing token under its row
-/// lock, the replaced orders as the engine read them under their row locks, and the blank
-/// stores still blank); every page's orders in one statement; each page's orders released
-/// from quarantine and re-fetch windows queued; the rejected orders; the cursors; each page's
-/// re-fetch window finished; the walks; every page's events, which find their orders by key
-/// (the server refusing an event for an order not stored). A refusal rolls everything back.
+/// lock, the replaced orders as the engine read them under their row locks, and no shipment
+/// for the stores assumed blank); the orders and events of the pages assuming a blank store
+/// in one statement ([`INSERT_BLANK`]: inserted, so that an order stored meanwhile fails the
+/// unique key); the other pages' orders in one statement; each page's orders released from
+/// quarantine and re-fetch windows queued; the rejected orders; the cursors; each page's
+/// re-fetch window finished; the walks; the other pages' events, which find their orders by
+/// key (the server refusing an event for an order not stored). A refusal rolls everything
+/// back.
 ///
 /// An error of a group of one page names what failed ([`StateError::LeaseLost`],
 /// [`StateError::Conflict`]); one of a larger group says only that the group was not
@@ -217,14 +289,19 @@ async fn group_steps<'a>(
     group: &'a [Member],
     now: i64,
 ) -> Result<Vec<Step<'a>>, StateError> {
+    let (blank, general): (Vec<&'a Member>, Vec<&'a Member>) =
+        group.iter().partition(|m| m.page.assumes_blank);
     let mut steps: Vec<Step<'a>> = vec![check_leases(c, group).await?];
     if let Some(step) = check_replaced(c, group).await? {
         steps.push(step);
     }
-    if let Some(step) = check_blank(c, group).await? {
+    if let Some(step) = check_blank(c, &blank).await? {
         steps.push(step);
     }
-    if let Some(step) = upsert_orders(c, group, now).await? {
+    if let Some(step) = insert_blank(c, &blank, now).await? {
+        steps.push(step);
+    }
+    if let Some(step) = upsert_orders(c, &general, now).await? {
         steps.push(step);
     }
     for m in group {
@@ -240,7 +317,7 @@ async fn group_steps<'a>(
         steps.extend(refetch_ends(c, m.store(), &m.page).await?);
     }
     steps.extend(record_walks(c, group).await?);
-    if let Some(step) = append_events(c, group, now).await? {
+    if let Some(step) = append_events(c, &general, now).await? {
         steps.push(step);
     }
     Ok(steps)
@@ -376,54 +453,43 @@ async fn check_replaced<'a>(
         .map(Some)
 }
 
-/// The check that the pages committed as [`PageCommit::assumes_blank`] may be
-/// ([`CHECK_BLANK`]); `None` for a group without any.
+/// The check that no store of the pages committed as [`PageCommit::assumes_blank`] has a
+/// shipment ([`CHECK_BLANK`]); `None` for a group without any.
 async fn check_blank<'a>(
     c: &'a ClientWrapper,
-    group: &'a [Member],
+    blank: &[&'a Member],
 ) -> Result<Option<Step<'a>>, StateError> {
-    let blank: Vec<&'a Member> = group.iter().filter(|m| m.page.assumes_blank).collect();
-    if blank.is_empty() {
+    let Some(first) = blank.first() else {
         return Ok(None);
-    }
+    };
     let stores: Vec<&str> = blank.iter().map(|m| m.store()).collect();
-    let (store_ids, external_ids, channels) = key_columns(
-        blank
-            .iter()
-            .flat_map(|m| m.page.orders.iter().map(|w| order_key(&w.order))),
-    );
-    let params = vec![
-        param(stores),
-        param(store_ids),
-        param(external_ids),
-        param(channels),
-    ];
-    let what = (lead(group), "check the store is blank");
-    step(c, CHECK_BLANK, params, what, Some(no_longer_blank))
-        .await
-        .map(Some)
+    let what = (first.store(), "check the store is blank");
+    step(
+        c,
+        CHECK_BLANK,
+        vec![param(stores)],
+        what,
+        Some(no_longer_blank),
+    )
+    .await
+    .map(Some)
 }
 
-/// Every page's orders as one statement ([`UPSERT_ORDERS`]); `None` for a group without any.
+/// The orders of `pages` as [`insert_orders!`]'s parameters, `$1` now first, and how many
+/// there are.
 ///
 /// An order a page writes twice is written once, with its last write's content, where it
 /// first appears: what writing each in turn would leave (one statement may not update a row
-/// twice). The pages' stores are distinct, so no two pages write the same order.
-async fn upsert_orders<'a>(
-    c: &'a ClientWrapper,
-    group: &'a [Member],
-    now: i64,
-) -> Result<Option<Step<'a>>, StateError> {
-    let rows: Vec<(&'a OrderWrite, &'a [u8])> = last_per_key(group.iter().flat_map(|m| {
+/// twice, nor insert it twice). The pages' stores are distinct, so no two pages write the same
+/// order.
+fn order_columns<'a>(pages: &[&'a Member], now: i64) -> (usize, Params<'a>) {
+    let rows: Vec<(&'a OrderWrite, &'a [u8])> = last_per_key(pages.iter().flat_map(|m| {
         m.page
             .orders
             .iter()
             .zip(&m.packed)
             .map(|(w, p)| (order_key(&w.order), (w, p.as_slice())))
     }));
-    if rows.is_empty() {
-        return Ok(None);
-    }
     let (store_ids, external_ids, channels) =
         key_columns(rows.iter().map(|(w, _)| order_key(&w.order)));
     let column = |f: fn(&'a OrderWrite) -> &'a str| -> Vec<&'a str> {
@@ -431,7 +497,7 @@ async fn upsert_orders<'a>(
     };
     let (marks, untils): (Vec<Option<&str>>, Vec<Option<i64>>) =
         rows.iter().map(|(w, _)| mark_columns(w.platform)).unzip();
-    let params = vec![
+    let columns = vec![
         param(now),
         param(store_ids),
         param(external_ids),
@@ -449,31 +515,29 @@ async fn upsert_orders<'a>(
         param(marks),
         param(untils),
     ];
-    let what = (lead(group), "upsert orders");
-    step(c, UPSERT_ORDERS, params, what, None).await.map(Some)
+    (rows.len(), columns)
 }
 
-/// Every page's events as one statement ([`APPEND_EVENTS`]); `None` for a group without any.
-/// A group with an event for an order that is not stored is refused whole.
-async fn append_events<'a>(
-    c: &'a ClientWrapper,
-    group: &'a [Member],
-    now: i64,
-) -> Result<Option<Step<'a>>, StateError> {
-    let events: Vec<(&'a NewEvent, bool)> = group
+/// The events of `pages` as nine column arrays (key, statuses, time, label, whether the page
+/// is a first sync's), in the pages' order, and how many there are. With `once`, an event a
+/// page holds twice (same order, status and time) is sent once, where it first appears.
+fn event_columns<'a>(pages: &[&'a Member], once: bool) -> (usize, Params<'a>) {
+    let all = pages
         .iter()
-        .flat_map(|m| m.page.events.iter().map(|e| (e, m.page.backfill)))
-        .collect();
-    if events.is_empty() {
-        return Ok(None);
-    }
+        .flat_map(|m| m.page.events.iter().map(|e| (e, m.page.backfill)));
+    let events: Vec<(&'a NewEvent, bool)> = if once {
+        let mut seen = HashSet::new();
+        all.filter(|(e, _)| seen.insert((key_ref(&e.key), e.to, e.at)))
+            .collect()
+    } else {
+        all.collect()
+    };
     let (store_ids, external_ids, channels) =
         key_columns(events.iter().map(|(e, _)| key_ref(&e.key)));
     let column = |f: fn(&'a NewEvent) -> &'a str| -> Vec<&'a str> {
         events.iter().map(|(e, _)| f(e)).collect()
     };
-    let params = vec![
-        param(now),
+    let columns = vec![
         param(store_ids),
         param(external_ids),
         param(channels),
@@ -489,10 +553,107 @@ async fn append_events<'a>(
         param(events.iter().map(|(e, _)| e.label).collect::<Vec<bool>>()),
         param(events.iter().map(|(_, b)| *b).collect::<Vec<bool>>()),
     ];
-    let what = (lead(group), "append events");
+    (events.len(), columns)
+}
+
+/// The general pages' orders as one statement ([`UPSERT_ORDERS`]); `None` for pages without
+/// any.
+async fn upsert_orders<'a>(
+    c: &'a ClientWrapper,
+    general: &[&'a Member],
+    now: i64,
+) -> Result<Option<Step<'a>>, StateError> {
+    let (Some(first), (1.., params)) = (general.first(), order_columns(general, now)) else {
+        return Ok(None);
+    };
+    let what = (first.store(), "upsert orders");
+    step(c, UPSERT_ORDERS, params, what, None).await.map(Some)
+}
+
+/// The general pages' events as one statement ([`APPEND_EVENTS`]); `None` for pages without
+/// any. A group with an event for an order that is not stored is refused whole.
+async fn append_events<'a>(
+    c: &'a ClientWrapper,
+    general: &[&'a Member],
+    now: i64,
+) -> Result<Option<Step<'a>>, StateError> {
+    let (Some(first), (1.., columns)) = (general.first(), event_columns(general, false)) else {
+        return Ok(None);
+    };
+    let mut params = vec![param(now)];
+    params.extend(columns);
+    let what = (first.store(), "append events");
     step(c, APPEND_EVENTS, params, what, Some(unstored_event_order))
         .await
         .map(Some)
+}
+
+/// The orders and events of the pages committed as [`PageCommit::assumes_blank`] as one
+/// statement ([`INSERT_BLANK`]); `None` for pages without either. Its errors are
+/// [`blank_refusal`]'s.
+async fn insert_blank<'a>(
+    c: &'a ClientWrapper,
+    blank: &[&'a Member],
+    now: i64,
+) -> Result<Option<Step<'a>>, StateError> {
+    let (orders, mut params) = order_columns(blank, now);
+    let (events, columns) = event_columns(blank, true);
+    let Some(first) = blank.first().filter(|_| orders + events > 0) else {
+        return Ok(None);
+    };
+    params.extend(columns);
+    let lead = first.store();
+    let stmt = c
+        .prepare_cached(INSERT_BLANK)
+        .await
+        .ctx(lead, "insert a blank store's orders")?;
+    let pages: Vec<&'a Member> = blank.to_vec();
+    Ok(Some(Box::pin(async move {
+        let values: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect();
+        c.execute(&stmt, &values)
+            .await
+            .map(drop)
+            .map_err(|e| blank_refusal(&pages, &e))
+    })))
+}
+
+/// The error of [`INSERT_BLANK`] for `pages`: an order already stored (the unique key of
+/// `orders`) is [`no_longer_blank`] for its store, naming the order; an event without its
+/// order in the page (`orderport_refuse`) names the order; anything else is the driver's.
+fn blank_refusal(pages: &[&Member], e: &tokio_postgres::Error) -> StateError {
+    let lead = pages.first().map_or("*", |m| m.store());
+    let backend = || StateError::Backend {
+        store: lead.to_owned(),
+        operation: "insert a blank store's orders",
+        detail: describe(e),
+    };
+    let Some(db) = e.as_db_error() else {
+        return backend();
+    };
+    if db.code() == &tokio_postgres::error::SqlState::UNIQUE_VIOLATION
+        && db.constraint() == Some(ORDERS_KEY)
+    {
+        // PostgreSQL names the key's values in the detail: `Key (store_id, external_id,
+        // channel)=(s, x, c) already exists.`
+        let detail = db.detail().unwrap_or_default();
+        let found = pages.iter().find_map(|m| {
+            m.page.orders.iter().find(|w| {
+                let (channel, store, id) = order_key(&w.order);
+                detail.contains(&format!("=({store}, {id}, {channel})"))
+            })
+        });
+        return match found {
+            Some(w) => {
+                no_longer_blank(&w.order.store_id, &format!("order {}", w.order.external_id))
+            }
+            None => no_longer_blank(lead, &format!("an order of the page ({detail})")),
+        };
+    }
+    if db.code().code() == REFUSED {
+        return unstored_event_order(lead, db.detail().unwrap_or_default());
+    }
+    backend()
 }
 
 /// The watermarks of the pages that end a slice of their store's cursor
