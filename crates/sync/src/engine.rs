@@ -17,7 +17,7 @@ use crate::error::{PlatformError, StateError, SyncError};
 use crate::event::NewEvent;
 use crate::platform::{PlatformAction, PlatformMark, PlatformOutcome};
 use crate::report::RunReport;
-use crate::run_ids::{IdSet, ListedIds, WrittenIds};
+use crate::run_ids::{IdSet, ListedIds, QuarantinedIds, WrittenIds};
 use crate::settings::{hex, StoreSync};
 use crate::state::{
     Known, Lease, LeaseGrant, OrderLookup, OrderWrite, PageCommit, PlatformWrite, QuarantineWrite,
@@ -173,6 +173,10 @@ struct Run<'a> {
     /// Set when the store was blank as the run began ([`State::is_blank`]): the orders the
     /// run has written since, the only ones a lookup could find.
     written_since_blank: Option<WrittenIds>,
+    /// Set when nothing of the store was quarantined as the run began
+    /// ([`State::quarantine_is_empty`]): the orders the run has quarantined since, the only
+    /// ones a page need release.
+    quarantined_since_empty: Option<QuarantinedIds>,
     report: RunReport,
 }
 
@@ -411,6 +415,7 @@ impl SyncEngine {
             queued: Vec::new(),
             backfill_until: None,
             written_since_blank: None,
+            quarantined_since_empty: None,
             report: RunReport {
                 store_id: store_id.clone(),
                 store_name: profile.name.clone(),
@@ -623,6 +628,10 @@ impl SyncEngine {
         // Asked last, so that nothing above stores an order: from here only this run does.
         if self.state.is_blank(&store_id).await? {
             run.written_since_blank = Some(WrittenIds::default());
+        }
+        // Only the lease holder's commits quarantine the store's orders: from here, this run's.
+        if self.state.quarantine_is_empty(&store_id).await? {
+            run.quarantined_since_empty = Some(QuarantinedIds::default());
         }
         let walked = match self.walk_all(run, cursor.watermark, now).await {
             // A page committed without its lookups was refused: the store stopped being blank
@@ -906,8 +915,18 @@ impl SyncEngine {
             .iter()
             .map(|o| (o.external_id.clone(), o.modified_at))
             .collect();
+        // Of a store whose quarantine was empty as the run began, only the orders this run
+        // quarantined (before this page: the page's own rejections are written after its
+        // releases) can be released.
+        let release = match &run.quarantined_since_empty {
+            Some(quarantined) => lookups
+                .into_iter()
+                .filter(|l| quarantined.may_hold(l))
+                .collect(),
+            None => lookups,
+        };
         let mut commit = PageCommit {
-            release: lookups,
+            release,
             backfill: run.backfill_until.is_some_and(|until| window.to() <= until),
             backfill_until: run.backfill_until,
             assumes_blank,
@@ -1013,6 +1032,9 @@ impl SyncEngine {
             .collect();
         for rejection in rejected {
             run.report.rejected += 1;
+            if let Some(quarantined) = run.quarantined_since_empty.as_mut() {
+                quarantined.note(&rejection);
+            }
             commit.quarantine.push(QuarantineWrite {
                 rejection,
                 window: *window,

@@ -9,6 +9,9 @@ use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 
 use chrono::{DateTime, Utc};
+use orderport_core::Rejection;
+
+use crate::state::OrderLookup;
 
 /// At most this many order ids are remembered by [`ListedIds`]; past it, every order in the
 /// overlap counts as listed.
@@ -127,6 +130,49 @@ impl WrittenIds {
     /// Notes an order written (or about to be, by the page being committed).
     pub(crate) fn note(&mut self, external_id: &str) {
         self.ids.insert(external_id);
+    }
+}
+
+/// At most this many rejected orders are remembered by [`QuarantinedIds`]; past it, every page
+/// releases all its orders from quarantine.
+pub(crate) const QUARANTINED_LIMIT: usize = 50_000;
+
+/// For a run that found nothing of its store quarantined
+/// ([`crate::State::quarantine_is_empty`]): the orders it has quarantined since, by external id
+/// and by order number (the two keys a release deletes). Only the lease holder's commits
+/// quarantine a store's orders, so no other order of the store is in quarantine, and a page
+/// need release only those of its orders that [`QuarantinedIds::may_hold`]. Past
+/// [`QUARANTINED_LIMIT`], every order may be held, and every page releases all its orders.
+#[derive(Debug)]
+pub(crate) struct QuarantinedIds {
+    ids: IdSet,
+    numbers: IdSet,
+}
+
+impl Default for QuarantinedIds {
+    fn default() -> Self {
+        Self {
+            ids: IdSet::new(QUARANTINED_LIMIT),
+            numbers: IdSet::new(QUARANTINED_LIMIT),
+        }
+    }
+}
+
+impl QuarantinedIds {
+    /// Whether this run may have quarantined the order: by its external id or its number.
+    pub(crate) fn may_hold(&self, order: &OrderLookup) -> bool {
+        self.ids.may_contain(&order.external_id) || self.numbers.may_contain(&order.order_number)
+    }
+
+    /// Notes an order quarantined (or about to be, by the page being committed), by what of
+    /// its external id and number could be read.
+    pub(crate) fn note(&mut self, rejection: &Rejection) {
+        if let Some(id) = &rejection.external_id {
+            self.ids.insert(id);
+        }
+        if let Some(number) = &rejection.order_number {
+            self.numbers.insert(number);
+        }
     }
 }
 

@@ -336,6 +336,18 @@ pub trait State: Send + Sync {
         Ok(false)
     }
 
+    /// Whether nothing of `store_id` is quarantined. The engine asks once per run, after taking
+    /// the lease (only the lease holder's commits quarantine a store's orders); when `true`,
+    /// its pages release from quarantine ([`PageCommit::release`]) only the orders the run
+    /// itself quarantined, instead of every order of every page.
+    ///
+    /// The default says `false`: every page releases all its orders, as a state that keeps it
+    /// has always been asked to.
+    async fn quarantine_is_empty(&self, store_id: &str) -> Result<bool, StateError> {
+        let _ = store_id;
+        Ok(false)
+    }
+
     /// The store's pending re-fetch windows, oldest first.
     async fn refetches(&self, store_id: &str) -> Result<Vec<Refetch>, StateError>;
 

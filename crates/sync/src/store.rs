@@ -196,6 +196,10 @@ impl State for StateStore {
         each!(self, s => s.is_blank(store_id).await)
     }
 
+    async fn quarantine_is_empty(&self, store_id: &str) -> Result<bool, StateError> {
+        each!(self, s => s.quarantine_is_empty(store_id).await)
+    }
+
     async fn refetches(&self, store_id: &str) -> Result<Vec<Refetch>, StateError> {
         each!(self, s => s.refetches(store_id).await)
     }

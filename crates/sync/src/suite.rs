@@ -715,11 +715,15 @@ pub async fn walks(state: &dyn State) -> Result<(), StateError> {
 }
 
 /// Quarantined orders are re-queued once per configuration change (their windows become
-/// re-fetches), and an accepted order released from quarantine is not re-queued.
+/// re-fetches), and an accepted order released from quarantine is not re-queued. A state that
+/// says a store's quarantine is empty ([`State::quarantine_is_empty`]) says so only while
+/// nothing of the store is quarantined.
 pub async fn quarantine(state: &dyn State) -> Result<(), StateError> {
     let store = "suite-quarantine";
     let t = t0();
     let lease = lease(state, store, "w1", t).await?;
+    // A state may keep the trait's default (`false`); one that says `true` must be right.
+    let says_empty = state.quarantine_is_empty(store).await?;
     let w = window(t - Duration::hours(1), t);
     let rejected = |id: &str| QuarantineWrite {
         rejection: rejection(store, id),
@@ -735,11 +739,39 @@ pub async fn quarantine(state: &dyn State) -> Result<(), StateError> {
             },
         )
         .await?;
+    assert!(
+        !state.quarantine_is_empty(store).await?,
+        "{store}: a store with orders quarantined must not say its quarantine is empty"
+    );
     // q2 is accepted later: released.
     let q2 = order(store, "q2", CanonicalStatus::AwaitingShipment, t);
     let mut page = page_of(std::slice::from_ref(&q2));
     page.release = lookups(&[&q2]);
     state.commit_page(&lease, page).await?;
+    assert!(
+        !state.quarantine_is_empty(store).await?,
+        "{store}: one order is still quarantined"
+    );
+    if says_empty {
+        // q1 too: nothing is quarantined any more.
+        let q1 = order(store, "q1", CanonicalStatus::AwaitingShipment, t);
+        let mut page = page_of(std::slice::from_ref(&q1));
+        page.release = lookups(&[&q1]);
+        state.commit_page(&lease, page).await?;
+        assert!(
+            state.quarantine_is_empty(store).await?,
+            "{store}: every order released, the quarantine is empty again"
+        );
+        state
+            .commit_page(
+                &lease,
+                PageCommit {
+                    quarantine: vec![rejected("q1")],
+                    ..PageCommit::default()
+                },
+            )
+            .await?;
+    }
     assert_eq!(
         state.requeue_quarantine(&lease, "f1").await?,
         0,

@@ -206,6 +206,14 @@ impl State for TimedState {
         timed("is_blank", self.inner.is_blank(store_id)).await
     }
 
+    async fn quarantine_is_empty(&self, store_id: &str) -> Result<bool, StateError> {
+        timed(
+            "quarantine_is_empty",
+            self.inner.quarantine_is_empty(store_id),
+        )
+        .await
+    }
+
     async fn refetches(&self, store_id: &str) -> Result<Vec<Refetch>, StateError> {
         timed("refetches", self.inner.refetches(store_id)).await
     }

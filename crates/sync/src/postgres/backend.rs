@@ -259,6 +259,19 @@ impl State for PostgresState {
         Ok(row.get(0))
     }
 
+    async fn quarantine_is_empty(&self, store_id: &str) -> Result<bool, StateError> {
+        let row = self
+            .client(store_id)
+            .await?
+            .query_one(
+                "SELECT NOT EXISTS (SELECT 1 FROM quarantine WHERE store_id = $1)",
+                &[&store_id],
+            )
+            .await
+            .ctx(store_id, "check whether the store has orders in quarantine")?;
+        Ok(row.get(0))
+    }
+
     async fn refetches(&self, store_id: &str) -> Result<Vec<Refetch>, StateError> {
         let rows = self
             .client(store_id)

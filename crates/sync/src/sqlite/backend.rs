@@ -241,6 +241,19 @@ impl State for SqliteState {
         .await
     }
 
+    async fn quarantine_is_empty(&self, store_id: &str) -> Result<bool, StateError> {
+        let store = store_id.to_owned();
+        self.read(store_id, move |c| {
+            c.query_row(
+                "SELECT NOT EXISTS (SELECT 1 FROM quarantine WHERE store_id = ?1)",
+                params![store],
+                |r| r.get(0),
+            )
+            .ctx(&store, "check whether the store has orders in quarantine")
+        })
+        .await
+    }
+
     async fn refetches(&self, store_id: &str) -> Result<Vec<Refetch>, StateError> {
         let store = store_id.to_owned();
         self.read(store_id, move |c| {

@@ -432,6 +432,8 @@ pub struct ActionBeforeCommit {
     pub pending_shipment: Mutex<Option<(String, ShipmentUpdate)>>,
     pub lookups: AtomicUsize,
     pub refused: AtomicUsize,
+    /// The orders the pages asked to release from quarantine, summed.
+    pub released: AtomicUsize,
 }
 
 impl ActionBeforeCommit {
@@ -444,6 +446,7 @@ impl ActionBeforeCommit {
             pending_shipment: Mutex::new(None),
             lookups: AtomicUsize::new(0),
             refused: AtomicUsize::new(0),
+            released: AtomicUsize::new(0),
         }
     }
 
@@ -521,6 +524,8 @@ impl orderport_sync::State for ActionBeforeCommit {
             self.inner.record_platform(write).await?;
         }
         self.land(&self.pending_shipment, Utc::now()).await?;
+        self.released
+            .fetch_add(commit.release.len(), Ordering::SeqCst);
         let result = self.inner.commit_page(lease, commit).await;
         if matches!(result, Err(orderport_sync::StateError::Conflict { .. })) {
             self.refused.fetch_add(1, Ordering::SeqCst);
@@ -529,6 +534,12 @@ impl orderport_sync::State for ActionBeforeCommit {
     }
     async fn is_blank(&self, store_id: &str) -> Result<bool, orderport_sync::StateError> {
         self.inner.is_blank(store_id).await
+    }
+    async fn quarantine_is_empty(
+        &self,
+        store_id: &str,
+    ) -> Result<bool, orderport_sync::StateError> {
+        self.inner.quarantine_is_empty(store_id).await
     }
     async fn refetches(
         &self,
