@@ -196,6 +196,70 @@ mod tests {
         }
     }
 
+    proptest! {
+        /// Every order quarantined, by what of its id and number could be read, may be held
+        /// when it comes back under that id or that number, whatever else was quarantined: a
+        /// release is never skipped for an order the run quarantined.
+        #[test]
+        fn a_quarantined_order_is_always_released(
+            rejected in proptest::collection::vec(
+                (proptest::option::of("[a-z0-9]{1,8}"), proptest::option::of("#[0-9]{1,6}")),
+                1..100,
+            ),
+            other in "[a-z0-9]{1,8}",
+        ) {
+            let mut quarantined = QuarantinedIds::default();
+            for (id, number) in &rejected {
+                quarantined.note(&Rejection {
+                    store_id: "s".into(),
+                    external_id: id.clone(),
+                    order_number: number.clone(),
+                    reasons: Vec::new(),
+                });
+            }
+            for (id, number) in &rejected {
+                if let Some(id) = id {
+                    let back = OrderLookup { external_id: id.clone(), order_number: other.clone() };
+                    prop_assert!(quarantined.may_hold(&back), "by id {id}");
+                }
+                if let Some(number) = number {
+                    let back = OrderLookup { external_id: other.clone(), order_number: number.clone() };
+                    prop_assert!(quarantined.may_hold(&back), "by number {number}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn quarantined_ids_hold_only_what_was_noted_until_the_limit() {
+        let mut quarantined = QuarantinedIds::default();
+        let lookup = |id: &str, number: &str| OrderLookup {
+            external_id: id.into(),
+            order_number: number.into(),
+        };
+        assert!(!quarantined.may_hold(&lookup("A-1", "#1")));
+        quarantined.note(&Rejection {
+            store_id: "s".into(),
+            external_id: None,
+            order_number: Some("#1".into()),
+            reasons: Vec::new(),
+        });
+        assert!(quarantined.may_hold(&lookup("A-1", "#1")), "by number");
+        assert!(!quarantined.may_hold(&lookup("A-2", "#2")));
+        for i in 0..=QUARANTINED_LIMIT {
+            quarantined.note(&Rejection {
+                store_id: "s".into(),
+                external_id: Some(format!("X-{i}")),
+                order_number: None,
+                reasons: Vec::new(),
+            });
+        }
+        assert!(
+            quarantined.may_hold(&lookup("A-2", "#2")),
+            "past the limit every order is released"
+        );
+    }
+
     #[test]
     fn an_id_never_inserted_is_no_until_the_set_saturates() {
         let mut set = IdSet::new(1_000);
