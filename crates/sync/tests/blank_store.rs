@@ -7,31 +7,12 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use common::*;
 use orderport_core::{CanonicalStatus, ShipmentKind, StoreZone};
-use orderport_sync::{CancellationToken, RunReport, StatusEvent, SyncEngine};
-
-/// The harness's state, wrapped to count lookups and refusals, with an engine over it.
-fn counted(h: &Harness, wrapper: ActionBeforeCommit) -> (Arc<ActionBeforeCommit>, SyncEngine) {
-    let state = Arc::new(wrapper);
-    let engine = SyncEngine::new(state.clone()).with_clock(Arc::new(h.clock.clone()));
-    (state, engine)
-}
-
-async fn run(engine: &SyncEngine, ch: &FakeChannel) -> RunReport {
-    engine
-        .run_store(ch, &store_sync(&SPEC_SECONDS), &CancellationToken::new())
-        .await
-        .unwrap()
-}
-
-/// An instant inside day `days_ago`, away from the one-day slices' bounds.
-fn inside(now: DateTime<Utc>, days_ago: i64) -> DateTime<Utc> {
-    now - Duration::days(days_ago) + Duration::hours(7) + Duration::minutes(13)
-}
+use orderport_sync::StatusEvent;
 
 /// Each order's changes in outbox order, as (from, to).
 fn changes(
@@ -62,7 +43,7 @@ async fn a_blank_stores_first_sync_asks_no_lookup() {
         ));
     }
     let (state, engine) = counted(&h, ActionBeforeCommit::new(h.state.clone()));
-    let r = run(&engine, &ch).await;
+    let r = run_once(&engine, &ch).await;
     assert_eq!((r.new, r.events), (40, 40));
     assert_eq!(
         state.lookups.load(Ordering::SeqCst),
@@ -79,7 +60,7 @@ async fn a_blank_stores_first_sync_asks_no_lookup() {
     h.clock.advance(Duration::minutes(30));
     ch.put(FakeOrder::new("o1", "shipped", now + Duration::minutes(5)));
     ch.put(FakeOrder::new("late", "paid", now + Duration::minutes(6)));
-    let r = run(&engine, &ch).await;
+    let r = run_once(&engine, &ch).await;
     assert_eq!((r.new, r.updated, r.events), (1, 1, 2));
     assert!(state.lookups.load(Ordering::SeqCst) >= 1);
     let o1 = &self::changes(&h.events().await)["o1"];
@@ -122,7 +103,7 @@ async fn an_order_the_run_wrote_is_looked_up_when_listed_again() {
         }
     }));
     let (state, engine) = counted(&h, ActionBeforeCommit::new(h.state.clone()));
-    let r = run(&engine, &ch).await;
+    let r = run_once(&engine, &ch).await;
     assert_eq!((r.new, r.updated), (21, 1));
     assert_eq!(
         state.lookups.load(Ordering::SeqCst),
@@ -172,7 +153,7 @@ async fn a_label_recorded_during_a_blank_stores_first_sync_is_on_the_shipped_eve
             ..ActionBeforeCommit::new(h.state.clone())
         },
     );
-    let r = run(&engine, &ch).await;
+    let r = run_once(&engine, &ch).await;
     assert_eq!(
         state.refused.load(Ordering::SeqCst),
         1,
@@ -219,7 +200,7 @@ async fn a_store_with_only_a_shipment_is_looked_up() {
         )
         .await
         .unwrap();
-    run(&engine, &ch).await;
+    run_once(&engine, &ch).await;
     assert_eq!(
         state.lookups.load(Ordering::SeqCst),
         11,

@@ -6,31 +6,10 @@
 mod common;
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use common::*;
 use orderport_core::StoreZone;
-use orderport_sync::{CancellationToken, RunReport, SyncEngine};
-
-/// The harness's state, wrapped to count the releases the pages ask for, with an engine over it.
-fn counted(h: &Harness) -> (Arc<ActionBeforeCommit>, SyncEngine) {
-    let state = Arc::new(ActionBeforeCommit::new(h.state.clone()));
-    let engine = SyncEngine::new(state.clone()).with_clock(Arc::new(h.clock.clone()));
-    (state, engine)
-}
-
-async fn run(engine: &SyncEngine, ch: &FakeChannel) -> RunReport {
-    engine
-        .run_store(ch, &store_sync(&SPEC_SECONDS), &CancellationToken::new())
-        .await
-        .unwrap()
-}
-
-/// An instant inside day `days_ago`, away from the one-day slices' bounds.
-fn inside(now: DateTime<Utc>, days_ago: i64) -> DateTime<Utc> {
-    now - Duration::days(days_ago) + Duration::hours(7) + Duration::minutes(13)
-}
 
 /// A first sync: "odd" is quarantined on its old day's page, then (the channel changed while
 /// the run walked) listed valid on a later day's page of the same run, and released there. No
@@ -57,8 +36,8 @@ async fn a_run_that_found_the_quarantine_empty_releases_only_what_it_quarantined
             data.push(FakeOrder::new("odd", "paid", moved));
         }
     }));
-    let (state, engine) = counted(&h);
-    let r = run(&engine, &ch).await;
+    let (state, engine) = counted(&h, ActionBeforeCommit::new(h.state.clone()));
+    let r = run_once(&engine, &ch).await;
     assert_eq!(r.rejected, 1, "odd was quarantined on its first page");
     assert_eq!(r.new, 31, "every order stored, odd on its later page");
     assert!(
@@ -80,15 +59,15 @@ async fn a_run_that_found_orders_quarantined_releases_every_order() {
     let h = Harness::new(now);
     let ch = FakeChannel::new(&SPEC_SECONDS, StoreZone::UTC, 4);
     ch.put(FakeOrder::new("odd", "mystery", now - Duration::hours(1)));
-    let (state, engine) = counted(&h);
-    run(&engine, &ch).await;
+    let (state, engine) = counted(&h, ActionBeforeCommit::new(h.state.clone()));
+    run_once(&engine, &ch).await;
     assert_eq!(h.quarantine().await.len(), 1);
     assert_eq!(state.released.load(Ordering::SeqCst), 0);
 
     h.clock.advance(Duration::minutes(30));
     ch.put(FakeOrder::new("odd", "paid", now + Duration::minutes(5)));
     ch.put(FakeOrder::new("late", "paid", now + Duration::minutes(6)));
-    let r = run(&engine, &ch).await;
+    let r = run_once(&engine, &ch).await;
     assert_eq!(r.new, 2);
     assert!(h.quarantine().await.is_empty());
     assert_eq!(

@@ -351,16 +351,30 @@ async fn step<'a>(
     (store, operation): (&'a str, &'static str),
     refused: Option<Refusal>,
 ) -> Result<Step<'a>, StateError> {
-    let stmt = c.prepare_cached(sql).await.ctx(store, operation)?;
-    Ok(Box::pin(async move {
-        let values: Vec<&(dyn ToSql + Sync)> =
-            params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect();
-        let sent = c.execute(&stmt, &values).await;
+    step_answered(c, sql, params, (store, operation), move |sent| {
         match refused {
             Some(refusal) => sent.ctx_refused(store, operation, |subject| refusal(store, subject)),
             None => sent.ctx(store, operation),
         }
         .map(drop)
+    })
+    .await
+}
+
+/// As [`step`], its statement's answer (the rows it wrote, or the driver's error) made the
+/// step's outcome by `answer`: for a statement whose errors say more than a refusal.
+async fn step_answered<'a>(
+    c: &'a ClientWrapper,
+    sql: &'static str,
+    params: Params<'a>,
+    (store, operation): (&'a str, &'static str),
+    answer: impl FnOnce(Result<u64, tokio_postgres::Error>) -> Result<(), StateError> + Send + 'a,
+) -> Result<Step<'a>, StateError> {
+    let stmt = c.prepare_cached(sql).await.ctx(store, operation)?;
+    Ok(Box::pin(async move {
+        let values: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect();
+        answer(c.execute(&stmt, &values).await)
     }))
 }
 
@@ -519,19 +533,16 @@ fn order_columns<'a>(pages: &[&'a Member], now: i64) -> (usize, Params<'a>) {
 }
 
 /// The events of `pages` as nine column arrays (key, statuses, time, label, whether the page
-/// is a first sync's), in the pages' order, and how many there are. With `once`, an event a
-/// page holds twice (same order, status and time) is sent once, where it first appears.
-fn event_columns<'a>(pages: &[&'a Member], once: bool) -> (usize, Params<'a>) {
-    let all = pages
+/// is a first sync's), in the pages' order, and how many there are. An event a page holds
+/// twice (same order, status and time) is sent once, where it first appears: the outbox keeps
+/// it once, and [`INSERT_BLANK`] inserts its events without `ON CONFLICT`.
+fn event_columns<'a>(pages: &[&'a Member]) -> (usize, Params<'a>) {
+    let mut seen = HashSet::new();
+    let events: Vec<(&'a NewEvent, bool)> = pages
         .iter()
-        .flat_map(|m| m.page.events.iter().map(|e| (e, m.page.backfill)));
-    let events: Vec<(&'a NewEvent, bool)> = if once {
-        let mut seen = HashSet::new();
-        all.filter(|(e, _)| seen.insert((key_ref(&e.key), e.to, e.at)))
-            .collect()
-    } else {
-        all.collect()
-    };
+        .flat_map(|m| m.page.events.iter().map(|e| (e, m.page.backfill)))
+        .filter(|(e, _)| seen.insert((key_ref(&e.key), e.to, e.at)))
+        .collect();
     let (store_ids, external_ids, channels) =
         key_columns(events.iter().map(|(e, _)| key_ref(&e.key)));
     let column = |f: fn(&'a NewEvent) -> &'a str| -> Vec<&'a str> {
@@ -577,7 +588,7 @@ async fn append_events<'a>(
     general: &[&'a Member],
     now: i64,
 ) -> Result<Option<Step<'a>>, StateError> {
-    let (Some(first), (1.., columns)) = (general.first(), event_columns(general, false)) else {
+    let (Some(first), (1.., columns)) = (general.first(), event_columns(general)) else {
         return Ok(None);
     };
     let mut params = vec![param(now)];
@@ -597,25 +608,18 @@ async fn insert_blank<'a>(
     now: i64,
 ) -> Result<Option<Step<'a>>, StateError> {
     let (orders, mut params) = order_columns(blank, now);
-    let (events, columns) = event_columns(blank, true);
+    let (events, columns) = event_columns(blank);
     let Some(first) = blank.first().filter(|_| orders + events > 0) else {
         return Ok(None);
     };
     params.extend(columns);
-    let lead = first.store();
-    let stmt = c
-        .prepare_cached(INSERT_BLANK)
-        .await
-        .ctx(lead, "insert a blank store's orders")?;
+    let what = (first.store(), "insert a blank store's orders");
     let pages: Vec<&'a Member> = blank.to_vec();
-    Ok(Some(Box::pin(async move {
-        let values: Vec<&(dyn ToSql + Sync)> =
-            params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect();
-        c.execute(&stmt, &values)
-            .await
-            .map(drop)
-            .map_err(|e| blank_refusal(&pages, &e))
-    })))
+    step_answered(c, INSERT_BLANK, params, what, move |sent| {
+        sent.map(drop).map_err(|e| blank_refusal(&pages, &e))
+    })
+    .await
+    .map(Some)
 }
 
 /// The error of [`INSERT_BLANK`] for `pages`: an order already stored (the unique key of

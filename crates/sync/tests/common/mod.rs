@@ -321,6 +321,27 @@ pub fn t(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap()
 }
 
+/// An instant inside day `days_ago`, away from the one-day slices' bounds.
+pub fn inside(now: DateTime<Utc>, days_ago: i64) -> DateTime<Utc> {
+    now - Duration::days(days_ago) + Duration::hours(7) + Duration::minutes(13)
+}
+
+/// `wrapper` over the harness's state (to count what the engine asks of it), and an engine
+/// over it on the harness's clock.
+pub fn counted(h: &Harness, wrapper: ActionBeforeCommit) -> (Arc<ActionBeforeCommit>, SyncEngine) {
+    let state = Arc::new(wrapper);
+    let engine = SyncEngine::new(state.clone()).with_clock(Arc::new(h.clock.clone()));
+    (state, engine)
+}
+
+/// One run of `ch`'s store by `engine`, as [`store_sync`] configures it for [`SPEC_SECONDS`].
+pub async fn run_once(engine: &SyncEngine, ch: &FakeChannel) -> RunReport {
+    engine
+        .run_store(ch, &store_sync(&SPEC_SECONDS), &CancellationToken::new())
+        .await
+        .unwrap()
+}
+
 pub fn store_sync(spec: &ChannelSpec) -> StoreSync {
     let mut settings = SyncSettings::defaults_for(spec);
     settings.jitter = Duration::zero();
